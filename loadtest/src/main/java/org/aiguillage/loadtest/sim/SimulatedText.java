@@ -1,0 +1,45 @@
+package org.aiguillage.loadtest.sim;
+
+import java.util.List;
+
+/**
+ * The simulator's "model": a deterministic word per position, seeded by the prompt, so a test can compute the
+ * exact answer it expects, and the same prompt gives the same answer streamed or whole.
+ */
+public final class SimulatedText {
+
+  private static final List<String> WORDS = List.of(
+      "the", "federation", "serves", "tokens", "from", "many", "GPU", "servers", "across", "datacentres", "and",
+      "every", "request", "finds", "its", "queue", "by", "priority", "while", "agents", "pull", "work", "when",
+      "they", "have", "room", "so", "no", "server", "idles", "nor", "overflows");
+
+  private SimulatedText() {}
+
+  public static long seed(String prompt) {
+    return prompt.hashCode();
+  }
+
+  /** Token {@code i} of the answer: a word and a space (the first one without the space). */
+  public static String token(long seed, int i) {
+    int index = (int) Math.floorMod(seed * 31 + i * 7L, WORDS.size());
+    return (i == 0 ? "" : " ") + WORDS.get(index);
+  }
+
+  public static String answer(String prompt, int tokens) {
+    long seed = seed(prompt);
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < tokens; i++) {
+      sb.append(token(seed, i));
+    }
+    return sb.toString();
+  }
+
+  /**
+   * The simulator's tokenizer: one token per whitespace-separated word. Chat requests add 4 tokens per message,
+   * the overhead of a chat template.
+   */
+  public static int countTokens(String text) {
+    String t = text.strip();
+    return t.isEmpty() ? 0 : t.split("\\s+").length;
+  }
+}

@@ -1,0 +1,316 @@
+package org.aiguillage.loadtest.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.headers.HttpCredentials;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * A simulated vLLM server: the OpenAI routes vLLM serves ({@code /v1/chat/completions}, {@code /v1/completions},
+ * {@code /v1/models}), {@code /health} and {@code /metrics} with vLLM v1's names, vLLM's SSE chunks, and the
+ * continuous-batching behaviour of {@link Engine}. A client that disconnects mid-stream aborts its generation.
+ *
+ * <p>Runs in its own ActorSystem (on Pekko's reference configuration only), so it can be embedded in a test or a
+ * demo beside a dispatcher node without sharing anything with it.
+ */
+public final class VllmSimulator implements AutoCloseable {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
+
+  private final String model;
+  private final String quotedModel;
+  private final SimulatorProfile profile;
+  private final Optional<String> token;
+  private final ActorSystem<Void> system;
+  private final Materializer materializer;
+  private final SimulatorMetrics metrics = new SimulatorMetrics();
+  private final Engine engine;
+  private final AtomicLong ids = new AtomicLong();
+  private volatile ServerBinding binding;
+
+  private VllmSimulator(String model, SimulatorProfile profile, Optional<String> token) {
+    this.model = model;
+    this.profile = profile;
+    this.token = token;
+    try {
+      this.quotedModel = JSON.writeValueAsString(model);
+    } catch (Exception e) {
+      throw new IllegalArgumentException(e);
+    }
+    Config config = ConfigFactory.parseString("""
+        pekko.loglevel = WARNING
+        pekko.stdout-loglevel = WARNING
+        pekko.http.server.idle-timeout = 10 minutes
+        pekko.http.server.request-timeout = infinite
+        pekko.http.server.max-connections = 4096
+        pekko.http.server.parsing.max-content-length = 64m
+        pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
+        """).withFallback(ConfigFactory.defaultReference());
+    this.system = ActorSystem.create(Behaviors.empty(), "vllm-sim", config);
+    this.materializer = Materializer.matFromSystem(system);
+    this.engine = new Engine(model, profile, metrics);
+  }
+
+  /** Starts a simulated server; port 0 picks a free one. */
+  public static VllmSimulator start(String host, int port, String model, SimulatorProfile profile,
+      Optional<String> token) {
+    VllmSimulator sim = new VllmSimulator(model, profile, token);
+    try {
+      sim.binding = Http.get(sim.system).newServerAt(host, port).bind(sim::handle)
+          .toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      sim.close();
+      throw new IllegalStateException("the simulator could not bind " + host + ":" + port, e);
+    }
+    return sim;
+  }
+
+  public static VllmSimulator start(String model, SimulatorProfile profile) {
+    return start("127.0.0.1", 0, model, profile, Optional.empty());
+  }
+
+  public int port() {
+    return binding.localAddress().getPort();
+  }
+
+  public String baseUrl() {
+    return "http://127.0.0.1:" + port();
+  }
+
+  public String model() {
+    return model;
+  }
+
+  public SimulatorStats stats() {
+    return new SimulatorStats(metrics.received.sum(), metrics.success.sum(), metrics.aborted.sum(), metrics.running,
+        metrics.waiting, engine.peakRunning(), metrics.promptTokens.sum(), metrics.generationTokens.sum());
+  }
+
+  @Override
+  public void close() {
+    ServerBinding b = binding;
+    if (b != null) {
+      b.terminate(Duration.ofSeconds(1));
+    }
+    engine.shutdown();
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // best effort: a simulator that does not stop in time is not worth failing a test run for
+    }
+  }
+
+  private CompletionStage<HttpResponse> handle(HttpRequest request) {
+    String path = request.getUri().path();
+    if (request.method() == HttpMethods.GET) {
+      return CompletableFuture.completedFuture(switch (path) {
+        case "/health" -> HttpResponse.create();
+        case "/metrics" -> HttpResponse.create().withEntity(
+            ContentTypes.TEXT_PLAIN_UTF8, metrics.render(model, profile));
+        case "/v1/models" -> json(200, "{\"object\":\"list\",\"data\":[{\"id\":" + quotedModel
+            + ",\"object\":\"model\",\"owned_by\":\"vllm\",\"max_model_len\":" + profile.maxModelLen() + "}]}");
+        default -> error(404, "Not Found", "NotFoundError");
+      });
+    }
+    if (request.method() != HttpMethods.POST
+        || !(path.equals("/v1/chat/completions") || path.equals("/v1/completions"))) {
+      request.discardEntityBytes(materializer);
+      return CompletableFuture.completedFuture(error(404, "Not Found", "NotFoundError"));
+    }
+    if (token.isPresent() && !request.getHeader(org.apache.pekko.http.javadsl.model.headers.Authorization.class)
+        .map(h -> h.credentials().equals(HttpCredentials.createOAuth2BearerToken(token.get()))).orElse(false)) {
+      request.discardEntityBytes(materializer);
+      return CompletableFuture.completedFuture(
+          HttpResponse.create().withStatus(401).withEntity(ContentTypes.APPLICATION_JSON, "{\"error\":\"Unauthorized\"}"));
+    }
+    boolean chat = path.equals("/v1/chat/completions");
+    return request.entity().toStrict(30_000, materializer)
+        .thenCompose(strict -> complete(chat, strict.getData().utf8String()));
+  }
+
+  private CompletionStage<HttpResponse> complete(boolean chat, String body) {
+    try {
+      return answer(chat, body);
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(error(500, "simulator failure: " + e, "InternalServerError"));
+    }
+  }
+
+  private CompletionStage<HttpResponse> answer(boolean chat, String body) {
+    metrics.received.increment();
+    JsonNode req;
+    try {
+      req = JSON.readTree(body);
+    } catch (Exception e) {
+      return CompletableFuture.completedFuture(error(400, "Invalid JSON body", "BadRequestError"));
+    }
+    if (req == null || !req.isObject()) {
+      return CompletableFuture.completedFuture(error(400, "Invalid JSON body", "BadRequestError"));
+    }
+    if (!model.equals(req.path("model").asText())) {
+      return CompletableFuture.completedFuture(error(404, "The model `" + req.path("model").asText() + "` does not exist.", "NotFoundError"));
+    }
+    long n = metrics.received.sum();
+    if (profile.failAfter() > 0 && n > profile.failAfter()
+        || profile.errorRate() > 0 && ThreadLocalRandom.current().nextDouble() < profile.errorRate()) {
+      return CompletableFuture.completedFuture(error(500, "Simulated engine failure", "InternalServerError"));
+    }
+    String prompt = chat ? chatPrompt(req) : req.path("prompt").asText("");
+    int messages = chat ? req.path("messages").size() : 0;
+    int promptTokens = SimulatedText.countTokens(prompt) + 4 * messages;
+    int maxTokens = req.has("max_completion_tokens") ? req.get("max_completion_tokens").asInt()
+        : req.has("max_tokens") && !req.get("max_tokens").isNull() ? req.get("max_tokens").asInt()
+        : Math.min(profile.defaultMaxTokens(), profile.maxModelLen() - promptTokens);
+    if (maxTokens < 1) {
+      return CompletableFuture.completedFuture(error(400, "max_tokens must be at least 1, got " + maxTokens + ".", "BadRequestError"));
+    }
+    if (promptTokens + maxTokens > profile.maxModelLen()) {
+      return CompletableFuture.completedFuture(error(400, "This model's maximum context length is " + profile.maxModelLen()
+          + " tokens. However, you requested " + (promptTokens + maxTokens) + " tokens (" + promptTokens
+          + " in the messages, " + maxTokens + " in the completion). Please reduce the length of the messages or "
+          + "completion.", "BadRequestError"));
+    }
+    boolean stream = req.path("stream").asBoolean(false);
+    boolean includeUsage = req.path("stream_options").path("include_usage").asBoolean(false);
+    String id = (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(System.nanoTime()) + ids.incrementAndGet();
+    long created = System.currentTimeMillis() / 1000;
+    long seed = SimulatedText.seed(prompt);
+    return stream
+        ? CompletableFuture.completedFuture(streamed(chat, id, created, promptTokens, maxTokens, seed, includeUsage))
+        : whole(chat, id, created, promptTokens, maxTokens, seed);
+  }
+
+  private static String chatPrompt(JsonNode req) {
+    StringBuilder sb = new StringBuilder();
+    for (JsonNode m : req.path("messages")) {
+      JsonNode content = m.path("content");
+      if (content.isTextual()) {
+        sb.append(content.asText()).append(' ');
+      } else if (content.isArray()) {
+        for (JsonNode part : content) {
+          sb.append(part.path("text").asText("")).append(' ');
+        }
+      }
+    }
+    return sb.toString().strip();
+  }
+
+  private HttpResponse streamed(boolean chat, String id, long created, int promptTokens, int maxTokens, long seed,
+      boolean includeUsage) {
+    String head = "data: {\"id\":\"" + id + "\",\"object\":\"" + (chat ? "chat.completion.chunk" : "text_completion")
+        + "\",\"created\":" + created + ",\"model\":" + quotedModel + ",\"choices\":[";
+    Pair<BoundedSourceQueue<ByteString>, Source<ByteString, NotUsed>> pair =
+        Source.<ByteString>queue(maxTokens + 8).preMaterialize(materializer);
+    BoundedSourceQueue<ByteString> out = pair.first();
+    Engine.Request[] self = new Engine.Request[1];
+    Engine.Sink sink = new Engine.Sink() {
+      @Override
+      public void token(int index, String text) {
+        boolean last = index + 1 >= maxTokens;
+        String finish = last ? "\"length\"" : "null";
+        if (chat) {
+          if (index == 0) {
+            out.offer(ByteString.fromString(head + "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+                + "\"logprobs\":null,\"finish_reason\":null}]}\n\n"));
+          }
+          out.offer(ByteString.fromString(head + "{\"index\":0,\"delta\":{\"content\":\"" + text
+              + "\"},\"logprobs\":null,\"finish_reason\":" + finish + "}]}\n\n"));
+        } else {
+          out.offer(ByteString.fromString(head + "{\"index\":0,\"text\":\"" + text + "\",\"logprobs\":null,"
+              + "\"finish_reason\":" + finish + ",\"stop_reason\":null}]}\n\n"));
+        }
+      }
+
+      @Override
+      public void finished(String finishReason, int prompt, int completion) {
+        if (includeUsage) {
+          out.offer(ByteString.fromString(head + "],\"usage\":" + usage(prompt, completion) + "}\n\n"));
+        }
+        out.offer(DONE);
+        out.complete();
+      }
+    };
+    self[0] = new Engine.Request(promptTokens, maxTokens, seed, sink);
+    Source<ByteString, NotUsed> events = pair.second().watchTermination((mat, done) -> {
+      done.whenComplete((d, failure) -> {
+        if (!self[0].done) {
+          engine.abort(self[0]);
+        }
+      });
+      return mat;
+    });
+    engine.submit(self[0]);
+    return HttpResponse.create().withEntity(HttpEntities.createChunked(
+        ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM), events));
+  }
+
+  private CompletionStage<HttpResponse> whole(boolean chat, String id, long created, int promptTokens, int maxTokens, long seed) {
+    CompletableFuture<HttpResponse> answer = new CompletableFuture<>();
+    StringBuilder text = new StringBuilder();
+    engine.submit(new Engine.Request(promptTokens, maxTokens, seed, new Engine.Sink() {
+      @Override
+      public void token(int index, String t) {
+        text.append(t);
+      }
+
+      @Override
+      public void finished(String finishReason, int prompt, int completion) {
+        String content = text.toString();
+        String choice = chat
+            ? "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + content + "\",\"tool_calls\":[]},"
+                + "\"logprobs\":null,\"finish_reason\":\"" + finishReason + "\",\"stop_reason\":null}"
+            : "{\"index\":0,\"text\":\"" + content + "\",\"logprobs\":null,\"finish_reason\":\"" + finishReason
+                + "\",\"stop_reason\":null}";
+        answer.complete(json(200, "{\"id\":\"" + id + "\",\"object\":\"" + (chat ? "chat.completion" : "text_completion")
+            + "\",\"created\":" + created + ",\"model\":" + quotedModel + ",\"choices\":[" + choice + "],\"usage\":"
+            + usage(prompt, completion) + "}"));
+      }
+    }));
+    // A non-streamed answer is sent whole when generation ends, as vLLM does.
+    return answer;
+  }
+
+  private static String usage(int prompt, int completion) {
+    return "{\"prompt_tokens\":" + prompt + ",\"total_tokens\":" + (prompt + completion) + ",\"completion_tokens\":"
+        + completion + "}";
+  }
+
+  private static HttpResponse json(int status, String body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body);
+  }
+
+  private static HttpResponse error(int status, String message, String type) {
+    try {
+      return json(status, "{\"error\":{\"message\":" + JSON.writeValueAsString(message) + ",\"type\":\"" + type
+          + "\",\"param\":null,\"code\":" + status + "}}");
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,191 @@
+package org.aiguillage.protocol.config;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.aiguillage.protocol.RoutingMode;
+
+/**
+ * Reads the node's YAML. An unknown key, a value of the wrong shape or a missing required key stops the start
+ * with a message that names the key, e.g. {@code models[0].vllm_servers[1].url}.
+ */
+public final class FederationConfigParser {
+
+  public static final Set<String> ROUTING_STRATEGIES = Set.of("least-busy", "round-robin", "random");
+  public static final Set<String> SERVER_TYPES = Set.of("vllm", "sglang", "ollama", "openai");
+  public static final Set<String> PRIORITY_HANDLERS = Set.of("dispatcher", "vllm");
+
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .registerModule(new SimpleModule()
+          .addDeserializer(Duration.class, new HumanDurationDeserializer())
+          .addDeserializer(RoutingMode.class, new RoutingModeDeserializer()));
+
+  private FederationConfigParser() {}
+
+  public static FederationConfig parse(String yaml) {
+    FederationConfig config;
+    try {
+      config = yaml.isBlank() ? new FederationConfig(null, null, null) : YAML.readValue(yaml, FederationConfig.class);
+    } catch (UnrecognizedPropertyException e) {
+      throw new ConfigException("unknown configuration key '" + path(e) + "' (known here: "
+          + e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")) + ")");
+    } catch (InvalidFormatException e) {
+      throw new ConfigException("malformed value for '" + path(e) + "': '" + e.getValue() + "' is not a valid "
+          + e.getTargetType().getSimpleName().toLowerCase());
+    } catch (JsonMappingException e) {
+      throw new ConfigException("malformed value for '" + path(e) + "': " + e.getOriginalMessage());
+    } catch (JsonProcessingException e) {
+      throw new ConfigException("the configuration is not valid YAML: " + e.getOriginalMessage());
+    }
+    if (config == null) {
+      config = new FederationConfig(null, null, null);
+    }
+    validate(config);
+    return config;
+  }
+
+  private static void validate(FederationConfig config) {
+    int port = config.http().port();
+    if (port < 0 || port > 65535) {
+      throw new ConfigException("malformed value for 'http.port': " + port + " is not a TCP port");
+    }
+    Set<String> names = new HashSet<>();
+    List<TokenConfig> tokens = config.tokens();
+    for (int i = 0; i < tokens.size(); i++) {
+      TokenConfig t = tokens.get(i);
+      String at = "tokens[" + i + "]";
+      require(t.token() != null && !t.token().isBlank(), at + ".token");
+      require(t.name() != null && !t.name().isBlank(), at + ".name");
+      require(t.organization() != null && !t.organization().isBlank(), at + ".organization");
+      if (t.priority() < 1 || t.priority() > 5) {
+        throw new ConfigException("malformed value for '" + at + ".priority': " + t.priority() + " is not in 1..5");
+      }
+      if (t.threshold() < 1) {
+        throw new ConfigException("malformed value for '" + at + ".threshold': must be at least 1");
+      }
+    }
+    List<ModelConfig> models = config.models();
+    for (int i = 0; i < models.size(); i++) {
+      ModelConfig m = models.get(i);
+      String at = "models[" + i + "]";
+      require(m.name() != null && !m.name().isBlank(), at + ".name");
+      if (!names.add(m.name())) {
+        throw new ConfigException("malformed value for '" + at + ".name': model '" + m.name() + "' is defined twice");
+      }
+      oneOf(m.routingStrategy(), ROUTING_STRATEGIES, at + ".routing_strategy");
+      oneOf(m.priorityHandler(), PRIORITY_HANDLERS, at + ".priority_handler");
+      if (m.queueTimeout().isNegative() || m.queueTimeout().isZero()) {
+        throw new ConfigException("malformed value for '" + at + ".queue_timeout': must be positive");
+      }
+      for (int j = 0; j < m.vllmServers().size(); j++) {
+        ServerConfig s = m.vllmServers().get(j);
+        String sat = at + ".vllm_servers[" + j + "]";
+        require(s.url() != null && !s.url().isBlank(), sat + ".url");
+        checkUrl(s.url(), sat + ".url");
+        oneOf(s.type(), SERVER_TYPES, sat + ".type");
+        if (s.maxParallelRequests() < 1) {
+          throw new ConfigException("malformed value for '" + sat + ".max_parallel_requests': must be at least 1");
+        }
+      }
+    }
+  }
+
+  private static void checkUrl(String url, String key) {
+    try {
+      URI uri = new URI(url);
+      if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+        throw new ConfigException("malformed value for '" + key + "': '" + url + "' is not an http(s) URL");
+      }
+    } catch (java.net.URISyntaxException e) {
+      throw new ConfigException("malformed value for '" + key + "': '" + url + "' is not a URL");
+    }
+  }
+
+  private static void require(boolean present, String key) {
+    if (!present) {
+      throw new ConfigException("missing configuration key '" + key + "'");
+    }
+  }
+
+  private static void oneOf(String value, Set<String> allowed, String key) {
+    if (!allowed.contains(value)) {
+      throw new ConfigException("malformed value for '" + key + "': '" + value + "' is not one of "
+          + allowed.stream().sorted().collect(Collectors.joining(", ")));
+    }
+  }
+
+  private static String path(JsonMappingException e) {
+    StringBuilder sb = new StringBuilder();
+    for (JsonMappingException.Reference ref : e.getPath()) {
+      if (ref.getIndex() >= 0) {
+        sb.append('[').append(ref.getIndex()).append(']');
+      } else if (ref.getFieldName() != null) {
+        if (sb.length() > 0) {
+          sb.append('.');
+        }
+        sb.append(ref.getFieldName());
+      }
+    }
+    return sb.toString();
+  }
+
+  /** {@code 90}, {@code 90s}, {@code 500ms}, {@code 2m}, {@code 1h}, or ISO-8601 {@code PT90S}. */
+  public static Duration parseDuration(String text) {
+    String t = text.trim();
+    Matcher m = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?").matcher(t);
+    if (m.matches()) {
+      long n = Long.parseLong(m.group(1));
+      String unit = m.group(2) == null ? "s" : m.group(2);
+      return switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        default -> Duration.ofSeconds(n);
+      };
+    }
+    return Duration.parse(t);
+  }
+
+  private static final class HumanDurationDeserializer extends JsonDeserializer<Duration> {
+    @Override
+    public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+      String text = p.getValueAsString();
+      try {
+        return parseDuration(text);
+      } catch (RuntimeException e) {
+        throw InvalidFormatException.from(p, "not a duration (use 30s, 500ms, 2m)", text, Duration.class);
+      }
+    }
+  }
+
+  private static final class RoutingModeDeserializer extends JsonDeserializer<RoutingMode> {
+    @Override
+    public RoutingMode deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+      String text = p.getValueAsString();
+      return RoutingMode.fromWireName(text).orElseThrow(() ->
+          InvalidFormatException.from(p, "not a routing mode (any, private-first, private-only)", text,
+              RoutingMode.class));
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package org.aiguillage.protocol.config;
+
+/**
+ * One inference server of a model, as in the federation's Helm values ({@code vllm_servers} entries).
+ *
+ * @param url base URL of the server, without {@code /v1}
+ * @param token bearer token the server expects, if any; never logged
+ * @param organization the organisation that owns the server (its tickets go first there)
+ * @param maxParallelRequests the most calls this dispatcher keeps open on the server at once
+ * @param type how to read its load: {@code vllm}, {@code sglang}, {@code ollama} or {@code openai}
+ */
+public record ServerConfig(
+    String url,
+    String token,
+    String organization,
+    Integer maxParallelRequests,
+    String type,
+    String datacenter) {
+
+  public static final int DEFAULT_MAX_PARALLEL_REQUESTS = 16;
+
+  public ServerConfig {
+    url = url == null ? null : stripTrailingSlash(url);
+    organization = organization == null ? "shared" : organization;
+    maxParallelRequests = maxParallelRequests == null ? DEFAULT_MAX_PARALLEL_REQUESTS : maxParallelRequests;
+    type = type == null ? "vllm" : type;
+    datacenter = datacenter == null ? "default" : datacenter;
+  }
+
+  private static String stripTrailingSlash(String url) {
+    String u = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    return u.endsWith("/v1") ? u.substring(0, u.length() - 3) : u;
+  }
+
+  @Override
+  public String toString() {
+    return "ServerConfig[url=" + url + ", organization=" + organization + ", maxParallelRequests="
+        + maxParallelRequests + ", type=" + type + "]";
+  }
+}

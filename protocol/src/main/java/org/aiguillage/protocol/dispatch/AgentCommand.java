@@ -1,0 +1,14 @@
+package org.aiguillage.protocol.dispatch;
+
+import org.aiguillage.protocol.CborSerializable;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/** Messages a {@code GpuAgent} (one per inference server) understands from other actors. */
+public interface AgentCommand extends CborSerializable {
+
+  /** The queue gives the agent a ticket; the agent accepts (and calls its server) or refuses. */
+  record Assign(DispatchTicket ticket, ActorRef<QueueCommand> queue) implements AgentCommand {}
+
+  /** The request actor gave up before the answer started (client gone): abort the server call. */
+  record CancelCall(String ticketId) implements AgentCommand {}
+}

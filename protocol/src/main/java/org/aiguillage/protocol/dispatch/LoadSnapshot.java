@@ -1,0 +1,27 @@
+package org.aiguillage.protocol.dispatch;
+
+import org.aiguillage.protocol.CborSerializable;
+
+/**
+ * An agent's live view of its server, sent with every demand.
+ *
+ * @param inFlight calls this agent has open on the server now (always exact)
+ * @param maxParallel the configured ceiling of open calls
+ * @param running requests the server is decoding (from its metrics; -1 when it has none)
+ * @param waiting requests in the server's own queue (-1 when unknown)
+ * @param kvCacheUsage KV-cache use 0..1 (-1 when unknown)
+ * @param recentTtftSeconds recent time to first token seen by this agent (0 when nothing seen yet)
+ */
+public record LoadSnapshot(
+    int inFlight,
+    int maxParallel,
+    int running,
+    int waiting,
+    double kvCacheUsage,
+    double recentTtftSeconds,
+    long takenAtMillis) implements CborSerializable {
+
+  public static LoadSnapshot idle(int maxParallel, long now) {
+    return new LoadSnapshot(0, maxParallel, -1, -1, -1, 0, now);
+  }
+}

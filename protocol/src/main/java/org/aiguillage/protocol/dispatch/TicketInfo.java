@@ -1,0 +1,21 @@
+package org.aiguillage.protocol.dispatch;
+
+import org.aiguillage.protocol.RoutingMode;
+
+/**
+ * What the queue needs to order a ticket. Times are epoch milliseconds so that they survive a hop to another node
+ * (a re-asserted ticket keeps its original arrival).
+ *
+ * @param keyId the public id of the API key (never the secret)
+ * @param priority effective priority, 1 (lowest) to 5 (highest)
+ */
+public record TicketInfo(
+    String id,
+    String model,
+    String keyId,
+    String organization,
+    int priority,
+    RoutingMode routingMode,
+    long arrivalMillis,
+    long deadlineMillis,
+    int estimatedTokens) {}
