@@ -1,0 +1,370 @@
+package org.aiguillage.actors;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+import kamon.Kamon;
+import kamon.metric.MeasurementUnit;
+import org.aiguillage.priority.Ticket;
+import org.aiguillage.priority.TicketQueue;
+import org.aiguillage.protocol.dispatch.AgentCommand;
+import org.aiguillage.protocol.dispatch.DispatchTicket;
+import org.aiguillage.protocol.dispatch.LoadSnapshot;
+import org.aiguillage.protocol.dispatch.QueueCommand;
+import org.aiguillage.protocol.dispatch.RequestCommand;
+import org.aiguillage.protocol.dispatch.TicketInfo;
+import org.aiguillage.protocol.openai.OpenAiError;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+
+/**
+ * The queue of one model: a sharded entity holding the waiting tickets ({@link TicketQueue}) and the demand of
+ * the agents that serve the model. It matches them: for each agent with room, chosen by the model's routing
+ * strategy, the best ticket for that agent's server.
+ *
+ * <p>Tickets are leased, not persisted: each request actor re-asserts its ticket every second, and a queue that
+ * restarted elsewhere re-learns its tickets (at their original arrival times) and its agents (from their next
+ * demand) within a second or two.
+ */
+public final class ModelQueue extends AbstractBehavior<QueueCommand> {
+
+  public static final EntityTypeKey<QueueCommand> TYPE_KEY = EntityTypeKey.create(QueueCommand.class, "ModelQueue");
+
+  /** Registers the entity; {@code settingsFor} gives each model's settings by its name. */
+  public static void initSharding(ActorSystem<?> system, Function<String, QueueSettings> settingsFor) {
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settingsFor)));
+  }
+
+  private enum Tick implements QueueCommand { INSTANCE }
+
+  /** An agent's demand as this queue tracks it. */
+  private static final class AgentView {
+    final String serverId;
+    ActorRef<AgentCommand> ref;
+    String organization;
+    int freeSlots;
+    long assignsSeen;
+    long assignsSent;
+    LoadSnapshot snapshot;
+    long lastDemandMillis;
+
+    AgentView(String serverId) {
+      this.serverId = serverId;
+    }
+
+    /** Free slots minus the assignments sent that the agent had not seen when it counted them. */
+    int credit() {
+      return freeSlots - (int) (assignsSent - assignsSeen);
+    }
+
+    /** Calls open on the server now, as far as this queue can tell. */
+    int inFlight() {
+      return snapshot.inFlight() + (int) (assignsSent - assignsSeen);
+    }
+
+    /**
+     * The least-busy score: the share of the server's capacity in use (our open calls, plus the server's own
+     * backlog), with KV-cache use as a lighter second term. Relative to capacity, so a large server with 10 calls
+     * scores below a small one with 5.
+     */
+    double busyness() {
+      double capacity = Math.max(1, snapshot.maxParallel());
+      double backlog = Math.max(0, snapshot.waiting());
+      double kv = Math.max(0, snapshot.kvCacheUsage());
+      return (inFlight() + backlog) / capacity + 0.25 * kv;
+    }
+  }
+
+  private record Assigned(DispatchTicket ticket, String serverId, long sentMillis) {}
+
+  public static Behavior<QueueCommand> create(String model, Function<String, QueueSettings> settingsFor) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofMillis(500));
+      return new ModelQueue(ctx, model, settingsFor.apply(model));
+    }));
+  }
+
+  private final String model;
+  private final QueueSettings settings;
+  private final TicketQueue<DispatchTicket> waiting;
+  private final Map<String, Long> leases = new HashMap<>();
+  private final Map<String, AgentView> agents = new HashMap<>();
+  private final Map<String, Assigned> assigned = new HashMap<>();
+  private final long startedMillis = System.currentTimeMillis();
+  private long roundRobin;
+  private final kamon.metric.Histogram queueWait;
+  private final kamon.metric.Gauge queueLength;
+
+  private ModelQueue(ActorContext<QueueCommand> ctx, String model, QueueSettings settings) {
+    super(ctx);
+    this.model = model;
+    this.settings = settings;
+    this.waiting = new TicketQueue<>(settings.policy());
+    this.queueWait = Kamon.histogram("aiguillage_queue_wait_seconds", "time a ticket waited for a server",
+        MeasurementUnit.time().nanoseconds()).withTag("model", model);
+    this.queueLength = Kamon.gauge("aiguillage_queue_tickets", "tickets waiting for a server")
+        .withTag("model", model);
+    ctx.getLog().debug("queue for model {} started", model);
+  }
+
+  @Override
+  public Receive<QueueCommand> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(QueueCommand.Enqueue.class, e -> onEnqueue(e.ticket(), false))
+        .onMessage(QueueCommand.Reassert.class, r -> onEnqueue(r.ticket(), true))
+        .onMessage(QueueCommand.Withdraw.class, this::onWithdraw)
+        .onMessage(QueueCommand.Demand.class, this::onDemand)
+        .onMessage(QueueCommand.AssignAccepted.class, this::onAccepted)
+        .onMessage(QueueCommand.AssignRefused.class, this::onRefused)
+        .onMessage(QueueCommand.Withdrawn.class, this::onAgentWithdrawn)
+        .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onSignal(Terminated.class, this::onAgentTerminated)
+        .build();
+  }
+
+  private Behavior<QueueCommand> onEnqueue(DispatchTicket ticket, boolean reassert) {
+    long now = System.currentTimeMillis();
+    String id = ticket.id();
+    if (assigned.containsKey(id)) {
+      return this;
+    }
+    if (waiting.contains(id)) {
+      leases.put(id, now);
+      return this;
+    }
+    TicketInfo info = ticket.info();
+    if (!reassert && liveAgents(now) == 0 && now - startedMillis > settings.demandTimeout().toMillis()) {
+      reject(ticket, 503, OpenAiError.serverError("No server is available for model '" + model
+          + "' right now. Retry later.", "no_server_available"), 5);
+      return this;
+    }
+    if (!reassert && waiting.sizeOf(info.keyId()) >= settings.thresholdPerKey()) {
+      reject(ticket, 429, OpenAiError.rateLimited("Too many queued requests for this API key on model '" + model
+          + "' (threshold " + settings.thresholdPerKey() + "). Retry when some have finished.", "queue_threshold"), 1);
+      return this;
+    }
+    waiting.add(toTicket(info), ticket);
+    leases.put(id, now);
+    dispatch(now);
+    return this;
+  }
+
+  private Behavior<QueueCommand> onWithdraw(QueueCommand.Withdraw withdraw) {
+    waiting.remove(withdraw.ticketId());
+    leases.remove(withdraw.ticketId());
+    publishLength();
+    return this;
+  }
+
+  private Behavior<QueueCommand> onDemand(QueueCommand.Demand demand) {
+    AgentView agent = agents.computeIfAbsent(demand.serverId(), AgentView::new);
+    if (agent.ref == null || !agent.ref.equals(demand.agent())) {
+      if (agent.ref != null) {
+        getContext().unwatch(agent.ref);
+      }
+      agent.ref = demand.agent();
+      getContext().watch(demand.agent());
+    }
+    agent.organization = demand.organization();
+    agent.freeSlots = demand.freeSlots();
+    // An agent that restarted counts from zero again.
+    if (demand.assignsSeen() < agent.assignsSeen || demand.assignsSeen() > agent.assignsSent) {
+      agent.assignsSent = demand.assignsSeen();
+    }
+    agent.assignsSeen = demand.assignsSeen();
+    agent.snapshot = demand.snapshot();
+    agent.lastDemandMillis = System.currentTimeMillis();
+    dispatch(agent.lastDemandMillis);
+    return this;
+  }
+
+  private Behavior<QueueCommand> onAccepted(QueueCommand.AssignAccepted accepted) {
+    assigned.remove(accepted.ticketId());
+    return this;
+  }
+
+  private Behavior<QueueCommand> onRefused(QueueCommand.AssignRefused refused) {
+    AgentView agent = agents.get(refused.serverId());
+    if (agent != null) {
+      agent.freeSlots = 0; // until its next demand says otherwise
+    }
+    Assigned a = assigned.remove(refused.ticketId());
+    if (a != null) {
+      requeue(a.ticket());
+    }
+    return this;
+  }
+
+  private Behavior<QueueCommand> onAgentWithdrawn(QueueCommand.Withdrawn withdrawn) {
+    AgentView agent = agents.get(withdrawn.serverId());
+    if (agent != null) {
+      agent.freeSlots = 0;
+    }
+    return this;
+  }
+
+  private Behavior<QueueCommand> onAgentTerminated(Terminated terminated) {
+    agents.values().removeIf(a -> {
+      if (a.ref.equals(terminated.getRef())) {
+        requeueAssignedTo(a.serverId);
+        return true;
+      }
+      return false;
+    });
+    return this;
+  }
+
+  private Behavior<QueueCommand> onTick() {
+    long now = System.currentTimeMillis();
+    // Leases: a request actor that stopped re-asserting is gone.
+    List<String> lapsed = new ArrayList<>();
+    leases.forEach((id, seen) -> {
+      if (now - seen > settings.leaseTimeout().toMillis()) {
+        lapsed.add(id);
+      }
+    });
+    lapsed.forEach(id -> {
+      leases.remove(id);
+      waiting.remove(id);
+    });
+    // Agents that stopped demanding are forgotten; their unanswered assignments come back.
+    agents.values().removeIf(a -> {
+      if (now - a.lastDemandMillis > settings.demandTimeout().toMillis()) {
+        getContext().unwatch(a.ref);
+        requeueAssignedTo(a.serverId);
+        return true;
+      }
+      return false;
+    });
+    List<Assigned> stale = assigned.values().stream()
+        .filter(a -> now - a.sentMillis() > settings.assignTimeout().toMillis()).toList();
+    stale.forEach(a -> {
+      assigned.remove(a.ticket().id());
+      requeue(a.ticket());
+    });
+    expireDeadlines(now);
+    dispatch(now);
+    return this;
+  }
+
+  private void expireDeadlines(long now) {
+    waiting.removeIf(e -> e.payload().info().deadlineMillis() <= now).forEach(e -> {
+      leases.remove(e.ticket().id());
+      reject(e.payload(), 503, OpenAiError.serverError("The request waited longer than the queue timeout of model '"
+          + model + "': every server is busy. Retry later.", "queue_timeout"), 10);
+    });
+  }
+
+  private void requeueAssignedTo(String serverId) {
+    List<Assigned> theirs = assigned.values().stream().filter(a -> a.serverId().equals(serverId)).toList();
+    theirs.forEach(a -> {
+      assigned.remove(a.ticket().id());
+      requeue(a.ticket());
+    });
+  }
+
+  private void requeue(DispatchTicket ticket) {
+    waiting.add(toTicket(ticket.info()), ticket);
+    leases.put(ticket.id(), System.currentTimeMillis());
+    dispatch(System.currentTimeMillis());
+  }
+
+  // ---- matching
+
+  private void dispatch(long now) {
+    while (!waiting.isEmpty()) {
+      List<AgentView> candidates = candidates(now);
+      if (candidates.isEmpty()) {
+        break;
+      }
+      Set<String> organizationsWithRoom = new HashSet<>();
+      candidates.forEach(a -> organizationsWithRoom.add(a.organization));
+      boolean matched = false;
+      for (AgentView agent : candidates) {
+        Optional<TicketQueue.Entry<DispatchTicket>> next = waiting.pollFor(
+            new TicketQueue.Server(agent.serverId, agent.organization), organizationsWithRoom::contains, now);
+        if (next.isPresent()) {
+          assign(agent, next.get().payload(), now);
+          matched = true;
+          break;
+        }
+      }
+      if (!matched) {
+        break;
+      }
+    }
+    publishLength();
+  }
+
+  private List<AgentView> candidates(long now) {
+    List<AgentView> withRoom = new ArrayList<>();
+    for (AgentView a : agents.values()) {
+      if (a.credit() > 0 && now - a.lastDemandMillis <= settings.demandTimeout().toMillis()) {
+        withRoom.add(a);
+      }
+    }
+    switch (settings.routingStrategy()) {
+      case "round-robin" -> {
+        withRoom.sort(Comparator.comparing(a -> a.serverId));
+        if (!withRoom.isEmpty()) {
+          Collections.rotate(withRoom, -(int) (roundRobin % withRoom.size()));
+        }
+      }
+      case "random" -> Collections.shuffle(withRoom, ThreadLocalRandom.current());
+      default -> withRoom.sort(Comparator.comparingDouble(AgentView::busyness)
+          .thenComparingDouble(a -> a.snapshot.recentTtftSeconds())
+          .thenComparing(a -> a.serverId));
+    }
+    return withRoom;
+  }
+
+  private void assign(AgentView agent, DispatchTicket ticket, long now) {
+    agent.assignsSent++;
+    roundRobin++;
+    leases.remove(ticket.id());
+    assigned.put(ticket.id(), new Assigned(ticket, agent.serverId, now));
+    agent.ref.tell(new AgentCommand.Assign(ticket, getContext().getSelf()));
+    queueWait.record(Math.max(0, now - ticket.info().arrivalMillis()) * 1_000_000L);
+  }
+
+  private int liveAgents(long now) {
+    int n = 0;
+    for (AgentView a : agents.values()) {
+      if (now - a.lastDemandMillis <= settings.demandTimeout().toMillis()) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private void reject(DispatchTicket ticket, int status, OpenAiError error, long retryAfterSeconds) {
+    ticket.requester().tell(new RequestCommand.Rejected(ticket.id(), status, error, retryAfterSeconds));
+  }
+
+  private void publishLength() {
+    queueLength.update(waiting.size());
+  }
+
+  private static Ticket toTicket(TicketInfo info) {
+    return new Ticket(info.id(), info.keyId(), info.organization(), info.priority(), info.routingMode(),
+        info.arrivalMillis());
+  }
+}

@@ -1,0 +1,32 @@
+package org.aiguillage.actors;
+
+import java.time.Duration;
+import org.aiguillage.priority.QueuePolicy;
+import org.aiguillage.protocol.config.ModelConfig;
+
+/**
+ * How one model's queue behaves.
+ *
+ * @param routingStrategy {@code least-busy}, {@code round-robin} or {@code random}
+ * @param leaseTimeout a waiting ticket whose request actor has not re-asserted it for this long is dropped
+ * @param demandTimeout an agent that has not repeated its demand for this long is forgotten
+ * @param assignTimeout an assignment neither accepted nor refused in this long goes back to the queue
+ */
+public record QueueSettings(
+    String routingStrategy,
+    QueuePolicy policy,
+    Duration leaseTimeout,
+    Duration demandTimeout,
+    Duration assignTimeout,
+    int thresholdPerKey) {
+
+  public static QueueSettings of(ModelConfig model) {
+    return new QueueSettings(model.routingStrategy(), QueuePolicy.NO_AGEING, Duration.ofSeconds(5),
+        Duration.ofSeconds(3), Duration.ofSeconds(5), Integer.MAX_VALUE);
+  }
+
+  public static QueueSettings defaults() {
+    return new QueueSettings("least-busy", QueuePolicy.NO_AGEING, Duration.ofSeconds(5), Duration.ofSeconds(3),
+        Duration.ofSeconds(5), Integer.MAX_VALUE);
+  }
+}

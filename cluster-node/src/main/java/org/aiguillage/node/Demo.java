@@ -1,0 +1,49 @@
+package org.aiguillage.node;
+
+import java.util.List;
+import java.util.Map;
+import org.aiguillage.loadtest.sim.SimulatorProfile;
+import org.aiguillage.loadtest.sim.VllmSimulator;
+import org.aiguillage.protocol.config.FederationConfig;
+import org.aiguillage.protocol.config.HttpSettings;
+import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.ServerConfig;
+import org.aiguillage.protocol.config.TokenConfig;
+
+/**
+ * The demo: one node in front of two simulated vLLM servers (H200 profile, owned by two universities), on the
+ * embedded defaults. Nothing to install.
+ */
+final class Demo {
+
+  static final String MODEL = "demo-model";
+  static final String KEY = "sk-demo-1";
+
+  private Demo() {}
+
+  static void run(Map<String, String> env) {
+    VllmSimulator a = VllmSimulator.start(MODEL, SimulatorProfile.h200());
+    VllmSimulator b = VllmSimulator.start(MODEL, SimulatorProfile.h200());
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      a.close();
+      b.close();
+    }));
+    FederationConfig config = NodeConfigLoader.withEnvironment(new FederationConfig(
+        HttpSettings.defaults(),
+        List.of(new TokenConfig(KEY, "demo", "univ-a", 3, null, null)),
+        List.of(new ModelConfig(MODEL, MODEL, "least-busy", List.of(
+            new ServerConfig(a.baseUrl(), null, "univ-a", 64, "vllm", null),
+            new ServerConfig(b.baseUrl(), null, "univ-b", 64, "vllm", null)), null, null))), env);
+    AiguillageNode node = AiguillageNode.start(config);
+    System.out.println();
+    System.out.println("Aiguillage demo: model '" + MODEL + "' on two simulated vLLM servers ("
+        + a.baseUrl() + ", " + b.baseUrl() + "). Try:");
+    System.out.println();
+    System.out.println("  curl -N " + node.baseUrl() + "/v1/chat/completions -H 'Authorization: Bearer " + KEY
+        + "' -H 'Content-Type: application/json' -d '{\"model\":\"" + MODEL
+        + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":20,\"stream\":true}'");
+    System.out.println();
+    System.out.println("  metrics: " + node.baseUrl() + "/metrics    stop: Ctrl-C");
+    node.whenTerminated().toCompletableFuture().join();
+  }
+}

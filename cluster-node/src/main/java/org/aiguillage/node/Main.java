@@ -1,0 +1,34 @@
+package org.aiguillage.node;
+
+import java.nio.file.Path;
+import org.aiguillage.protocol.config.ConfigException;
+
+/**
+ * {@code java -jar aiguillage.jar [--config FILE]}: starts a node; with no configuration, the demo.
+ */
+public final class Main {
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    try {
+      if (args.length == 0) {
+        Demo.run(System.getenv());
+        return;
+      }
+      if (args.length == 2 && args[0].equals("--config")) {
+        AiguillageNode node = AiguillageNode.start(NodeConfigLoader.load(Path.of(args[1]), System.getenv()));
+        node.whenTerminated().toCompletableFuture().join();
+        return;
+      }
+      System.err.println("usage: java -jar aiguillage.jar [--config FILE]   (no arguments: the demo)");
+      System.exit(2);
+    } catch (ConfigException e) {
+      System.err.println("configuration error: " + e.getMessage());
+      System.exit(1);
+    } catch (IllegalStateException e) {
+      System.err.println("cannot start: " + e.getMessage());
+      System.exit(1);
+    }
+  }
+}

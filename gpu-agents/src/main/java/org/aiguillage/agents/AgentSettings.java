@@ -1,0 +1,24 @@
+package org.aiguillage.agents;
+
+import java.time.Duration;
+
+/**
+ * How an agent watches its server.
+ *
+ * @param scrapeInterval how often the agent reads the server's {@code /metrics}
+ * @param demandInterval how often the agent repeats its demand, so a queue that moved learns of it
+ * @param kvCacheHighWater above this KV-cache use the agent asks for no new work
+ * @param maxEventBytes the largest SSE event accepted from the server
+ */
+public record AgentSettings(
+    Duration scrapeInterval,
+    Duration demandInterval,
+    double kvCacheHighWater,
+    int maxEventBytes,
+    Duration unhealthyBackoff) {
+
+  public static AgentSettings defaults() {
+    return new AgentSettings(Duration.ofMillis(500), Duration.ofSeconds(1), 0.95, 4 * 1024 * 1024,
+        Duration.ofSeconds(1));
+  }
+}

@@ -1,0 +1,375 @@
+package org.aiguillage.agents;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import kamon.Kamon;
+import kamon.metric.MeasurementUnit;
+import kamon.tag.TagSet;
+import org.aiguillage.agents.SseEvents.Usage;
+import org.aiguillage.protocol.dispatch.AgentCommand;
+import org.aiguillage.protocol.dispatch.DispatchTicket;
+import org.aiguillage.protocol.dispatch.LoadSnapshot;
+import org.aiguillage.protocol.dispatch.QueueCommand;
+import org.aiguillage.protocol.dispatch.RequestCommand;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.Authorization;
+import org.apache.pekko.http.javadsl.model.headers.HttpCredentials;
+import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SourceRef;
+import org.apache.pekko.stream.UniqueKillSwitch;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.StreamRefs;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * Fronts one inference server for one model. It pulls work: while its server has room it sends {@link
+ * QueueCommand.Demand} to the model's queue, with a {@link LoadSnapshot} of its live load. On {@link
+ * AgentCommand.Assign} it accepts (and calls the server) or refuses (its fresh view no longer fits).
+ *
+ * <p>A streamed answer is handed to the request actor as a {@link SourceRef} once its first event arrived, so a
+ * server that fails before that is a retryable failure, invisible to the client. Cancelling the {@code SourceRef}
+ * (the client went away) cancels the server call, which closes its connection: vLLM then aborts the generation.
+ */
+public final class GpuAgent extends AbstractBehavior<AgentCommand> {
+
+  private enum Tick implements AgentCommand { SCRAPE, DEMAND }
+
+  private record Scraped(Optional<ServerLoad> load, Optional<Throwable> failure) implements AgentCommand {}
+
+  private record Responded(String ticketId, HttpResponse response) implements AgentCommand {}
+
+  private record CallFailed(String ticketId, Throwable cause) implements AgentCommand {}
+
+  private record FirstEvent(String ticketId, List<ByteString> first, Source<ByteString, NotUsed> rest)
+      implements AgentCommand {}
+
+  private record WholeBody(String ticketId, int status, String contentType, ByteString body) implements AgentCommand {}
+
+  private record CallEnded(String ticketId, boolean completed, Usage usage) implements AgentCommand {}
+
+  /** A server call in progress. */
+  private static final class Call {
+    final DispatchTicket ticket;
+    final long startNanos = System.nanoTime();
+    UniqueKillSwitch killSwitch;
+    boolean cancelled;
+    volatile Usage usage = Usage.NONE;
+
+    Call(DispatchTicket ticket) {
+      this.ticket = ticket;
+    }
+  }
+
+  public static Behavior<AgentCommand> create(ServerSpec spec, RecipientRef<QueueCommand> queue,
+      AgentSettings settings) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new GpuAgent(ctx, timers, spec, queue, settings)));
+  }
+
+  private final ServerSpec spec;
+  private final RecipientRef<QueueCommand> queue;
+  private final AgentSettings settings;
+  private final Materializer materializer;
+  private final Http http;
+  private final ConnectionPoolSettings pool;
+  private final Map<String, Call> calls = new HashMap<>();
+  private ServerLoad serverLoad = ServerLoad.UNKNOWN;
+  private long assignsSeen;
+  private double recentTtftSeconds;
+  private long unhealthyUntilMillis;
+  private final kamon.metric.Histogram serverTtft;
+  private final kamon.metric.Histogram ttft;
+
+  private GpuAgent(ActorContext<AgentCommand> ctx, TimerScheduler<AgentCommand> timers, ServerSpec spec,
+      RecipientRef<QueueCommand> queue, AgentSettings settings) {
+    super(ctx);
+    this.spec = spec;
+    this.queue = queue;
+    this.settings = settings;
+    this.materializer = Materializer.createMaterializer(ctx);
+    this.http = Http.get(ctx.getSystem());
+    int max = spec.server().maxParallelRequests();
+    // One connection per open call (streams hold theirs); max-open-requests must be a power of two.
+    this.pool = ConnectionPoolSettings.create(ctx.getSystem().classicSystem())
+        .withMaxConnections(max)
+        .withMaxOpenRequests(Integer.highestOneBit(Math.max(2, max * 2 - 1)) << 1);
+    this.serverTtft = Kamon.histogram("aiguillage_server_ttft_seconds",
+            "time from the call to the server to its first event", MeasurementUnit.time().nanoseconds())
+        .withTags(tags("model", spec.model(), "server", spec.serverId()));
+    this.ttft = Kamon.histogram("aiguillage_ttft_seconds",
+            "time from the request's arrival to its first event, queue wait included",
+            MeasurementUnit.time().nanoseconds())
+        .withTag("model", spec.model());
+    if (spec.hasMetrics()) {
+      timers.startTimerWithFixedDelay(Tick.SCRAPE, Duration.ZERO, settings.scrapeInterval());
+    }
+    timers.startTimerWithFixedDelay(Tick.DEMAND, settings.demandInterval());
+    ctx.getLog().info("agent for {} ({}, {} parallel) started", spec.serverId(), spec.server().type(), max);
+    demand();
+  }
+
+  @Override
+  public Receive<AgentCommand> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(AgentCommand.Assign.class, this::onAssign)
+        .onMessage(AgentCommand.CancelCall.class, this::onCancel)
+        .onMessageEquals(Tick.SCRAPE, this::onScrapeTick)
+        .onMessageEquals(Tick.DEMAND, () -> {
+          demand();
+          return this;
+        })
+        .onMessage(Scraped.class, this::onScraped)
+        .onMessage(Responded.class, this::onResponded)
+        .onMessage(CallFailed.class, this::onCallFailed)
+        .onMessage(FirstEvent.class, this::onFirstEvent)
+        .onMessage(WholeBody.class, this::onWholeBody)
+        .onMessage(CallEnded.class, this::onCallEnded)
+        .build();
+  }
+
+  // ---- demand and assignment
+
+  private int freeSlots() {
+    if (!healthy()) {
+      return 0;
+    }
+    if (serverLoad.kvCacheUsage() >= settings.kvCacheHighWater()) {
+      return 0;
+    }
+    return Math.max(0, spec.server().maxParallelRequests() - calls.size());
+  }
+
+  private boolean healthy() {
+    return System.currentTimeMillis() >= unhealthyUntilMillis;
+  }
+
+  private LoadSnapshot snapshot() {
+    return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
+        serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis());
+  }
+
+  private void demand() {
+    queue.tell(new QueueCommand.Demand(spec.serverId(), getContext().getSelf(), spec.server().organization(),
+        spec.server().datacenter(), freeSlots(), assignsSeen, snapshot()));
+  }
+
+  private Behavior<AgentCommand> onAssign(AgentCommand.Assign assign) {
+    assignsSeen++;
+    DispatchTicket ticket = assign.ticket();
+    if (freeSlots() == 0 || calls.containsKey(ticket.id())) {
+      assign.queue().tell(new QueueCommand.AssignRefused(ticket.id(), spec.serverId()));
+      return this;
+    }
+    Call call = new Call(ticket);
+    calls.put(ticket.id(), call);
+    assign.queue().tell(new QueueCommand.AssignAccepted(ticket.id(), spec.serverId()));
+    ticket.requester().tell(new RequestCommand.Started(ticket.id(), spec.serverId(), getContext().getSelf()));
+    HttpRequest request = HttpRequest.POST(spec.server().url() + ticket.call().path())
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, ticket.call().body()));
+    if (spec.server().token() != null && !spec.server().token().isEmpty()) {
+      request = request.addHeader(Authorization.create(HttpCredentials.createOAuth2BearerToken(spec.server().token())));
+    }
+    CompletionStage<HttpResponse> response = http.singleRequest(request, http.defaultClientHttpsContext(), pool,
+        getContext().getSystem().classicSystem().log());
+    getContext().pipeToSelf(response, (r, failure) ->
+        failure == null ? new Responded(ticket.id(), r) : new CallFailed(ticket.id(), failure));
+    return this;
+  }
+
+  private Behavior<AgentCommand> onCancel(AgentCommand.CancelCall cancel) {
+    Call call = calls.get(cancel.ticketId());
+    if (call != null) {
+      call.cancelled = true;
+      if (call.killSwitch != null) {
+        call.killSwitch.abort(new RuntimeException("the client went away"));
+      }
+    }
+    return this;
+  }
+
+  // ---- the server call
+
+  private Behavior<AgentCommand> onResponded(Responded responded) {
+    Call call = calls.get(responded.ticketId());
+    HttpResponse response = responded.response();
+    if (call == null || call.cancelled) {
+      response.discardEntityBytes(materializer);
+      endCall(responded.ticketId(), false);
+      return this;
+    }
+    int status = response.status().intValue();
+    if (status >= 500) {
+      response.discardEntityBytes(materializer);
+      failRetryably(call, "server answered " + status);
+      return this;
+    }
+    String ticketId = responded.ticketId();
+    if (status >= 300 || !call.ticket.call().stream()) {
+      String contentType = response.entity().getContentType().toString();
+      getContext().pipeToSelf(response.entity().toStrict(60_000, materializer), (strict, failure) ->
+          failure == null ? new WholeBody(ticketId, status, contentType, strict.getData())
+              : new CallFailed(ticketId, failure));
+      return this;
+    }
+    Pair<UniqueKillSwitch, CompletionStage<Pair<List<ByteString>, Source<ByteString, NotUsed>>>> started =
+        response.entity().getDataBytes()
+            .viaMat(KillSwitches.single(), Keep.right())
+            .via(SseEvents.framing(settings.maxEventBytes()))
+            .prefixAndTail(1)
+            .toMat(Sink.head(), Keep.both())
+            .run(materializer);
+    call.killSwitch = started.first();
+    getContext().pipeToSelf(started.second(), (p, failure) ->
+        failure == null ? new FirstEvent(ticketId, p.first(), p.second()) : new CallFailed(ticketId, failure));
+    return this;
+  }
+
+  private Behavior<AgentCommand> onFirstEvent(FirstEvent first) {
+    Call call = calls.get(first.ticketId());
+    if (call == null) {
+      first.rest().runWith(Sink.cancelled(), materializer);
+      return this;
+    }
+    if (first.first().isEmpty()) {
+      failRetryably(call, "server ended the stream before its first event");
+      return this;
+    }
+    observeFirstEvent(call);
+    boolean clientWantsUsage = call.ticket.call().clientWantsUsage();
+    String ticketId = first.ticketId();
+    SourceRef<ByteString> events = Source.from(first.first()).concat(first.rest())
+        .filter(event -> {
+          Optional<Usage> usage = SseEvents.usageOf(event);
+          usage.ifPresent(u -> call.usage = u);
+          return clientWantsUsage || usage.isEmpty() || !SseEvents.isUsageOnly(event);
+        })
+        .watchTermination((mat, done) -> {
+          getContext().pipeToSelf(done, (d, failure) -> new CallEnded(ticketId, failure == null, call.usage));
+          return mat;
+        })
+        .runWith(StreamRefs.sourceRef(), materializer);
+    call.ticket.requester().tell(new RequestCommand.Streaming(ticketId, spec.serverId(), 200, events));
+    return this;
+  }
+
+  private Behavior<AgentCommand> onWholeBody(WholeBody whole) {
+    Call call = calls.get(whole.ticketId());
+    if (call == null) {
+      return this;
+    }
+    observeFirstEvent(call);
+    byte[] body = whole.body().toArray();
+    call.ticket.requester().tell(
+        new RequestCommand.Whole(whole.ticketId(), spec.serverId(), whole.status(), whole.contentType(), body));
+    Usage usage = whole.status() < 300
+        ? SseEvents.parseUsage(whole.body().utf8String()).orElse(Usage.NONE) : Usage.NONE;
+    return onCallEnded(new CallEnded(whole.ticketId(), whole.status() < 300, usage));
+  }
+
+  private Behavior<AgentCommand> onCallFailed(CallFailed failed) {
+    Call call = calls.get(failed.ticketId());
+    if (call != null) {
+      if (call.cancelled) {
+        endCall(failed.ticketId(), false);
+      } else {
+        failRetryably(call, "server call failed: " + failed.cause().getMessage());
+      }
+    }
+    return this;
+  }
+
+  private Behavior<AgentCommand> onCallEnded(CallEnded ended) {
+    Call call = calls.get(ended.ticketId());
+    if (call != null) {
+      String outcome = ended.completed() ? "completed" : "cancelled";
+      Kamon.counter("aiguillage_server_calls", "calls made to inference servers")
+          .withTags(tags("model", spec.model(), "server", spec.serverId(), "outcome", outcome)).increment();
+      Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
+          .withTags(tags("model", spec.model(), "kind", "prompt")).increment(ended.usage().promptTokens());
+      Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
+          .withTags(tags("model", spec.model(), "kind", "completion")).increment(ended.usage().completionTokens());
+    }
+    endCall(ended.ticketId(), ended.completed());
+    return this;
+  }
+
+  private static TagSet tags(String... keysAndValues) {
+    TagSet.Builder builder = TagSet.builder();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      builder.add(keysAndValues[i], keysAndValues[i + 1]);
+    }
+    return builder.build();
+  }
+
+  private void failRetryably(Call call, String reason) {
+    getContext().getLog().warn("server {} failed a call before its first byte: {}", spec.serverId(), reason);
+    unhealthyUntilMillis = System.currentTimeMillis() + settings.unhealthyBackoff().toMillis();
+    call.ticket.requester().tell(new RequestCommand.UpstreamFailed(call.ticket.id(), spec.serverId(), true, reason));
+    endCall(call.ticket.id(), false);
+    queue.tell(new QueueCommand.Withdrawn(spec.serverId()));
+  }
+
+  private void endCall(String ticketId, boolean completed) {
+    if (calls.remove(ticketId) != null) {
+      demand();
+    }
+  }
+
+  private void observeFirstEvent(Call call) {
+    double seconds = (System.nanoTime() - call.startNanos) / 1e9;
+    recentTtftSeconds = recentTtftSeconds == 0 ? seconds : 0.8 * recentTtftSeconds + 0.2 * seconds;
+    serverTtft.record(Math.round(seconds * 1e9));
+    long sinceArrival = System.currentTimeMillis() - call.ticket.info().arrivalMillis();
+    ttft.record(Math.max(0, sinceArrival) * 1_000_000L);
+  }
+
+  // ---- scraping
+
+  private Behavior<AgentCommand> onScrapeTick() {
+    HttpRequest request = HttpRequest.GET(spec.server().url() + "/metrics");
+    if (spec.server().token() != null && !spec.server().token().isEmpty()) {
+      request = request.addHeader(Authorization.create(HttpCredentials.createOAuth2BearerToken(spec.server().token())));
+    }
+    CompletionStage<ServerLoad> load = http.singleRequest(request)
+        .thenCompose(r -> {
+          if (r.status().intValue() != 200) {
+            r.discardEntityBytes(materializer);
+            throw new IllegalStateException("metrics answered " + r.status().intValue());
+          }
+          return r.entity().toStrict(2_000, materializer);
+        })
+        .thenApply(strict -> MetricsParser.parse(strict.getData().utf8String()));
+    getContext().pipeToSelf(load, (l, failure) ->
+        new Scraped(Optional.ofNullable(l), Optional.ofNullable(failure)));
+    return this;
+  }
+
+  private Behavior<AgentCommand> onScraped(Scraped scraped) {
+    scraped.load().ifPresent(l -> serverLoad = l);
+    if (scraped.failure().isPresent()) {
+      serverLoad = ServerLoad.UNKNOWN;
+    }
+    return this;
+  }
+
+}
