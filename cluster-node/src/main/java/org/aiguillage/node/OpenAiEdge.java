@@ -140,6 +140,11 @@ final class OpenAiEdge {
     }
     CompletionRequest.Accepted accepted = (CompletionRequest.Accepted) parsed;
     String model = accepted.model().name();
+    if (accepted.model().vllmServers().isEmpty()) {
+      count(model, 503);
+      return CompletableFuture.completedFuture(error(503, OpenAiError.serverError("Model '" + model
+          + "' has no server right now. Retry later.", "no_server_available"), 30));
+    }
     CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), queues.apply(model), outcome,
         clientGone, requestSettings), accepted.ticket().id(), Props.empty());
