@@ -1,0 +1,246 @@
+package org.aiguillage.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Duration;
+import org.aiguillage.priority.QueuePolicy;
+import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.dispatch.AgentCommand;
+import org.aiguillage.protocol.dispatch.DispatchTicket;
+import org.aiguillage.protocol.dispatch.LoadSnapshot;
+import org.aiguillage.protocol.dispatch.QueueCommand;
+import org.aiguillage.protocol.dispatch.RequestCommand;
+import org.aiguillage.protocol.dispatch.TicketInfo;
+import org.aiguillage.protocol.dispatch.UpstreamCall;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ModelQueueTest {
+
+  private final ActorTestKit testKit = ActorTestKit.create();
+  private int sequence;
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private ActorRef<QueueCommand> queue(String strategy) {
+    return queue(new QueueSettings(strategy, QueuePolicy.NO_AGEING, Duration.ofSeconds(5), Duration.ofSeconds(3),
+        Duration.ofSeconds(5), 3));
+  }
+
+  private ActorRef<QueueCommand> queue(QueueSettings settings) {
+    return testKit.spawn(ModelQueue.create("m", name -> settings));
+  }
+
+  private DispatchTicket ticket(TestProbe<RequestCommand> requester, String org, int priority, long arrival,
+      long deadline) {
+    String id = "t" + ++sequence;
+    return new DispatchTicket(new TicketInfo(id, "m", "key-" + org, org, priority, RoutingMode.ANY, arrival,
+        deadline, 10), new UpstreamCall("/v1/chat/completions", new byte[0], true, false), requester.ref());
+  }
+
+  private DispatchTicket ticket(TestProbe<RequestCommand> requester) {
+    long now = System.currentTimeMillis();
+    return ticket(requester, "univ-a", 3, now, now + 60_000);
+  }
+
+  private static QueueCommand.Demand demand(String serverId, TestProbe<AgentCommand> agent, String org, int free,
+      long seen, int inFlight, int maxParallel) {
+    return new QueueCommand.Demand(serverId, agent.ref(), org, "dc1", free, seen,
+        new LoadSnapshot(inFlight, maxParallel, -1, -1, -1, 0, System.currentTimeMillis()));
+  }
+
+  @Test
+  void aTicketWaitsForDemandThenGoesToTheAgentThatHasRoom() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> agent = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    DispatchTicket ticket = ticket(requester);
+
+    queue.tell(new QueueCommand.Enqueue(ticket));
+    agent.expectNoMessage(Duration.ofMillis(100));
+    queue.tell(demand("s1", agent, "univ-a", 1, 0, 0, 4));
+
+    assertEquals(ticket, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
+  }
+
+  @Test
+  void anAgentNeverGetsMoreThanItAskedForCountingAssignmentsStillOnTheirWay() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> agent = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    queue.tell(demand("s1", agent, "univ-a", 2, 0, 0, 2));
+
+    for (int i = 0; i < 3; i++) {
+      queue.tell(new QueueCommand.Enqueue(ticket(requester, "org-" + i, 3, 0, Long.MAX_VALUE)));
+    }
+    agent.expectMessageClass(AgentCommand.Assign.class);
+    agent.expectMessageClass(AgentCommand.Assign.class);
+    agent.expectNoMessage(Duration.ofMillis(100));
+    // A demand counted before the two assignments arrived says nothing new: still no room.
+    queue.tell(demand("s1", agent, "univ-a", 2, 0, 0, 2));
+    agent.expectNoMessage(Duration.ofMillis(100));
+    // One call ended after both were seen: one slot.
+    queue.tell(demand("s1", agent, "univ-a", 1, 2, 1, 2));
+
+    agent.expectMessageClass(AgentCommand.Assign.class);
+  }
+
+  @Test
+  void leastBusyPrefersTheServerWithTheMostRoomForItsSizeNotTheFewestCalls() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> big = testKit.createTestProbe();
+    TestProbe<AgentCommand> small = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    queue.tell(demand("big", big, "univ-a", 90, 0, 10, 100)); // 10% busy
+    queue.tell(demand("small", small, "univ-b", 6, 0, 4, 10)); // 40% busy
+
+    queue.tell(new QueueCommand.Enqueue(ticket(requester)));
+
+    big.expectMessageClass(AgentCommand.Assign.class);
+    small.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void roundRobinTakesTheServersInTurn() {
+    ActorRef<QueueCommand> queue = queue("round-robin");
+    TestProbe<AgentCommand> a = testKit.createTestProbe();
+    TestProbe<AgentCommand> b = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    queue.tell(demand("a", a, "univ-a", 10, 0, 0, 10));
+    queue.tell(demand("b", b, "univ-a", 10, 0, 0, 10));
+
+    for (int i = 0; i < 4; i++) {
+      queue.tell(new QueueCommand.Enqueue(ticket(requester, "org-" + i, 3, 0, Long.MAX_VALUE)));
+    }
+
+    a.expectMessageClass(AgentCommand.Assign.class);
+    a.expectMessageClass(AgentCommand.Assign.class);
+    b.expectMessageClass(AgentCommand.Assign.class);
+    b.expectMessageClass(AgentCommand.Assign.class);
+  }
+
+  @Test
+  void aRefusedTicketGoesToAnotherServer() {
+    ActorRef<QueueCommand> queue = queue("round-robin");
+    TestProbe<AgentCommand> a = testKit.createTestProbe();
+    TestProbe<AgentCommand> b = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    queue.tell(demand("a", a, "univ-a", 1, 0, 0, 1));
+    queue.tell(new QueueCommand.Enqueue(ticket(requester)));
+    DispatchTicket ticket = a.expectMessageClass(AgentCommand.Assign.class).ticket();
+
+    queue.tell(demand("b", b, "univ-a", 1, 0, 0, 1));
+    queue.tell(new QueueCommand.AssignRefused(ticket.id(), "a"));
+
+    assertEquals(ticket, b.expectMessageClass(AgentCommand.Assign.class).ticket());
+  }
+
+  @Test
+  void theAssignmentsOfAnAgentThatStopsGoToAnotherServer() {
+    ActorRef<QueueCommand> queue = queue("round-robin");
+    TestProbe<AgentCommand> a = testKit.createTestProbe();
+    TestProbe<AgentCommand> b = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    queue.tell(demand("a", a, "univ-a", 1, 0, 0, 1));
+    queue.tell(new QueueCommand.Enqueue(ticket(requester)));
+    DispatchTicket ticket = a.expectMessageClass(AgentCommand.Assign.class).ticket();
+    queue.tell(demand("b", b, "univ-a", 1, 0, 0, 1));
+
+    a.stop();
+
+    assertEquals(ticket, b.expectMessageClass(AgentCommand.Assign.class).ticket());
+  }
+
+  @Test
+  void anOrganisationsOwnTicketGoesFirstOnItsServerWhateverItsPriority() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> agentOfA = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    DispatchTicket guest = ticket(requester, "univ-b", 5, 0, Long.MAX_VALUE);
+    DispatchTicket owner = ticket(requester, "univ-a", 1, 1, Long.MAX_VALUE);
+    queue.tell(new QueueCommand.Enqueue(guest));
+    queue.tell(new QueueCommand.Enqueue(owner));
+
+    queue.tell(demand("gpu-a", agentOfA, "univ-a", 1, 0, 0, 1));
+
+    assertEquals(owner, agentOfA.expectMessageClass(AgentCommand.Assign.class).ticket());
+  }
+
+  @Test
+  void aKeyOverItsThresholdIsTurnedAwayWith429() {
+    ActorRef<QueueCommand> queue = queue("least-busy"); // threshold 3
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+
+    for (int i = 0; i < 3; i++) {
+      queue.tell(new QueueCommand.Enqueue(ticket(requester)));
+    }
+    queue.tell(new QueueCommand.Enqueue(ticket(requester)));
+
+    RequestCommand.Rejected rejected = requester.expectMessageClass(RequestCommand.Rejected.class);
+    assertEquals(429, rejected.status());
+    assertEquals("queue_threshold", rejected.error().error().code());
+  }
+
+  @Test
+  void aTicketStillWaitingAtItsDeadlineGets503WithRetryAfter() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> busy = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    queue.tell(demand("s1", busy, "univ-a", 0, 0, 4, 4));
+    long now = System.currentTimeMillis();
+
+    queue.tell(new QueueCommand.Enqueue(ticket(requester, "univ-a", 3, now, now + 200)));
+
+    RequestCommand.Rejected rejected = requester.expectMessageClass(RequestCommand.Rejected.class,
+        Duration.ofSeconds(3));
+    assertEquals(503, rejected.status());
+    assertEquals("queue_timeout", rejected.error().error().code());
+    assertEquals(true, rejected.retryAfterSeconds() > 0);
+  }
+
+  @Test
+  void withNoLiveAgentAQueuePastItsStartupGraceAnswers503AtOnce() {
+    ActorRef<QueueCommand> queue = queue(new QueueSettings("least-busy", QueuePolicy.NO_AGEING, Duration.ofSeconds(5),
+        Duration.ofMillis(100), Duration.ofSeconds(5), 100));
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    requester.expectNoMessage(Duration.ofMillis(200));
+
+    queue.tell(new QueueCommand.Enqueue(ticket(requester)));
+
+    assertEquals("no_server_available",
+        requester.expectMessageClass(RequestCommand.Rejected.class).error().error().code());
+  }
+
+  @Test
+  void aTicketWhoseLeaseLapsesIsDroppedAndAReassertedOneKeepsItsArrivalTime() {
+    ActorRef<QueueCommand> queue = queue(new QueueSettings("least-busy", QueuePolicy.NO_AGEING,
+        Duration.ofMillis(300), Duration.ofSeconds(10), Duration.ofSeconds(5), 100));
+    TestProbe<AgentCommand> agent = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    DispatchTicket abandoned = ticket(requester, "univ-a", 3, 1, Long.MAX_VALUE);
+    DispatchTicket later = ticket(requester, "univ-b", 3, 100, Long.MAX_VALUE);
+    DispatchTicket earlier = ticket(requester, "univ-c", 3, 50, Long.MAX_VALUE);
+    queue.tell(new QueueCommand.Enqueue(abandoned));
+    queue.tell(new QueueCommand.Enqueue(later));
+
+    // Only `later` is kept alive; `earlier` comes back as if its queue had restarted elsewhere.
+    for (int i = 0; i < 6; i++) {
+      agent.expectNoMessage(Duration.ofMillis(150));
+      queue.tell(new QueueCommand.Reassert(later));
+    }
+    queue.tell(new QueueCommand.Reassert(earlier));
+    queue.tell(demand("s1", agent, "shared", 3, 0, 0, 3));
+
+    assertEquals(earlier, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
+    assertEquals(later, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
+    agent.expectNoMessage(Duration.ofMillis(100));
+  }
+}

@@ -1,0 +1,182 @@
+package org.aiguillage.agents;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.aiguillage.loadtest.sim.SimulatedText;
+import org.aiguillage.loadtest.sim.SimulatorProfile;
+import org.aiguillage.loadtest.sim.VllmSimulator;
+import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.ServerConfig;
+import org.aiguillage.protocol.dispatch.AgentCommand;
+import org.aiguillage.protocol.dispatch.DispatchTicket;
+import org.aiguillage.protocol.dispatch.QueueCommand;
+import org.aiguillage.protocol.dispatch.RequestCommand;
+import org.aiguillage.protocol.dispatch.TicketInfo;
+import org.aiguillage.protocol.dispatch.UpstreamCall;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.util.ByteString;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class GpuAgentTest {
+
+  private static final String MODEL = "m";
+  private final ActorTestKit testKit = ActorTestKit.create();
+  private VllmSimulator server;
+  private VllmSimulator failingServer;
+  private int ticketCounter;
+
+  @BeforeAll
+  void start() {
+    server = VllmSimulator.start(MODEL, SimulatorProfile.fast());
+    failingServer = VllmSimulator.start(MODEL, SimulatorProfile.fast().withFaults(1.0, 0, 0));
+  }
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+    server.close();
+    failingServer.close();
+  }
+
+  private ActorRef<AgentCommand> agent(String url, int maxParallel, TestProbe<QueueCommand> queue) {
+    ModelConfig model = new ModelConfig(MODEL, MODEL, null, List.of(), null, null);
+    ServerSpec spec = ServerSpec.of(model, new ServerConfig(url, null, "univ-a", maxParallel, "vllm", null));
+    AgentSettings settings = new AgentSettings(Duration.ofMillis(100), Duration.ofSeconds(1), 0.95, 1 << 20,
+        Duration.ofMillis(200));
+    return testKit.spawn(GpuAgent.create(spec, queue.ref(), settings));
+  }
+
+  private DispatchTicket ticket(TestProbe<RequestCommand> requester, boolean stream, int maxTokens) {
+    String id = "t" + ++ticketCounter;
+    String body = "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\"prompt " + id
+        + "\"}],\"max_tokens\":" + maxTokens + ",\"stream\":" + stream
+        + (stream ? ",\"stream_options\":{\"include_usage\":true}" : "") + "}";
+    long now = System.currentTimeMillis();
+    return new DispatchTicket(new TicketInfo(id, MODEL, "key-1", "univ-a", 3, RoutingMode.ANY, now, now + 60_000, 10),
+        new UpstreamCall("/v1/chat/completions", body.getBytes(StandardCharsets.UTF_8), stream, false),
+        requester.ref());
+  }
+
+  private static <T extends QueueCommand> T fish(TestProbe<QueueCommand> queue, Class<T> type) {
+    List<QueueCommand> seen = queue.fishForMessage(Duration.ofSeconds(5),
+        m -> type.isInstance(m) ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+    return type.cast(seen.get(seen.size() - 1));
+  }
+
+  @Test
+  void demandsWorkForAllItsSlotsWhenItStarts() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    agent(server.baseUrl(), 8, queue);
+
+    QueueCommand.Demand demand = fish(queue, QueueCommand.Demand.class);
+
+    assertEquals(8, demand.freeSlots());
+    assertEquals(0, demand.assignsSeen());
+    assertEquals("univ-a", demand.organization());
+  }
+
+  @Test
+  void acceptsAnAssignmentAndHandsTheStreamOverWithoutTheUsageChunkTheClientDidNotAskFor() throws Exception {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    ActorRef<AgentCommand> agent = agent(server.baseUrl(), 4, queue);
+    DispatchTicket ticket = ticket(requester, true, 6);
+
+    agent.tell(new AgentCommand.Assign(ticket, queue.ref()));
+
+    assertEquals(ticket.id(), fish(queue, QueueCommand.AssignAccepted.class).ticketId());
+    requester.expectMessageClass(RequestCommand.Started.class);
+    RequestCommand.Streaming streaming = requester.expectMessageClass(RequestCommand.Streaming.class);
+    List<ByteString> events = streaming.events().getSource()
+        .runWith(Sink.seq(), Materializer.matFromSystem(testKit.system()))
+        .toCompletableFuture().get(5, TimeUnit.SECONDS);
+    assertEquals("data: [DONE]\n\n", events.get(events.size() - 1).utf8String());
+    assertEquals(1 + 6 + 1, events.size(), "role chunk, 6 tokens, [DONE]: no usage chunk");
+    assertTrue(events.get(1).utf8String().contains(SimulatedText.answer("prompt " + ticket.id(), 1)));
+    QueueCommand.Demand after = fish(queue, QueueCommand.Demand.class);
+    assertEquals(1, after.assignsSeen());
+  }
+
+  @Test
+  void handsAWholeAnswerOverWhenTheClientDidNotStream() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    ActorRef<AgentCommand> agent = agent(server.baseUrl(), 4, queue);
+
+    agent.tell(new AgentCommand.Assign(ticket(requester, false, 3), queue.ref()));
+
+    requester.expectMessageClass(RequestCommand.Started.class);
+    RequestCommand.Whole whole = requester.expectMessageClass(RequestCommand.Whole.class);
+    assertEquals(200, whole.status());
+    assertTrue(new String(whole.body(), StandardCharsets.UTF_8).contains("\"completion_tokens\":3"));
+  }
+
+  @Test
+  void refusesAnAssignmentItHasNoRoomFor() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    ActorRef<AgentCommand> agent = agent(server.baseUrl(), 1, queue);
+
+    agent.tell(new AgentCommand.Assign(ticket(requester, true, 200), queue.ref()));
+    DispatchTicket second = ticket(requester, true, 5);
+    agent.tell(new AgentCommand.Assign(second, queue.ref()));
+
+    assertEquals(second.id(), fish(queue, QueueCommand.AssignRefused.class).ticketId());
+  }
+
+  @Test
+  void aServerErrorBeforeTheFirstByteIsARetryableFailureAndTakesTheServerOut() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    ActorRef<AgentCommand> agent = agent(failingServer.baseUrl(), 4, queue);
+
+    agent.tell(new AgentCommand.Assign(ticket(requester, true, 5), queue.ref()));
+
+    requester.expectMessageClass(RequestCommand.Started.class);
+    RequestCommand.UpstreamFailed failed = requester.expectMessageClass(RequestCommand.UpstreamFailed.class);
+    assertTrue(failed.retryable());
+    fish(queue, QueueCommand.Withdrawn.class);
+  }
+
+  @Test
+  void aServerThatRefusesConnectionsIsARetryableFailure() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    ActorRef<AgentCommand> agent = agent("http://127.0.0.1:1", 4, queue);
+
+    agent.tell(new AgentCommand.Assign(ticket(requester, false, 5), queue.ref()));
+
+    requester.expectMessageClass(RequestCommand.Started.class);
+    assertTrue(requester.expectMessageClass(RequestCommand.UpstreamFailed.class, Duration.ofSeconds(10)).retryable());
+  }
+
+  @Test
+  void itsDemandCarriesTheLoadItScrapedFromTheServer() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    agent(server.baseUrl(), 4, queue);
+
+    List<QueueCommand> seen = queue.fishForMessage(Duration.ofSeconds(5), m ->
+        m instanceof QueueCommand.Demand d && d.snapshot().kvCacheUsage() >= 0
+            ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+
+    QueueCommand.Demand demand = (QueueCommand.Demand) seen.get(seen.size() - 1);
+    assertTrue(demand.snapshot().running() >= 0, "running read from vllm:num_requests_running");
+    assertEquals(Optional.of(4), Optional.of(demand.snapshot().maxParallel()));
+  }
+}

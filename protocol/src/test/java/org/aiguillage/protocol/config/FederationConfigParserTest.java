@@ -1,0 +1,116 @@
+package org.aiguillage.protocol.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import org.aiguillage.protocol.RoutingMode;
+import org.junit.jupiter.api.Test;
+
+class FederationConfigParserTest {
+
+  @Test
+  void theIssuesExampleParsesWithItsMeanings() {
+    FederationConfig config = FederationConfigParser.parse("""
+        http: { host: 127.0.0.1, port: 8080 }
+        tokens:
+          - { token: sk-demo-1, name: demo, organization: univ-a, priority: 3 }
+        models:
+          - name: demo-model
+            model: org/served-name
+            routing_strategy: least-busy
+            vllm_servers:
+              - { url: http://127.0.0.1:8001, token: secret, organization: univ-a, max_parallel_requests: 16 }
+        """);
+
+    assertEquals(8080, config.http().port());
+    assertEquals("univ-a", config.tokens().get(0).organization());
+    ModelConfig model = config.model("demo-model").orElseThrow();
+    assertEquals("org/served-name", model.servedName());
+    assertEquals(16, model.vllmServers().get(0).maxParallelRequests());
+    assertEquals("secret", model.vllmServers().get(0).token());
+  }
+
+  @Test
+  void absentKeysTakeSensibleDefaults() {
+    FederationConfig config = FederationConfigParser.parse("""
+        tokens: [ { token: t, name: n, organization: o } ]
+        models: [ { name: m, vllm_servers: [ { url: "http://h:1/v1/" } ] } ]
+        """);
+
+    ModelConfig model = config.models().get(0);
+    assertEquals("m", model.servedName());
+    assertEquals("least-busy", model.routingStrategy());
+    assertEquals(ModelConfig.DEFAULT_QUEUE_TIMEOUT, model.queueTimeout());
+    assertEquals("http://h:1", model.vllmServers().get(0).url(), "a trailing /v1 is the API's, not the server's");
+    assertEquals(3, config.tokens().get(0).priority());
+    assertEquals(RoutingMode.ANY, config.tokens().get(0).defaultRoutingMode());
+    assertEquals(HttpSettings.DEFAULT_PORT, config.http().port());
+  }
+
+  @Test
+  void durationsAndRoutingModesReadAsOperatorsWriteThem() {
+    FederationConfig config = FederationConfigParser.parse("""
+        tokens: [ { token: t, name: n, organization: o, default_routing_mode: private-first } ]
+        models: [ { name: m, queue_timeout: 90s }, { name: m2, queue_timeout: 2m }, { name: m3, queue_timeout: 500ms } ]
+        """);
+
+    assertEquals(RoutingMode.PRIVATE_FIRST, config.tokens().get(0).defaultRoutingMode());
+    assertEquals(Duration.ofSeconds(90), config.models().get(0).queueTimeout());
+    assertEquals(Duration.ofMinutes(2), config.models().get(1).queueTimeout());
+    assertEquals(Duration.ofMillis(500), config.models().get(2).queueTimeout());
+  }
+
+  @Test
+  void anUnknownKeyStopsTheStartNamingIt() {
+    ConfigException e = assertThrows(ConfigException.class, () -> FederationConfigParser.parse("""
+        models:
+          - name: m
+            vllm_servers:
+              - { url: "http://h:1", max_paralel_requests: 4 }
+        """));
+
+    assertTrue(e.getMessage().contains("'models[0].vllm_servers[0].max_paralel_requests'"), e.getMessage());
+  }
+
+  @Test
+  void aMalformedValueStopsTheStartNamingItsKey() {
+    assertMessage("http: { port: eighty }", "'http.port'");
+    assertMessage("http: { port: 70000 }", "'http.port'");
+    assertMessage("models: [ { name: m, routing_strategy: fastest } ]", "'models[0].routing_strategy'");
+    assertMessage("models: [ { name: m, queue_timeout: soon } ]", "'models[0].queue_timeout'");
+    assertMessage("models: [ { name: m, vllm_servers: [ { url: 'not a url' } ] } ]", "'models[0].vllm_servers[0].url'");
+    assertMessage("tokens: [ { token: t, name: n, organization: o, priority: 9 } ]", "'tokens[0].priority'");
+    assertMessage("tokens: [ { token: t, name: n, organization: o, default_routing_mode: mine } ]",
+        "'tokens[0].default_routing_mode'");
+  }
+
+  @Test
+  void aMissingRequiredKeyIsNamed() {
+    assertMessage("models: [ { vllm_servers: [] } ]", "'models[0].name'");
+    assertMessage("models: [ { name: m, vllm_servers: [ { organization: o } ] } ]", "'models[0].vllm_servers[0].url'");
+    assertMessage("tokens: [ { name: n, organization: o } ]", "'tokens[0].token'");
+  }
+
+  @Test
+  void aModelDefinedTwiceIsRefused() {
+    assertMessage("models: [ { name: m }, { name: m } ]", "'models[1].name'");
+  }
+
+  @Test
+  void secretsNeverAppearInPrintedConfiguration() {
+    FederationConfig config = FederationConfigParser.parse("""
+        tokens: [ { token: sk-very-secret, name: n, organization: o } ]
+        models: [ { name: m, vllm_servers: [ { url: "http://h:1", token: server-secret } ] } ]
+        """);
+
+    String printed = config.toString();
+    assertTrue(!printed.contains("sk-very-secret") && !printed.contains("server-secret"), printed);
+  }
+
+  private static void assertMessage(String yaml, String expected) {
+    ConfigException e = assertThrows(ConfigException.class, () -> FederationConfigParser.parse(yaml));
+    assertTrue(e.getMessage().contains(expected), e.getMessage());
+  }
+}
