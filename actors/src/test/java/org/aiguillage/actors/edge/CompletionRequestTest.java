@@ -1,0 +1,139 @@
+package org.aiguillage.actors.edge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.ServerConfig;
+import org.junit.jupiter.api.Test;
+
+class CompletionRequestTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ApiKey KEY = new ApiKey("key-1", "lab", "univ-a", 3, 100, RoutingMode.ANY);
+
+  private static ModelConfig model(String priorityHandler) {
+    return new ModelConfig("chat", "org/served", null,
+        List.of(new ServerConfig("http://h:1", null, "univ-a", 4, null, null)), null, priorityHandler);
+  }
+
+  private static CompletionRequest.Parsed parse(String body, String priorityHandler) {
+    return CompletionRequest.parse(CompletionRequest.Endpoint.CHAT, body.getBytes(StandardCharsets.UTF_8), KEY,
+        name -> name.equals("chat") ? Optional.of(model(priorityHandler)) : Optional.empty(),
+        (org, model) -> org.equals("univ-a"), 1_000);
+  }
+
+  private static CompletionRequest.Accepted accept(String body) {
+    return assertInstanceOf(CompletionRequest.Accepted.class, parse(body, "dispatcher"));
+  }
+
+  private static JsonNode upstream(CompletionRequest.Accepted accepted) throws Exception {
+    return JSON.readTree(accepted.call().body());
+  }
+
+  @Test
+  void onlyTheModelIsRewrittenAndEveryOtherFieldPassesThrough() throws Exception {
+    CompletionRequest.Accepted accepted = accept("""
+        {"model":"chat","messages":[{"role":"user","content":"hi"}],"temperature":0.3,
+         "tools":[{"type":"function","function":{"name":"f"}}],"response_format":{"type":"json_object"},
+         "logprobs":true,"some_future_field":{"x":[1,2]}}""");
+
+    JsonNode body = upstream(accepted);
+    assertEquals("org/served", body.get("model").asText());
+    assertEquals(0.3, body.get("temperature").asDouble());
+    assertEquals("f", body.at("/tools/0/function/name").asText());
+    assertEquals("json_object", body.at("/response_format/type").asText());
+    assertTrue(body.get("logprobs").asBoolean());
+    assertEquals(2, body.at("/some_future_field/x/1").asInt());
+    assertEquals("/v1/chat/completions", accepted.call().path());
+  }
+
+  @Test
+  void aRequestMayLowerItsPriorityButNeverRaiseIt() throws Exception {
+    CompletionRequest.Accepted lowered = accept("{\"model\":\"chat\",\"messages\":[{}],\"priority\":1}");
+    CompletionRequest.Accepted raised = accept("{\"model\":\"chat\",\"messages\":[{}],\"priority\":5}");
+    CompletionRequest.Accepted flex = accept("{\"model\":\"chat\",\"messages\":[{}],\"service_tier\":\"flex\"}");
+
+    assertEquals(1, lowered.ticket().priority());
+    assertEquals(3, raised.ticket().priority());
+    assertEquals(1, flex.ticket().priority());
+    assertFalse(upstream(lowered).has("priority"), "priority is the dispatcher's field");
+  }
+
+  @Test
+  void withTheVllmPriorityHandlerTheServerGetsVllmsPriorityWhereLowerGoesFirst() throws Exception {
+    CompletionRequest.Accepted accepted = assertInstanceOf(CompletionRequest.Accepted.class,
+        parse("{\"model\":\"chat\",\"messages\":[{}],\"priority\":2}", "vllm"));
+
+    assertEquals(5 - 2, upstream(accepted).get("priority").asInt());
+  }
+
+  @Test
+  void streamsAlwaysAskTheServerForUsageAndRememberWhetherTheClientDid() throws Exception {
+    CompletionRequest.Accepted silent = accept("{\"model\":\"chat\",\"messages\":[{}],\"stream\":true}");
+    CompletionRequest.Accepted asking = accept("{\"model\":\"chat\",\"messages\":[{}],\"stream\":true,"
+        + "\"stream_options\":{\"include_usage\":true}}");
+
+    assertTrue(upstream(silent).at("/stream_options/include_usage").asBoolean());
+    assertFalse(silent.call().clientWantsUsage());
+    assertTrue(asking.call().clientWantsUsage());
+    assertTrue(silent.call().stream());
+  }
+
+  @Test
+  void theRoutingModeIsTakenFromTheBodyAndRemovedFromIt() throws Exception {
+    CompletionRequest.Accepted accepted =
+        accept("{\"model\":\"chat\",\"messages\":[{}],\"routing-mode\":\"private-only\"}");
+
+    assertEquals(RoutingMode.PRIVATE_ONLY, accepted.ticket().routingMode());
+    assertFalse(upstream(accepted).has("routing-mode"));
+  }
+
+  @Test
+  void privateRoutingNeedsServersOfTheKeysOrganisation() {
+    ApiKey guest = new ApiKey("key-2", "guest", "univ-z", 3, 100, RoutingMode.ANY);
+    CompletionRequest.Parsed parsed = CompletionRequest.parse(CompletionRequest.Endpoint.CHAT,
+        "{\"model\":\"chat\",\"messages\":[{}],\"routing-mode\":\"private-first\"}".getBytes(StandardCharsets.UTF_8),
+        guest, name -> Optional.of(model("dispatcher")), (org, model) -> org.equals("univ-a"), 0);
+
+    CompletionRequest.Invalid invalid = assertInstanceOf(CompletionRequest.Invalid.class, parsed);
+    assertEquals(400, invalid.status());
+    assertEquals("routing-mode", invalid.error().error().param());
+  }
+
+  @Test
+  void theTicketCarriesKeyOrganisationArrivalAndTheModelsDeadline() {
+    CompletionRequest.Accepted accepted = accept("{\"model\":\"chat\",\"messages\":[{}]}");
+
+    assertEquals("key-1", accepted.ticket().keyId());
+    assertEquals("univ-a", accepted.ticket().organization());
+    assertEquals(1_000, accepted.ticket().arrivalMillis());
+    assertEquals(1_000 + ModelConfig.DEFAULT_QUEUE_TIMEOUT.toMillis(), accepted.ticket().deadlineMillis());
+  }
+
+  @Test
+  void badInputIsRefusedWithTheFieldItConcerns() {
+    assertInvalid("not json", 400, null);
+    assertInvalid("[1,2]", 400, null);
+    assertInvalid("{\"messages\":[{}]}", 400, "model");
+    assertInvalid("{\"model\":\"chat\"}", 400, "messages");
+    assertInvalid("{\"model\":\"chat\",\"messages\":[]}", 400, "messages");
+    assertInvalid("{\"model\":\"nope\",\"messages\":[{}]}", 404, "model");
+    assertInvalid("{\"model\":\"chat\",\"messages\":[{}],\"priority\":\"high\"}", 400, "priority");
+    assertInvalid("{\"model\":\"chat\",\"messages\":[{}],\"routing-mode\":\"mine\"}", 400, "routing-mode");
+  }
+
+  private static void assertInvalid(String body, int status, String param) {
+    CompletionRequest.Invalid invalid = assertInstanceOf(CompletionRequest.Invalid.class, parse(body, "dispatcher"));
+    assertEquals(status, invalid.status());
+    assertEquals(param, invalid.error().error().param());
+  }
+}

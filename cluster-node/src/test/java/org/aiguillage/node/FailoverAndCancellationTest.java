@@ -1,0 +1,114 @@
+package org.aiguillage.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.stream.Collectors;
+import org.aiguillage.loadtest.sim.SimulatedText;
+import org.aiguillage.loadtest.sim.SimulatorProfile;
+import org.aiguillage.loadtest.sim.VllmSimulator;
+import org.aiguillage.protocol.config.FederationConfigParser;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** What a user sees when servers fail, and what a server sees when users leave. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FailoverAndCancellationTest {
+
+  private static final String KEY = "sk-test";
+  private VllmSimulator broken;
+  private VllmSimulator healthy;
+  private VllmSimulator single;
+  private AiguillageNode node;
+  private OpenAIClient client;
+
+  @BeforeAll
+  void start() {
+    broken = VllmSimulator.start("m", SimulatorProfile.fast().withFaults(1.0, 0, 0));
+    healthy = VllmSimulator.start("m", SimulatorProfile.fast());
+    single = VllmSimulator.start("one", SimulatorProfile.fast());
+    node = AiguillageNode.start(FederationConfigParser.parse("""
+        http: { port: 0 }
+        tokens: [ { token: %s, name: t, organization: univ-a } ]
+        models:
+          - name: m
+            routing_strategy: round-robin
+            vllm_servers:
+              - { url: %s, max_parallel_requests: 8 }
+              - { url: %s, max_parallel_requests: 8 }
+          - name: one
+            vllm_servers:
+              - { url: %s, max_parallel_requests: 1 }
+        """.formatted(KEY, broken.baseUrl(), healthy.baseUrl(), single.baseUrl())));
+    client = OpenAIOkHttpClient.builder().baseUrl(node.baseUrl() + "/v1").apiKey(KEY).maxRetries(0)
+        .timeout(Duration.ofSeconds(30)).build();
+  }
+
+  @AfterAll
+  void stop() {
+    node.close();
+    broken.close();
+    healthy.close();
+    single.close();
+  }
+
+  private static ChatCompletionCreateParams chat(String model, String prompt, long maxTokens) {
+    return ChatCompletionCreateParams.builder().model(model).addUserMessage(prompt).maxCompletionTokens(maxTokens)
+        .build();
+  }
+
+  @Test
+  void aServerThatFailsBeforeAnsweringIsInvisibleToClients() {
+    for (int i = 0; i < 20; i++) {
+      String prompt = "attempt " + i;
+      try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions()
+          .createStreaming(chat("m", prompt, 5))) {
+        String content = stream.stream().flatMap(c -> c.choices().stream())
+            .map(c -> c.delta().content().orElse("")).collect(Collectors.joining());
+        assertEquals(SimulatedText.answer(prompt, 5), content);
+      }
+    }
+    assertTrue(broken.stats().received() > 0, "the broken server was tried");
+    assertEquals(20, healthy.stats().completed());
+  }
+
+  @Test
+  void aClientThatLeavesWhileQueuedNeverReachesAServer() throws Exception {
+    long receivedBefore = single.stats().received();
+    TestProbe<Void> probe = TestProbe.create(node.system());
+    try (StreamResponse<ChatCompletionChunk> holder = client.chat().completions()
+        .createStreaming(chat("one", "hold the only slot", 400))) {
+      Iterator<ChatCompletionChunk> chunks = holder.stream().iterator();
+      chunks.next(); // the only slot is taken
+
+      String body = "{\"model\":\"one\",\"messages\":[{\"role\":\"user\",\"content\":\"queued\"}],\"stream\":true}";
+      try (Socket socket = new Socket("127.0.0.1", node.httpPort())) {
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY
+            + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+            .getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        probe.expectNoMessage(Duration.ofMillis(300)); // let it reach the queue
+      } // the client leaves while its ticket waits
+
+      probe.expectNoMessage(Duration.ofMillis(300)); // let the edge notice
+      chunks.forEachRemaining(c -> { }); // the slot frees up
+    }
+
+    probe.expectNoMessage(Duration.ofSeconds(1)); // a ticket still queued would be served now
+    assertEquals(receivedBefore + 1, single.stats().received(), "only the holder reached the server");
+  }
+}

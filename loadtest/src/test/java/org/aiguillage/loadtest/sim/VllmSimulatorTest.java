@@ -1,0 +1,126 @@
+package org.aiguillage.loadtest.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/** The simulator must behave like vLLM where a dispatcher can see it. */
+class VllmSimulatorTest {
+
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private CompletableFuture<HttpResponse<String>> post(VllmSimulator sim, String body) {
+    return http.sendAsync(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/v1/chat/completions"))
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String chat(String content, int maxTokens, boolean stream) {
+    return "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}],\"max_tokens\":"
+        + maxTokens + ",\"stream\":" + stream + "}";
+  }
+
+  @Test
+  void atMostMaxNumSeqsRequestsDecodeAtOnceAndTheRestWait() throws Exception {
+    try (VllmSimulator sim = VllmSimulator.start("m", SimulatorProfile.fast().withMaxNumSeqs(2))) {
+      List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        calls.add(post(sim, chat("q" + i, 40, false)));
+      }
+      for (CompletableFuture<HttpResponse<String>> call : calls) {
+        assertEquals(200, call.get().statusCode());
+      }
+
+      assertEquals(2, sim.stats().peakRunning());
+      assertEquals(6, sim.stats().completed());
+    }
+  }
+
+  @Test
+  void streamsVllmsChunkShapeRoleFirstThenTokensThenUsageThenDone() throws Exception {
+    try (VllmSimulator sim = VllmSimulator.start("m", SimulatorProfile.fast())) {
+      String body = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":3,"
+          + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
+      List<String> events = post(sim, body).get().body().lines().filter(l -> !l.isEmpty()).toList();
+
+      assertEquals(6, events.size(), events.toString());
+      assertTrue(events.get(0).contains("\"delta\":{\"role\":\"assistant\",\"content\":\"\"}"));
+      assertTrue(events.get(3).contains("\"finish_reason\":\"length\""));
+      assertTrue(events.get(4).contains("\"choices\":[],\"usage\":{\"prompt_tokens\":5"));
+      assertEquals("data: [DONE]", events.get(5));
+    }
+  }
+
+  @Test
+  void exposesVllmV1MetricNames() throws Exception {
+    try (VllmSimulator sim = VllmSimulator.start("m", SimulatorProfile.fast())) {
+      post(sim, chat("hi", 2, false)).get();
+      String metrics = http.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+
+      for (String name : List.of("vllm:num_requests_running{", "vllm:num_requests_waiting{",
+          "vllm:kv_cache_usage_perc{", "vllm:time_to_first_token_seconds_bucket{", "vllm:generation_tokens_total{",
+          "vllm:inter_token_latency_seconds_count{", "vllm:cache_config_info{")) {
+        assertTrue(metrics.contains(name), name);
+      }
+      assertTrue(metrics.contains("engine=\"0\",model_name=\"m\""));
+    }
+  }
+
+  @Test
+  void aClientThatDisconnectsMidStreamAbortsTheGeneration() throws Exception {
+    try (VllmSimulator sim = VllmSimulator.start("m", SimulatorProfile.fast())) {
+      HttpResponse<InputStream> response = http.send(
+          HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/v1/chat/completions"))
+              .POST(HttpRequest.BodyPublishers.ofString(chat("long", 5000, true))).build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8));
+      reader.readLine();
+      reader.close();
+
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (sim.stats().aborted() == 0 && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+      }
+      assertEquals(1, sim.stats().aborted());
+      assertEquals(0, sim.stats().running());
+      assertTrue(sim.stats().generationTokens() < 5000);
+    }
+  }
+
+  @Test
+  void refusesWhatVllmRefuses() throws Exception {
+    try (VllmSimulator sim = VllmSimulator.start("127.0.0.1", 0, "m", SimulatorProfile.fast().withMaxModelLen(100),
+        Optional.of("server-token"))) {
+      assertEquals(401, post(sim, chat("hi", 1, false)).get().statusCode());
+      HttpResponse<String> tooLong = http.send(HttpRequest.newBuilder(URI.create(sim.baseUrl()
+          + "/v1/chat/completions")).header("Authorization", "Bearer server-token")
+          .POST(HttpRequest.BodyPublishers.ofString(chat("hi", 500, false))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(400, tooLong.statusCode());
+      assertTrue(tooLong.body().contains("maximum context length is 100 tokens"));
+    }
+  }
+
+  @Test
+  void interTokenLatencyGrowsWithTheBatchAsOnTheSeedsH200() {
+    SimulatorProfile h200 = SimulatorProfile.h200();
+
+    assertEquals(8.0, h200.interTokenLatencyMs(1), 1e-9);
+    assertEquals(46.0, h200.interTokenLatencyMs(128), 1e-9);
+    assertTrue(h200.interTokenLatencyMs(64) > h200.interTokenLatencyMs(8));
+  }
+}
