@@ -156,9 +156,10 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
           + "' right now. Retry later.", "no_server_available"), 5);
       return this;
     }
-    if (!reassert && waiting.sizeOf(info.keyId()) >= settings.thresholdPerKey()) {
+    if (!reassert && waiting.sizeOf(info.keyId()) >= info.maxQueued()) {
       reject(ticket, 429, OpenAiError.rateLimited("Too many queued requests for this API key on model '" + model
-          + "' (threshold " + settings.thresholdPerKey() + "). Retry when some have finished.", "queue_threshold"), 1);
+          + "': its threshold is " + info.maxQueued() + " waiting at once. Retry when some have started.",
+          "queue_threshold"), 1);
       return this;
     }
     waiting.add(toTicket(info), ticket);

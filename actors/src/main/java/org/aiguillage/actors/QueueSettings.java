@@ -11,22 +11,24 @@ import org.aiguillage.protocol.config.ModelConfig;
  * @param leaseTimeout a waiting ticket whose request actor has not re-asserted it for this long is dropped
  * @param demandTimeout an agent that has not repeated its demand for this long is forgotten
  * @param assignTimeout an assignment neither accepted nor refused in this long goes back to the queue
+ *
+ * <p>A key's threshold (the most tickets it may have waiting) travels with each ticket, so every queue enforces
+ * it without a copy of the key directory.
  */
 public record QueueSettings(
     String routingStrategy,
     QueuePolicy policy,
     Duration leaseTimeout,
     Duration demandTimeout,
-    Duration assignTimeout,
-    int thresholdPerKey) {
+    Duration assignTimeout) {
 
   public static QueueSettings of(ModelConfig model) {
-    return new QueueSettings(model.routingStrategy(), QueuePolicy.NO_AGEING, Duration.ofSeconds(5),
-        Duration.ofSeconds(3), Duration.ofSeconds(5), Integer.MAX_VALUE);
+    return new QueueSettings(model.routingStrategy(), new QueuePolicy(model.priorityAging()), Duration.ofSeconds(5),
+        Duration.ofSeconds(3), Duration.ofSeconds(5));
   }
 
   public static QueueSettings defaults() {
     return new QueueSettings("least-busy", QueuePolicy.NO_AGEING, Duration.ofSeconds(5), Duration.ofSeconds(3),
-        Duration.ofSeconds(5), Integer.MAX_VALUE);
+        Duration.ofSeconds(5));
   }
 }

@@ -32,7 +32,7 @@ class ModelQueueTest {
 
   private ActorRef<QueueCommand> queue(String strategy) {
     return queue(new QueueSettings(strategy, QueuePolicy.NO_AGEING, Duration.ofSeconds(5), Duration.ofSeconds(3),
-        Duration.ofSeconds(5), 3));
+        Duration.ofSeconds(5)));
   }
 
   private ActorRef<QueueCommand> queue(QueueSettings settings) {
@@ -43,7 +43,7 @@ class ModelQueueTest {
       long deadline) {
     String id = "t" + ++sequence;
     return new DispatchTicket(new TicketInfo(id, "m", "key-" + org, org, priority, RoutingMode.ANY, arrival,
-        deadline, 10), new UpstreamCall("/v1/chat/completions", new byte[0], true, false), requester.ref());
+        deadline, 10, 3), new UpstreamCall("/v1/chat/completions", new byte[0], true, false), requester.ref());
   }
 
   private DispatchTicket ticket(TestProbe<RequestCommand> requester) {
@@ -176,7 +176,7 @@ class ModelQueueTest {
 
   @Test
   void aKeyOverItsThresholdIsTurnedAwayWith429() {
-    ActorRef<QueueCommand> queue = queue("least-busy"); // threshold 3
+    ActorRef<QueueCommand> queue = queue("least-busy"); // the tickets' key allows 3 waiting
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
 
     for (int i = 0; i < 3; i++) {
@@ -209,7 +209,7 @@ class ModelQueueTest {
   @Test
   void withNoLiveAgentAQueuePastItsStartupGraceAnswers503AtOnce() {
     ActorRef<QueueCommand> queue = queue(new QueueSettings("least-busy", QueuePolicy.NO_AGEING, Duration.ofSeconds(5),
-        Duration.ofMillis(100), Duration.ofSeconds(5), 100));
+        Duration.ofMillis(100), Duration.ofSeconds(5)));
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
     requester.expectNoMessage(Duration.ofMillis(200));
 
@@ -222,7 +222,7 @@ class ModelQueueTest {
   @Test
   void aTicketWhoseLeaseLapsesIsDroppedAndAReassertedOneKeepsItsArrivalTime() {
     ActorRef<QueueCommand> queue = queue(new QueueSettings("least-busy", QueuePolicy.NO_AGEING,
-        Duration.ofMillis(300), Duration.ofSeconds(10), Duration.ofSeconds(5), 100));
+        Duration.ofMillis(300), Duration.ofSeconds(10), Duration.ofSeconds(5)));
     TestProbe<AgentCommand> agent = testKit.createTestProbe();
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
     DispatchTicket abandoned = ticket(requester, "univ-a", 3, 1, Long.MAX_VALUE);

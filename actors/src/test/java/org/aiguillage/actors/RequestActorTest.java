@@ -49,7 +49,7 @@ class RequestActorTest {
       CompletableFuture<Done> clientGone) {
     long now = System.currentTimeMillis();
     TicketInfo info = new TicketInfo("t-" + System.nanoTime(), "m", "key-1", "univ-a", 3, RoutingMode.ANY, now,
-        now + 60_000, 10);
+        now + 60_000, 10, 100);
     ActorRef<RequestCommand> actor = testKit.spawn(RequestActor.create(info,
         new UpstreamCall("/v1/chat/completions", new byte[0], true, false), queue.ref(), reply, clientGone,
         settings));

@@ -33,7 +33,7 @@ final class Demo {
         List.of(new TokenConfig(KEY, "demo", "univ-a", 3, null, null)),
         List.of(new ModelConfig(MODEL, MODEL, "least-busy", List.of(
             new ServerConfig(a.baseUrl(), null, "univ-a", 64, "vllm", null),
-            new ServerConfig(b.baseUrl(), null, "univ-b", 64, "vllm", null)), null, null))), env);
+            new ServerConfig(b.baseUrl(), null, "univ-b", 64, "vllm", null)), null, null, null))), env);
     AiguillageNode node = AiguillageNode.start(config);
     System.out.println();
     System.out.println("Aiguillage demo: model '" + MODEL + "' on two simulated vLLM servers ("

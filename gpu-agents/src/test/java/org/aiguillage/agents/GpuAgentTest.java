@@ -55,7 +55,7 @@ class GpuAgentTest {
   }
 
   private ActorRef<AgentCommand> agent(String url, int maxParallel, TestProbe<QueueCommand> queue) {
-    ModelConfig model = new ModelConfig(MODEL, MODEL, null, List.of(), null, null);
+    ModelConfig model = new ModelConfig(MODEL, MODEL, null, List.of(), null, null, null);
     ServerSpec spec = ServerSpec.of(model, new ServerConfig(url, null, "univ-a", maxParallel, "vllm", null));
     AgentSettings settings = new AgentSettings(Duration.ofMillis(100), Duration.ofSeconds(1), 0.95, 1 << 20,
         Duration.ofMillis(200));
@@ -68,7 +68,7 @@ class GpuAgentTest {
         + "\"}],\"max_tokens\":" + maxTokens + ",\"stream\":" + stream
         + (stream ? ",\"stream_options\":{\"include_usage\":true}" : "") + "}";
     long now = System.currentTimeMillis();
-    return new DispatchTicket(new TicketInfo(id, MODEL, "key-1", "univ-a", 3, RoutingMode.ANY, now, now + 60_000, 10),
+    return new DispatchTicket(new TicketInfo(id, MODEL, "key-1", "univ-a", 3, RoutingMode.ANY, now, now + 60_000, 10, 100),
         new UpstreamCall("/v1/chat/completions", body.getBytes(StandardCharsets.UTF_8), stream, false),
         requester.ref());
   }

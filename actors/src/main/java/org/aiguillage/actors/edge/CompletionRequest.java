@@ -130,7 +130,8 @@ public final class CompletionRequest {
 
     int maxTokens = request.path("max_completion_tokens").asInt(request.path("max_tokens").asInt(0));
     TicketInfo ticket = new TicketInfo("req-" + UUID.randomUUID(), model.name(), key.id(), key.organization(),
-        priority, mode, nowMillis, nowMillis + model.queueTimeout().toMillis(), body.length / 4 + maxTokens);
+        priority, mode, nowMillis, nowMillis + model.queueTimeout().toMillis(), body.length / 4 + maxTokens,
+        key.threshold());
     byte[] upstreamBody;
     try {
       upstreamBody = JSON.writeValueAsBytes(request);

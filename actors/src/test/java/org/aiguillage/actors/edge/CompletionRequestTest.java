@@ -22,7 +22,7 @@ class CompletionRequestTest {
 
   private static ModelConfig model(String priorityHandler) {
     return new ModelConfig("chat", "org/served", null,
-        List.of(new ServerConfig("http://h:1", null, "univ-a", 4, null, null)), null, priorityHandler);
+        List.of(new ServerConfig("http://h:1", null, "univ-a", 4, null, null)), null, priorityHandler, null);
   }
 
   private static CompletionRequest.Parsed parse(String body, String priorityHandler) {

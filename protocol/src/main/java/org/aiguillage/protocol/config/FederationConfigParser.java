@@ -95,6 +95,9 @@ public final class FederationConfigParser {
       }
       oneOf(m.routingStrategy(), ROUTING_STRATEGIES, at + ".routing_strategy");
       oneOf(m.priorityHandler(), PRIORITY_HANDLERS, at + ".priority_handler");
+      if (m.priorityAging().isNegative()) {
+        throw new ConfigException("malformed value for '" + at + ".priority_aging': must be positive or off");
+      }
       if (m.queueTimeout().isNegative() || m.queueTimeout().isZero()) {
         throw new ConfigException("malformed value for '" + at + ".queue_timeout': must be positive");
       }
@@ -150,9 +153,12 @@ public final class FederationConfigParser {
     return sb.toString();
   }
 
-  /** {@code 90}, {@code 90s}, {@code 500ms}, {@code 2m}, {@code 1h}, or ISO-8601 {@code PT90S}. */
+  /** {@code 90}, {@code 90s}, {@code 500ms}, {@code 2m}, {@code 1h}, ISO-8601 {@code PT90S}, or {@code off} (zero). */
   public static Duration parseDuration(String text) {
     String t = text.trim();
+    if (t.equals("off") || t.equals("false")) {
+      return Duration.ZERO;
+    }
     Matcher m = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?").matcher(t);
     if (m.matches()) {
       long n = Long.parseLong(m.group(1));

@@ -8,6 +8,7 @@ import org.aiguillage.protocol.RoutingMode;
  *
  * @param keyId the public id of the API key (never the secret)
  * @param priority effective priority, 1 (lowest) to 5 (highest)
+ * @param maxQueued the key's threshold: the most tickets it may have waiting in this queue
  */
 public record TicketInfo(
     String id,
@@ -18,4 +19,5 @@ public record TicketInfo(
     RoutingMode routingMode,
     long arrivalMillis,
     long deadlineMillis,
-    int estimatedTokens) {}
+    int estimatedTokens,
+    int maxQueued) {}

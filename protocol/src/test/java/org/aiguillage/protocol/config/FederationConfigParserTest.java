@@ -53,13 +53,17 @@ class FederationConfigParserTest {
   void durationsAndRoutingModesReadAsOperatorsWriteThem() {
     FederationConfig config = FederationConfigParser.parse("""
         tokens: [ { token: t, name: n, organization: o, default_routing_mode: private-first } ]
-        models: [ { name: m, queue_timeout: 90s }, { name: m2, queue_timeout: 2m }, { name: m3, queue_timeout: 500ms } ]
+        models: [ { name: m, queue_timeout: 90s, priority_aging: off }, { name: m2, queue_timeout: 2m },
+                  { name: m3, queue_timeout: 500ms, priority_aging: 10s } ]
         """);
 
     assertEquals(RoutingMode.PRIVATE_FIRST, config.tokens().get(0).defaultRoutingMode());
     assertEquals(Duration.ofSeconds(90), config.models().get(0).queueTimeout());
     assertEquals(Duration.ofMinutes(2), config.models().get(1).queueTimeout());
     assertEquals(Duration.ofMillis(500), config.models().get(2).queueTimeout());
+    assertEquals(Duration.ZERO, config.models().get(0).priorityAging());
+    assertEquals(ModelConfig.DEFAULT_PRIORITY_AGING, config.models().get(1).priorityAging());
+    assertEquals(Duration.ofSeconds(10), config.models().get(2).priorityAging());
   }
 
   @Test
