@@ -1,24 +1,114 @@
 package org.aiguillage.loadtest;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
+import org.aiguillage.loadtest.run.KeyClass;
+import org.aiguillage.loadtest.run.LoadClient;
+import org.aiguillage.loadtest.run.LoadRunner;
+import org.aiguillage.loadtest.run.OverheadBenchmark;
+import org.aiguillage.loadtest.run.Reports;
+import org.aiguillage.loadtest.run.RequestRecord;
+import org.aiguillage.loadtest.run.Results;
+import org.aiguillage.loadtest.run.Shape;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
 import org.aiguillage.loadtest.sim.VllmSimulator;
 
-/** {@code java -jar loadtest.jar simulate --port 8001 --model X [options]}: a simulated vLLM server. */
+/**
+ * {@code java -jar loadtest.jar simulate|run|report|overhead}: a simulated vLLM server, and a load generator for
+ * any OpenAI-compatible endpoint with its reports.
+ */
 public final class Main {
 
   private Main() {}
 
-  public static void main(String[] args) throws InterruptedException {
-    if (args.length == 0 || !args[0].equals("simulate")) {
+  public static void main(String[] args) throws Exception {
+    String command = args.length == 0 ? "" : args[0];
+    try {
+      switch (command) {
+        case "simulate" -> simulate(args);
+        case "run" -> run(new Options(args, 1));
+        case "report" -> report(new Options(args, 1));
+        case "overhead" -> overhead(new Options(args, 1));
+        default -> {
+          usage();
+          System.exit(2);
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
       usage();
       System.exit(2);
     }
+  }
+
+  private static LoadRunner.Plan plan(Options o, String url, String model) {
+    List<KeyClass> classes = o.all("key").stream().map(KeyClass::parse).toList();
+    if (classes.isEmpty()) {
+      classes = List.of(new KeyClass("default", "none", 1, Map.of()));
+    }
+    Shape shape = o.has("shape") ? Shape.named(o.get("shape", "A"))
+        : new Shape("custom", o.integer("input-tokens", 500), o.integer("input-spread", 0),
+            o.integer("max-tokens", 128), o.integer("output-spread", 0));
+    return new LoadRunner.Plan(new LoadClient(url, model, Boolean.parseBoolean(o.get("ignore-eos", "true"))),
+        classes, shape, o.integer("seed", 42), o.duration("timeout", "10m"));
+  }
+
+  private static void run(Options o) throws IOException {
+    LoadRunner runner = new LoadRunner(plan(o, o.require("url"), o.require("model")),
+        o.has("quiet") ? null : System.err);
+    List<RequestRecord> records;
+    if (o.has("sweep")) {
+      records = runner.sweep(o.integers("sweep", "1"), o.duration("duration", "30s"));
+    } else if (o.has("rate")) {
+      records = runner.poisson(o.decimal("rate", 1), o.duration("duration", "30s"));
+    } else {
+      records = runner.closedLoop(o.integer("users", 1), o.duration("ramp-up", "0s"),
+          o.duration("duration", "30s"), o.duration("ramp-down", "0s"));
+    }
+    Results results = new Results(o.asScenario(), o.decimal("ttft-slo-ms", 200), o.decimal("itl-slo-ms", 50),
+        records);
+    Path out = Path.of(o.get("out", "loadtest-report"));
+    Reports.write(results, out);
+    System.out.print(Files.readString(out.resolve("report.md")).lines().limit(40)
+        .reduce("", (a, b) -> a + b + "\n"));
+    System.out.println("reports in " + out.toAbsolutePath());
+  }
+
+  private static void report(Options o) throws IOException {
+    Path from = Path.of(o.require("from"));
+    Path out = Path.of(o.get("out", from.getParent() == null ? "." : from.getParent().toString()));
+    Reports.render(Reports.read(from), out);
+    System.out.println("reports in " + out.toAbsolutePath());
+  }
+
+  private static void overhead(Options o) throws IOException {
+    LoadRunner direct = new LoadRunner(plan(o, o.require("direct"), o.get("direct-model", o.require("model"))),
+        o.has("quiet") ? null : System.err);
+    LoadRunner via = new LoadRunner(plan(o, o.require("via"), o.require("model")), o.has("quiet") ? null : System.err);
+    OverheadBenchmark bench = new OverheadBenchmark(direct, via, Long.parseLong(o.require("pid")));
+    Duration warmup = o.duration("warmup", "10s");
+    if (!warmup.isZero()) {
+      direct.closedLoop(16, Duration.ZERO, warmup, Duration.ZERO);
+      via.closedLoop(16, Duration.ZERO, warmup, Duration.ZERO);
+    }
+    List<OverheadBenchmark.Level> levels = new ArrayList<>();
+    for (int users : o.integers("users", "50,200")) {
+      levels.add(bench.measure(users, o.duration("duration", "20s"), o.integer("rounds", 2)));
+    }
+    Path out = Path.of(o.get("out", "overhead-report"));
+    OverheadBenchmark.write(levels, o.asScenario(), out);
+    System.out.println(Files.readString(out.resolve("overhead.md")));
+  }
+
+  private static void simulate(String[] args) throws InterruptedException {
     Map<String, String> opts = options(args);
     SimulatorProfile profile = switch (opts.getOrDefault("profile", "h200")) {
       case "fast" -> SimulatorProfile.fast();
@@ -62,8 +152,18 @@ public final class Main {
 
   private static void usage() {
     System.err.println("""
-        usage: java -jar loadtest.jar simulate [--port 8001] [--model demo-model] [--profile h200|fast]
+        usage:
+          java -jar loadtest.jar simulate [--port 8001] [--model demo-model] [--profile h200|fast]
                  [--max-num-seqs N] [--max-model-len N] [--itl-ms batch1,batch128] [--api-key K]
-                 [--error-rate 0.1] [--fail-after N] [--slow-start-ms MS]""");
+                 [--error-rate 0.1] [--fail-after N] [--slow-start-ms MS]
+          java -jar loadtest.jar run --url URL --model M --key [label=]SECRET[,weight=N][,field=value]...
+                 [--users N --duration 30s --ramp-up 60s --ramp-down 30s]   closed-loop users
+                 [--sweep 1,2,4,8,16,32,64,128 --duration 30s]             one closed loop per level
+                 [--rate 5 --duration 60s]                                 open-loop Poisson arrivals
+                 [--shape A|B|C | --input-tokens 500 --max-tokens 128] [--seed 42]
+                 [--ttft-slo-ms 200 --itl-slo-ms 50] [--out DIR] [--quiet]
+          java -jar loadtest.jar report --from DIR/results.json [--out DIR]
+          java -jar loadtest.jar overhead --direct URL --direct-model M --via URL --model M --key SECRET
+                 --pid DISPATCHER_PID [--users 50,200 --duration 20s --rounds 2 --warmup 10s] [--out DIR]""");
   }
 }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The overhead benchmark: the same load against a simulated vLLM server directly and through one Aiguillage node,
+# in alternating rounds, each in its own process on loopback. Writes loadtest/reports/overhead/overhead.{md,json}.
+#
+#   loadtest/bench/overhead.sh [users=50,200] [duration=20s] [rounds=2]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+USERS=${1:-50,200}
+DURATION=${2:-20s}
+ROUNDS=${3:-2}
+OUT=${OUT:-loadtest/reports/overhead}
+SIM_PORT=${SIM_PORT:-18101}
+NODE_PORT=${NODE_PORT:-18180}
+
+[ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
+
+work=$(mktemp -d)
+cleanup() { kill "${SIM_PID:-}" "${NODE_PID:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# The H200 profile with room for every stream, so the server's own queue is not what is measured.
+java -jar loadtest/target/loadtest.jar simulate --port "$SIM_PORT" --model bench/served --profile h200 \
+  --max-num-seqs 512 > "$work/sim.log" 2>&1 &
+SIM_PID=$!
+
+cat > "$work/aiguillage.yaml" <<YAML
+http: { host: 127.0.0.1, port: $NODE_PORT }
+tokens:
+  - { token: sk-bench, name: bench, organization: bench, priority: 3, threshold: 100000 }
+models:
+  - name: bench
+    model: bench/served
+    routing_strategy: least-busy
+    vllm_servers:
+      - { url: http://127.0.0.1:$SIM_PORT, organization: bench, max_parallel_requests: 512 }
+YAML
+java -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
+NODE_PID=$!
+
+for i in $(seq 1 60); do
+  curl -sf "http://127.0.0.1:$NODE_PORT/health" >/dev/null && curl -sf "http://127.0.0.1:$SIM_PORT/health" >/dev/null && break
+  sleep 0.5
+done
+
+java -jar loadtest/target/loadtest.jar overhead \
+  --direct "http://127.0.0.1:$SIM_PORT" --direct-model bench/served \
+  --via "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench --pid "$NODE_PID" \
+  --users "$USERS" --duration "$DURATION" --rounds "$ROUNDS" --input-tokens 500 --max-tokens 128 \
+  --out "$OUT" --quiet

@@ -1,0 +1,144 @@
+package org.aiguillage.loadtest.run;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Sends one streamed chat completion to any OpenAI-compatible endpoint and times it. Reading an SSE line costs a
+ * few string searches, no JSON parsing, so the load generator stays light beside what it measures.
+ */
+public final class LoadClient {
+
+  private static final Pattern COMPLETION_TOKENS = Pattern.compile("\"completion_tokens\"\\s*:\\s*(\\d+)");
+  private static final Pattern PROMPT_TOKENS = Pattern.compile("\"prompt_tokens\"\\s*:\\s*(\\d+)");
+  private static final String[] VOCABULARY = ("the a federation of universities shares its GPU servers so that "
+      + "students and researchers can ask models questions about physics chemistry history law and code while "
+      + "every request waits its turn by priority").split(" ");
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  private final URI uri;
+  private final String model;
+  private final boolean ignoreEos;
+
+  public LoadClient(String baseUrl, String model, boolean ignoreEos) {
+    String base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+    this.uri = URI.create((base.endsWith("/v1") ? base : base + "/v1") + "/chat/completions");
+    this.model = model;
+    this.ignoreEos = ignoreEos;
+  }
+
+  /** A prompt of {@code tokens} words, the same for the same seed. */
+  public static String prompt(Random random, int tokens) {
+    StringBuilder sb = new StringBuilder(tokens * 7);
+    for (int i = 0; i < tokens; i++) {
+      sb.append(i == 0 ? "" : " ").append(VOCABULARY[random.nextInt(VOCABULARY.length)]);
+    }
+    return sb.toString();
+  }
+
+  String body(String prompt, int maxTokens, Map<String, String> extraFields) {
+    StringBuilder sb = new StringBuilder(prompt.length() + 256);
+    sb.append("{\"model\":\"").append(model).append("\",\"messages\":[{\"role\":\"user\",\"content\":\"")
+        .append(prompt).append("\"}],\"max_tokens\":").append(maxTokens)
+        .append(",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    if (ignoreEos) {
+      sb.append(",\"ignore_eos\":true");
+    }
+    extraFields.forEach((k, v) -> sb.append(",\"").append(k).append("\":")
+        .append(v.matches("-?\\d+") ? v : "\"" + v + "\""));
+    return sb.append('}').toString();
+  }
+
+  /** Sends the request and blocks until its answer ended; never throws. */
+  public RequestRecord send(KeyClass keyClass, int concurrency, String prompt, int maxTokens, long runStartNanos,
+      Duration timeout) {
+    String body = body(prompt, maxTokens, keyClass.extraFields());
+    long start = System.nanoTime();
+    List<Double> chunks = new ArrayList<>();
+    int status = 0;
+    int promptTokens = 0;
+    int outputTokens = -1;
+    String error = "";
+    try {
+      HttpResponse<InputStream> response = http.send(HttpRequest.newBuilder(uri).timeout(timeout)
+          .header("Authorization", "Bearer " + keyClass.key()).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+      status = response.statusCode();
+      try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+        if (status != 200) {
+          error = firstLine(reader);
+        } else {
+          for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+            if (!line.startsWith("data:")) {
+              continue;
+            }
+            if (line.contains("[DONE]")) {
+              break;
+            }
+            if (carriesOutput(line)) {
+              chunks.add(ms(System.nanoTime(), runStartNanos));
+            }
+            if (line.contains("\"usage\":{") || line.contains("\"usage\": {")) {
+              outputTokens = group(COMPLETION_TOKENS, line, outputTokens);
+              promptTokens = group(PROMPT_TOKENS, line, promptTokens);
+            }
+            if (line.contains("\"error\"")) {
+              error = "stream ended with an error event";
+            }
+          }
+        }
+      }
+    } catch (IOException e) {
+      error = e.getClass().getSimpleName() + ": " + e.getMessage();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      error = "interrupted";
+    }
+    if (status == 200 && chunks.isEmpty() && error.isEmpty()) {
+      error = "no output";
+    }
+    double end = ms(System.nanoTime(), runStartNanos);
+    return new RequestRecord(keyClass.label(), concurrency, ms(start, runStartNanos),
+        chunks.isEmpty() ? -1 : chunks.get(0), end, chunks, promptTokens,
+        outputTokens >= 0 ? outputTokens : chunks.size(), status, error);
+  }
+
+  /** A chunk with a non-empty content or text delta (the role chunk carries none). */
+  static boolean carriesOutput(String line) {
+    int i = line.indexOf("\"content\":\"");
+    int skip = 11;
+    if (i < 0) {
+      i = line.indexOf("\"text\":\"");
+      skip = 8;
+    }
+    return i >= 0 && i + skip < line.length() && line.charAt(i + skip) != '"';
+  }
+
+  private static int group(Pattern p, String line, int otherwise) {
+    Matcher m = p.matcher(line);
+    return m.find() ? Integer.parseInt(m.group(1)) : otherwise;
+  }
+
+  private static String firstLine(BufferedReader reader) throws IOException {
+    String line = reader.readLine();
+    return line == null ? "" : line.length() > 300 ? line.substring(0, 300) : line;
+  }
+
+  private static double ms(long nanos, long origin) {
+    return (nanos - origin) / 1e6;
+  }
+}

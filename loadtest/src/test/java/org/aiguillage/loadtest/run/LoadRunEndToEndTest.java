@@ -1,0 +1,69 @@
+package org.aiguillage.loadtest.run;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.aiguillage.loadtest.sim.SimulatorProfile;
+import org.aiguillage.loadtest.sim.SimulatorStats;
+import org.aiguillage.loadtest.sim.VllmSimulator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A short scenario against a simulated server: the report must agree with what the server saw. */
+class LoadRunEndToEndTest {
+
+  @Test
+  void aShortClosedLoopReportsExactlyWhatTheSimulatedServerServed(@TempDir Path out) throws Exception {
+    try (VllmSimulator server = VllmSimulator.start("m", SimulatorProfile.fast())) {
+      LoadRunner runner = new LoadRunner(new LoadRunner.Plan(new LoadClient(server.baseUrl(), "m", true),
+          List.of(KeyClass.parse("students=none,weight=3"), KeyClass.parse("staff=none")),
+          new Shape("test", 50, 10, 20, 5), 7, Duration.ofSeconds(30)), null);
+
+      List<RequestRecord> records = runner.closedLoop(4, Duration.ofMillis(200), Duration.ofSeconds(1),
+          Duration.ofMillis(200));
+      Results results = new Results(Map.of("users", "4"), 200, 50, records);
+      Reports.write(results, out);
+
+      SimulatorStats seen = server.stats();
+      Summary all = Reports.summaries(results).get(0);
+      assertEquals(seen.completed(), all.completed(), "every request the server completed, and no other");
+      assertEquals(all.requests(), all.completed());
+      long reportedTokens = records.stream().mapToLong(RequestRecord::outputTokens).sum();
+      assertEquals(seen.generationTokens(), reportedTokens, "output tokens as the server counted them");
+      assertEquals(seen.promptTokens(), records.stream().mapToLong(RequestRecord::promptTokens).sum());
+      assertTrue(records.stream().allMatch(r -> r.chunkTimesMs().size() == r.outputTokens()));
+      assertEquals(3, Reports.summaries(results).size(), "all, staff, students");
+      for (String file : List.of("results.json", "report.json", "summary.csv", "requests.csv", "report.md",
+          "throughput.svg", "ttft.svg", "ttft-distribution.svg")) {
+        assertTrue(Files.size(out.resolve(file)) > 0, file);
+      }
+    }
+  }
+
+  @Test
+  void theSameResultsAlwaysRenderTheSameReport(@TempDir Path a, @TempDir Path b) throws Exception {
+    List<RequestRecord> records = List.of(
+        new RequestRecord("x", 1, 0, 50, 90, List.of(50.0, 70.0, 90.0), 5, 3, 200, ""),
+        new RequestRecord("x", 1, 100, 160, 200, List.of(160.0, 180.0, 200.0), 5, 3, 200, ""));
+    Results results = new Results(Map.of("users", "1"), 200, 50, records);
+    Reports.write(results, a);
+
+    Reports.render(Reports.read(a.resolve("results.json")), b);
+
+    for (String file : List.of("report.json", "summary.csv", "requests.csv", "report.md", "throughput.svg",
+        "ttft.svg", "ttft-distribution.svg")) {
+      assertArrayEquals(Files.readAllBytes(a.resolve(file)), Files.readAllBytes(b.resolve(file)), file);
+    }
+  }
+
+  @Test
+  void theSameSeedSendsTheSamePrompts() {
+    assertEquals(LoadClient.prompt(new java.util.Random(42), 30), LoadClient.prompt(new java.util.Random(42), 30));
+  }
+}
