@@ -2,13 +2,19 @@
 # The overhead benchmark: the same load against a simulated vLLM server directly and through one Aiguillage node,
 # in alternating rounds, each in its own process on loopback. Writes loadtest/reports/overhead/overhead.{md,json}.
 #
-#   loadtest/bench/overhead.sh [users=50,200] [duration=20s] [rounds=2]
+#   loadtest/bench/overhead.sh [users=50,200] [duration=20s] [rounds=3] [profile=steady]
+#
+# profile=steady (the default) isolates the dispatcher: a server with a flat 20 ms step and no prefill cost, so its
+# TTFT does not depend on which requests arrive together. With profile=h200, prefill contention and synchronised
+# closed-loop users move TTFT by tens to hundreds of milliseconds between modes, which hides what is measured
+# (throughput kept is still meaningful there). Output lengths spread by +-16 tokens so users do not move in step.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 USERS=${1:-50,200}
 DURATION=${2:-20s}
-ROUNDS=${3:-2}
-OUT=${OUT:-loadtest/reports/overhead}
+ROUNDS=${3:-3}
+PROFILE=${4:-steady}
+OUT=${OUT:-loadtest/reports/overhead-$PROFILE}
 SIM_PORT=${SIM_PORT:-18101}
 NODE_PORT=${NODE_PORT:-18180}
 
@@ -19,7 +25,7 @@ cleanup() { kill "${SIM_PID:-}" "${NODE_PID:-}" 2>/dev/null || true; wait 2>/dev
 trap cleanup EXIT
 
 # The H200 profile with room for every stream, so the server's own queue is not what is measured.
-java -jar loadtest/target/loadtest.jar simulate --port "$SIM_PORT" --model bench/served --profile h200 \
+java -jar loadtest/target/loadtest.jar simulate --port "$SIM_PORT" --model bench/served --profile "$PROFILE" \
   --max-num-seqs 512 > "$work/sim.log" 2>&1 &
 SIM_PID=$!
 
@@ -45,5 +51,5 @@ done
 java -jar loadtest/target/loadtest.jar overhead \
   --direct "http://127.0.0.1:$SIM_PORT" --direct-model bench/served \
   --via "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench --pid "$NODE_PID" \
-  --users "$USERS" --duration "$DURATION" --rounds "$ROUNDS" --input-tokens 500 --max-tokens 128 \
+  --users "$USERS" --duration "$DURATION" --rounds "$ROUNDS" --input-tokens 100 --max-tokens 128 --output-spread 16 \
   --out "$OUT" --quiet

@@ -30,6 +30,7 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.HttpCredentials;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.KillSwitches;
@@ -185,7 +186,9 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     assign.queue().tell(new QueueCommand.AssignAccepted(ticket.id(), spec.serverId()));
     ticket.requester().tell(new RequestCommand.Started(ticket.id(), spec.serverId(), getContext().getSelf()));
     HttpRequest request = HttpRequest.POST(spec.server().url() + ticket.call().path())
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, ticket.call().body()));
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, ticket.call().body()))
+        // vLLM takes this as its request id: the same id in our logs and the server's.
+        .addHeader(RawHeader.create("X-Request-Id", ticket.id()));
     if (spec.server().token() != null && !spec.server().token().isEmpty()) {
       request = request.addHeader(Authorization.create(HttpCredentials.createOAuth2BearerToken(spec.server().token())));
     }

@@ -29,8 +29,14 @@ public final class SseEvents {
         .map(e -> e.concat(SEPARATOR));
   }
 
-  /** The usage an event carries, if it is the usage chunk (or carries usage along with content). */
+  /**
+   * The usage an event carries, if it is the usage chunk (or carries usage along with content). Looks for the
+   * bytes of {@code "usage"} first: almost no event has them, and decoding every event would cost more.
+   */
   public static Optional<Usage> usageOf(ByteString event) {
+    if (!contains(event, USAGE)) {
+      return Optional.empty();
+    }
     String text = event.utf8String();
     if (!text.contains("\"usage\":{") && !text.contains("\"usage\": {")) {
       return Optional.empty();
@@ -42,6 +48,22 @@ public final class SseEvents {
   public static boolean isUsageOnly(ByteString event) {
     String text = event.utf8String();
     return text.contains("\"choices\":[]") && text.contains("\"usage\"");
+  }
+
+  private static final byte[] USAGE = "\"usage\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  static boolean contains(ByteString haystack, byte[] needle) {
+    int last = haystack.length() - needle.length;
+    outer:
+    for (int i = 0; i <= last; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack.apply(i + j) != needle[j]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
   }
 
   /** The usage of a whole (non-streamed) answer. */

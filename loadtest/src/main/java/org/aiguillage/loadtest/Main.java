@@ -94,10 +94,15 @@ public final class Main {
         o.has("quiet") ? null : System.err);
     LoadRunner via = new LoadRunner(plan(o, o.require("via"), o.require("model")), o.has("quiet") ? null : System.err);
     OverheadBenchmark bench = new OverheadBenchmark(direct, via, Long.parseLong(o.require("pid")));
-    Duration warmup = o.duration("warmup", "10s");
+    // Warm both paths with thousands of short requests, so that the JIT has compiled them before measuring.
+    Duration warmup = o.duration("warmup", "20s");
     if (!warmup.isZero()) {
-      direct.closedLoop(16, Duration.ZERO, warmup, Duration.ZERO);
-      via.closedLoop(16, Duration.ZERO, warmup, Duration.ZERO);
+      Options shortOnes = new Options(new String[] {"--input-tokens", "10", "--max-tokens", "4",
+          "--key", o.get("key", "none")}, 0);
+      new LoadRunner(plan(shortOnes, o.require("direct"), o.get("direct-model", o.require("model"))), null)
+          .closedLoop(32, Duration.ZERO, warmup.dividedBy(2), Duration.ZERO);
+      new LoadRunner(plan(shortOnes, o.require("via"), o.require("model")), null)
+          .closedLoop(32, Duration.ZERO, warmup.dividedBy(2), Duration.ZERO);
     }
     List<OverheadBenchmark.Level> levels = new ArrayList<>();
     for (int users : o.integers("users", "50,200")) {
@@ -113,7 +118,8 @@ public final class Main {
     SimulatorProfile profile = switch (opts.getOrDefault("profile", "h200")) {
       case "fast" -> SimulatorProfile.fast();
       case "h200" -> SimulatorProfile.h200();
-      default -> throw new IllegalArgumentException("--profile is h200 or fast");
+      case "steady" -> SimulatorProfile.steady(20);
+      default -> throw new IllegalArgumentException("--profile is h200, fast or steady");
     };
     if (opts.containsKey("max-num-seqs")) {
       profile = profile.withMaxNumSeqs(Integer.parseInt(opts.get("max-num-seqs")));
@@ -153,7 +159,7 @@ public final class Main {
   private static void usage() {
     System.err.println("""
         usage:
-          java -jar loadtest.jar simulate [--port 8001] [--model demo-model] [--profile h200|fast]
+          java -jar loadtest.jar simulate [--port 8001] [--model demo-model] [--profile h200|fast|steady]
                  [--max-num-seqs N] [--max-model-len N] [--itl-ms batch1,batch128] [--api-key K]
                  [--error-rate 0.1] [--fail-after N] [--slow-start-ms MS]
           java -jar loadtest.jar run --url URL --model M --key [label=]SECRET[,weight=N][,field=value]...

@@ -87,6 +87,10 @@ public final class LoadClient {
               continue;
             }
             if (line.contains("[DONE]")) {
+              // Read to the end of the body, as SDK clients do, so that the connection is kept alive.
+              while (reader.readLine() != null) {
+                // nothing after [DONE] but the stream's end
+              }
               break;
             }
             if (carriesOutput(line)) {

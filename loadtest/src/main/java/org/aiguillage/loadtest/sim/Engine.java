@@ -54,6 +54,8 @@ final class Engine {
   private final List<Request> running = new ArrayList<>();
   private long kvUsed;
   private boolean stepScheduled;
+  /** When the step in progress (or the last one) ends on the engine's clock; steps chain without drift. */
+  private long stepEndNanos;
   private final AtomicLong peakRunning = new AtomicLong();
 
   Engine(String name, SimulatorProfile profile, SimulatorMetrics metrics) {
@@ -67,7 +69,9 @@ final class Engine {
   }
 
   void submit(Request r) {
-    long delayMicros = (long) (profile.ttftOverheadMs() * 1000) + profile.slowStartMs() * 1000;
+    double jitterMs = profile.ttftJitterMs() > 0
+        ? java.util.concurrent.ThreadLocalRandom.current().nextDouble(profile.ttftJitterMs()) : 0;
+    long delayMicros = (long) ((profile.ttftOverheadMs() + jitterMs) * 1000) + profile.slowStartMs() * 1000;
     thread.schedule(() -> {
       if (!r.done) {
         waiting.add(r);
@@ -121,6 +125,9 @@ final class Engine {
       stepScheduled = false;
       return;
     }
+    // A step that follows another starts when that one ended, not when this thread got round to it.
+    long now = System.nanoTime();
+    long start = stepScheduled ? Math.max(stepEndNanos, now - 50_000_000L) : now;
     List<Request> decoding = new ArrayList<>();
     List<Request> prefilling = new ArrayList<>();
     List<Integer> prefillChunks = new ArrayList<>();
@@ -144,8 +151,9 @@ final class Engine {
     double ms = (decoding.isEmpty() ? 0 : profile.interTokenLatencyMs(running.size()))
         + prefillTokens * profile.prefillMsPerToken();
     stepScheduled = true;
+    stepEndNanos = start + Math.max(100_000, (long) (ms * 1_000_000));
     thread.schedule(() -> completeStep(decoding, prefilling, prefillChunks),
-        Math.max(100, (long) (ms * 1000)), TimeUnit.MICROSECONDS);
+        Math.max(0, stepEndNanos - now), TimeUnit.NANOSECONDS);
   }
 
   private void completeStep(List<Request> decoding, List<Request> prefilling, List<Integer> chunks) {

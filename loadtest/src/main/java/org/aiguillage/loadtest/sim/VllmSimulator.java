@@ -68,6 +68,7 @@ public final class VllmSimulator implements AutoCloseable {
         pekko.http.server.idle-timeout = 10 minutes
         pekko.http.server.request-timeout = infinite
         pekko.http.server.max-connections = 4096
+        pekko.http.server.socket-options.tcp-no-delay = on
         pekko.http.server.parsing.max-content-length = 64m
         pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
         """).withFallback(ConfigFactory.defaultReference());
