@@ -16,6 +16,8 @@ ROUNDS=${3:-3}
 PROFILE=${4:-steady}
 OUT=${OUT:-loadtest/reports/overhead-$PROFILE}
 SIM_PORT=${SIM_PORT:-18101}
+# JVM options of the dispatcher's process (docs/benchmarks.md says which were used for the published figures).
+NODE_JAVA_OPTS=${NODE_JAVA_OPTS:-}
 NODE_PORT=${NODE_PORT:-18180}
 
 [ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
@@ -40,7 +42,7 @@ models:
     vllm_servers:
       - { url: http://127.0.0.1:$SIM_PORT, organization: bench, max_parallel_requests: 512 }
 YAML
-java -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
+java $NODE_JAVA_OPTS -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
 NODE_PID=$!
 
 for i in $(seq 1 60); do
@@ -52,4 +54,4 @@ java -jar loadtest/target/loadtest.jar overhead \
   --direct "http://127.0.0.1:$SIM_PORT" --direct-model bench/served \
   --via "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench --pid "$NODE_PID" \
   --users "$USERS" --duration "$DURATION" --rounds "$ROUNDS" --input-tokens 100 --max-tokens 128 --output-spread 16 \
-  --out "$OUT" --quiet
+  --out "$OUT" --quiet --note "dispatcher JVM options: ${NODE_JAVA_OPTS:-(defaults)}"

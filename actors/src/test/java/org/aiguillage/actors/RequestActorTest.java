@@ -56,6 +56,13 @@ class RequestActorTest {
     return new Started(actor, queue.expectMessageClass(QueueCommand.Enqueue.class));
   }
 
+  /** The next message of {@code type}, skipping the lease's re-assertions. */
+  private static <T extends QueueCommand> T next(TestProbe<QueueCommand> queue, Class<T> type) {
+    List<QueueCommand> seen = queue.fishForMessage(Duration.ofSeconds(3),
+        m -> type.isInstance(m) ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+    return type.cast(seen.get(seen.size() - 1));
+  }
+
   @Test
   void reassertsItsTicketWhileItWaits() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
@@ -95,11 +102,7 @@ class RequestActorTest {
 
     s.actor().tell(new RequestCommand.Started(id, "s1", agent.ref()));
     s.actor().tell(new RequestCommand.UpstreamFailed(id, "s1", true, "server answered 500"));
-    QueueCommand.Enqueue again = queue.fishForMessage(Duration.ofSeconds(3),
-        m -> m instanceof QueueCommand.Enqueue ? FishingOutcomes.complete()
-            : FishingOutcomes.continueAndIgnore())
-        .stream().filter(QueueCommand.Enqueue.class::isInstance).map(QueueCommand.Enqueue.class::cast)
-        .findFirst().orElseThrow();
+    QueueCommand.Enqueue again = next(queue, QueueCommand.Enqueue.class);
     assertEquals(s.enqueue().ticket().info().arrivalMillis(), again.ticket().info().arrivalMillis(),
         "the retried ticket keeps its place");
     s.actor().tell(new RequestCommand.Started(id, "s2", agent.ref()));
@@ -132,10 +135,7 @@ class RequestActorTest {
 
     clientGone.complete(Done.getInstance());
 
-    List<QueueCommand> seen = queue.fishForMessage(Duration.ofSeconds(3), m -> m instanceof QueueCommand.Withdraw
-        ? FishingOutcomes.complete()
-        : FishingOutcomes.continueAndIgnore());
-    assertEquals(s.enqueue().ticket().id(), ((QueueCommand.Withdraw) seen.get(seen.size() - 1)).ticketId());
+    assertEquals(s.enqueue().ticket().id(), next(queue, QueueCommand.Withdraw.class).ticketId());
   }
 
   @Test
@@ -161,8 +161,6 @@ class RequestActorTest {
 
     agent.stop();
 
-    queue.fishForMessage(Duration.ofSeconds(3), m -> m instanceof QueueCommand.Enqueue
-        ? FishingOutcomes.complete()
-        : FishingOutcomes.continueAndIgnore());
+    next(queue, QueueCommand.Enqueue.class);
   }
 }

@@ -106,7 +106,8 @@ public final class Main {
     }
     List<OverheadBenchmark.Level> levels = new ArrayList<>();
     for (int users : o.integers("users", "50,200")) {
-      levels.add(bench.measure(users, o.duration("duration", "20s"), o.integer("rounds", 2)));
+      levels.add(bench.measure(users, o.duration("ramp-up", "2s"), o.duration("duration", "20s"),
+          o.integer("rounds", 2)));
     }
     Path out = Path.of(o.get("out", "overhead-report"));
     OverheadBenchmark.write(levels, o.asScenario(), out);
@@ -170,6 +171,7 @@ public final class Main {
                  [--ttft-slo-ms 200 --itl-slo-ms 50] [--out DIR] [--quiet]
           java -jar loadtest.jar report --from DIR/results.json [--out DIR]
           java -jar loadtest.jar overhead --direct URL --direct-model M --via URL --model M --key SECRET
-                 --pid DISPATCHER_PID [--users 50,200 --duration 20s --rounds 2 --warmup 10s] [--out DIR]""");
+                 --pid DISPATCHER_PID [--users 50,200 --ramp-up 2s --duration 20s --rounds 2 --warmup 20s]
+                 [--out DIR]""");
   }
 }

@@ -44,7 +44,8 @@ public final class OverheadBenchmark {
     this.dispatcherPid = dispatcherPid;
   }
 
-  public Level measure(int users, Duration perRound, int rounds) {
+  /** {@code rampUp}: users join evenly over it, directly and through the dispatcher alike. */
+  public Level measure(int users, Duration rampUp, Duration perRound, int rounds) {
     List<RequestRecord> directRecords = new ArrayList<>();
     List<RequestRecord> viaRecords = new ArrayList<>();
     double directSeconds = 0;
@@ -54,7 +55,7 @@ public final class OverheadBenchmark {
     double cpuSeconds = 0;
     AtomicLong rssMaxKb = new AtomicLong();
     for (int round = 0; round < rounds; round++) {
-      List<RequestRecord> d = direct.closedLoop(users, Duration.ZERO, perRound, Duration.ZERO);
+      List<RequestRecord> d = direct.closedLoop(users, rampUp, perRound, Duration.ZERO);
       Summary ds = LoadMetrics.summarize("direct", users, d, 200, 50);
       directSeconds += ds.durationS();
       directTokens += d.stream().filter(RequestRecord::ok).mapToLong(RequestRecord::outputTokens).sum();
@@ -64,7 +65,7 @@ public final class OverheadBenchmark {
       ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
       sampler.scheduleAtFixedRate(() -> rssMaxKb.accumulateAndGet(rssKb(), Math::max), 0, 250,
           TimeUnit.MILLISECONDS);
-      List<RequestRecord> v = via.closedLoop(users, Duration.ZERO, perRound, Duration.ZERO);
+      List<RequestRecord> v = via.closedLoop(users, rampUp, perRound, Duration.ZERO);
       sampler.shutdownNow();
       Summary vs = LoadMetrics.summarize("via", users, v, 200, 50);
       cpuSeconds += cpuSeconds() - cpuBefore;
@@ -133,7 +134,8 @@ public final class OverheadBenchmark {
     line(md, "errors via", levels, l -> l.via().errorsByStatus().toString());
     md.append("\nAdded = dispatcher minus direct, on the pooled requests of all rounds. Throughput kept = output "
         + "tokens/s through the dispatcher / directly, each over the sum of its rounds' durations. Rounds "
-        + "alternate direct and through the dispatcher with the same seeded prompts.\n\n## Definitions\n\n")
+        + "alternate direct and through the dispatcher with the same seeded prompts; in each, users join evenly "
+        + "over the ramp-up, then run for the duration; every request counts.\n\n## Definitions\n\n")
         .append(LoadMetrics.FORMULAS).append('\n');
     Files.writeString(dir.resolve("overhead.md"), md.toString());
   }
