@@ -108,7 +108,12 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private final Map<String, Long> leases = new HashMap<>();
   private final Map<String, AgentView> agents = new HashMap<>();
   private final Map<String, Assigned> assigned = new HashMap<>();
-  private final long startedMillis = System.currentTimeMillis();
+  /**
+   * Tickets an agent accepted lately. The agent tells this queue and the request actor at once; a lease renewal
+   * the request actor sent before it heard may arrive after, and must not put the ticket back in the queue.
+   */
+  private final Map<String, Assigned> recentlyStarted = new HashMap<>();
+  private final long createdMillis = System.currentTimeMillis();
   private long roundRobin;
   private final kamon.metric.Histogram queueWait;
   private final kamon.metric.Gauge queueLength;
@@ -143,15 +148,16 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private Behavior<QueueCommand> onEnqueue(DispatchTicket ticket, boolean reassert) {
     long now = System.currentTimeMillis();
     String id = ticket.id();
-    if (assigned.containsKey(id)) {
+    if (assigned.containsKey(id) || reassert && recentlyStarted.containsKey(id)) {
       return this;
     }
+    recentlyStarted.remove(id); // an explicit Enqueue of a started ticket is a retry
     if (waiting.contains(id)) {
       leases.put(id, now);
       return this;
     }
     TicketInfo info = ticket.info();
-    if (!reassert && liveAgents(now) == 0 && now - startedMillis > settings.demandTimeout().toMillis()) {
+    if (!reassert && liveAgents(now) == 0 && now - createdMillis > settings.demandTimeout().toMillis()) {
       reject(ticket, 503, OpenAiError.serverError("No server is available for model '" + model
           + "' right now. Retry later.", "no_server_available"), 5);
       return this;
@@ -168,9 +174,18 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     return this;
   }
 
+  /** The request actor gave up; a ticket already on its way to an agent has that agent cancel the call. */
   private Behavior<QueueCommand> onWithdraw(QueueCommand.Withdraw withdraw) {
-    waiting.remove(withdraw.ticketId());
-    leases.remove(withdraw.ticketId());
+    String id = withdraw.ticketId();
+    waiting.remove(id);
+    leases.remove(id);
+    Assigned a = assigned.remove(id);
+    if (a == null) {
+      a = recentlyStarted.remove(id);
+    }
+    if (a != null && agents.containsKey(a.serverId())) {
+      agents.get(a.serverId()).ref.tell(new AgentCommand.CancelCall(id));
+    }
     publishLength();
     return this;
   }
@@ -198,7 +213,10 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   }
 
   private Behavior<QueueCommand> onAccepted(QueueCommand.AssignAccepted accepted) {
-    assigned.remove(accepted.ticketId());
+    Assigned a = assigned.remove(accepted.ticketId());
+    if (a != null) {
+      recentlyStarted.put(accepted.ticketId(), new Assigned(a.ticket(), a.serverId(), System.currentTimeMillis()));
+    }
     return this;
   }
 
@@ -246,6 +264,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       leases.remove(id);
       waiting.remove(id);
     });
+    recentlyStarted.values().removeIf(a -> now - a.sentMillis() > settings.leaseTimeout().toMillis());
     // Agents that stopped demanding are forgotten; their unanswered assignments come back.
     agents.values().removeIf(a -> {
       if (now - a.lastDemandMillis > settings.demandTimeout().toMillis()) {

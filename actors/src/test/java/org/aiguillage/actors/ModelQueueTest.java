@@ -243,4 +243,45 @@ class ModelQueueTest {
     assertEquals(later, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
     agent.expectNoMessage(Duration.ofMillis(100));
   }
+
+  @Test
+  void aLateReassertionOfATicketAlreadyStartedDoesNotServeItTwice() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> agent = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    DispatchTicket ticket = ticket(requester);
+    queue.tell(demand("s1", agent, "univ-a", 4, 0, 0, 4));
+    queue.tell(new QueueCommand.Enqueue(ticket));
+    agent.expectMessageClass(AgentCommand.Assign.class);
+
+    // The agent's acceptance and the requester's last lease renewal cross.
+    queue.tell(new QueueCommand.AssignAccepted(ticket.id(), "s1"));
+    queue.tell(new QueueCommand.Reassert(ticket));
+
+    agent.expectNoMessage(Duration.ofMillis(200));
+    // A retry (the server failed before answering) is an explicit Enqueue, and is served again.
+    queue.tell(new QueueCommand.Enqueue(ticket));
+    assertEquals(ticket, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
+  }
+
+  @Test
+  void aTicketWithdrawnWhileOnItsWayToAnAgentIsCancelledThere() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> agent = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    DispatchTicket assigned = ticket(requester);
+    DispatchTicket accepted = ticket(requester);
+    queue.tell(demand("s1", agent, "univ-a", 4, 0, 0, 4));
+    queue.tell(new QueueCommand.Enqueue(assigned));
+    queue.tell(new QueueCommand.Enqueue(accepted));
+    agent.expectMessageClass(AgentCommand.Assign.class);
+    agent.expectMessageClass(AgentCommand.Assign.class);
+    queue.tell(new QueueCommand.AssignAccepted(accepted.id(), "s1"));
+
+    queue.tell(new QueueCommand.Withdraw(assigned.id()));
+    queue.tell(new QueueCommand.Withdraw(accepted.id()));
+
+    assertEquals(assigned.id(), agent.expectMessageClass(AgentCommand.CancelCall.class).ticketId());
+    assertEquals(accepted.id(), agent.expectMessageClass(AgentCommand.CancelCall.class).ticketId());
+  }
 }

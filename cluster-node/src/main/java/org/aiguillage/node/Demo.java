@@ -39,7 +39,7 @@ final class Demo {
     System.out.println("Aiguillage demo: model '" + MODEL + "' on two simulated vLLM servers ("
         + a.baseUrl() + ", " + b.baseUrl() + "). Try:");
     System.out.println();
-    System.out.println("  curl -N " + node.baseUrl() + "/v1/chat/completions -H 'Authorization: Bearer " + KEY
+    System.out.println("  curl -sN " + node.baseUrl() + "/v1/chat/completions -H 'Authorization: Bearer " + KEY
         + "' -H 'Content-Type: application/json' -d '{\"model\":\"" + MODEL
         + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":20,\"stream\":true}'");
     System.out.println();

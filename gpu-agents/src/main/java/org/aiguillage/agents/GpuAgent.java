@@ -189,10 +189,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, ticket.call().body()))
         // vLLM takes this as its request id: the same id in our logs and the server's.
         .addHeader(RawHeader.create("X-Request-Id", ticket.id()));
-    if (spec.server().token() != null && !spec.server().token().isEmpty()) {
-      request = request.addHeader(Authorization.create(HttpCredentials.createOAuth2BearerToken(spec.server().token())));
-    }
-    CompletionStage<HttpResponse> response = http.singleRequest(request, http.defaultClientHttpsContext(), pool,
+    CompletionStage<HttpResponse> response = http.singleRequest(withServerToken(request),
+        http.defaultClientHttpsContext(), pool,
         getContext().getSystem().classicSystem().log());
     getContext().pipeToSelf(response, (r, failure) ->
         failure == null ? new Responded(ticket.id(), r) : new CallFailed(ticket.id(), failure));
@@ -217,7 +215,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     HttpResponse response = responded.response();
     if (call == null || call.cancelled) {
       response.discardEntityBytes(materializer);
-      endCall(responded.ticketId(), false);
+      endCall(responded.ticketId());
       return this;
     }
     int status = response.status().intValue();
@@ -293,7 +291,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     Call call = calls.get(failed.ticketId());
     if (call != null) {
       if (call.cancelled) {
-        endCall(failed.ticketId(), false);
+        endCall(failed.ticketId());
       } else {
         failRetryably(call, "server call failed: " + failed.cause().getMessage());
       }
@@ -312,8 +310,14 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
           .withTags(tags("model", spec.model(), "kind", "completion")).increment(ended.usage().completionTokens());
     }
-    endCall(ended.ticketId(), ended.completed());
+    endCall(ended.ticketId());
     return this;
+  }
+
+  private HttpRequest withServerToken(HttpRequest request) {
+    String token = spec.server().token();
+    return token == null || token.isEmpty() ? request
+        : request.addHeader(Authorization.create(HttpCredentials.createOAuth2BearerToken(token)));
   }
 
   private static TagSet tags(String... keysAndValues) {
@@ -328,11 +332,11 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     getContext().getLog().warn("server {} failed a call before its first byte: {}", spec.serverId(), reason);
     unhealthyUntilMillis = System.currentTimeMillis() + settings.unhealthyBackoff().toMillis();
     call.ticket.requester().tell(new RequestCommand.UpstreamFailed(call.ticket.id(), spec.serverId(), true, reason));
-    endCall(call.ticket.id(), false);
+    endCall(call.ticket.id());
     queue.tell(new QueueCommand.Withdrawn(spec.serverId()));
   }
 
-  private void endCall(String ticketId, boolean completed) {
+  private void endCall(String ticketId) {
     if (calls.remove(ticketId) != null) {
       demand();
     }
@@ -349,11 +353,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   // ---- scraping
 
   private Behavior<AgentCommand> onScrapeTick() {
-    HttpRequest request = HttpRequest.GET(spec.server().url() + "/metrics");
-    if (spec.server().token() != null && !spec.server().token().isEmpty()) {
-      request = request.addHeader(Authorization.create(HttpCredentials.createOAuth2BearerToken(spec.server().token())));
-    }
-    CompletionStage<ServerLoad> load = http.singleRequest(request)
+    CompletionStage<ServerLoad> load = http.singleRequest(withServerToken(
+            HttpRequest.GET(spec.server().url() + "/metrics")))
         .thenCompose(r -> {
           if (r.status().intValue() != 200) {
             r.discardEntityBytes(materializer);
