@@ -18,6 +18,7 @@ import org.aiguillage.actors.RequestActor.Outcome;
 import org.aiguillage.actors.edge.ApiKey;
 import org.aiguillage.actors.edge.ApiKeyDirectory;
 import org.aiguillage.actors.edge.CompletionRequest;
+import org.aiguillage.agents.SseEvents;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.dispatch.QueueCommand;
@@ -161,7 +162,11 @@ final class OpenAiEdge {
   private HttpResponse respond(Outcome outcome) {
     if (outcome instanceof Outcome.Stream s) {
       return HttpResponse.create()
-          .withEntity(HttpEntities.createChunked(EVENT_STREAM, s.events().keepAlive(KEEP_ALIVE_AFTER, () -> KEEP_ALIVE)))
+          .withEntity(HttpEntities.createChunked(EVENT_STREAM, s.events()
+              // The agent ends a failing server's stream in-band; this covers the hand-over itself breaking
+              // (the agent's node went away).
+              .recover(Throwable.class, () -> SseEvents.BROKEN_STREAM_END)
+              .keepAlive(KEEP_ALIVE_AFTER, () -> KEEP_ALIVE)))
           .addHeaders(List.of(RawHeader.create("Cache-Control", "no-cache"),
               RawHeader.create("X-Accel-Buffering", "no")));
     }

@@ -32,6 +32,7 @@ class FailoverAndCancellationTest {
   private VllmSimulator broken;
   private VllmSimulator healthy;
   private VllmSimulator single;
+  private VllmSimulator crashing;
   private AiguillageNode node;
   private OpenAIClient client;
 
@@ -40,6 +41,8 @@ class FailoverAndCancellationTest {
     broken = VllmSimulator.start("m", SimulatorProfile.fast().withFaults(1.0, 0, 0));
     healthy = VllmSimulator.start("m", SimulatorProfile.fast());
     single = VllmSimulator.start("one", SimulatorProfile.fast());
+    crashing = VllmSimulator.start("crash", SimulatorProfile.fast());
+    crashing.cutStreamsAfter(5);
     node = AiguillageNode.start(FederationConfigParser.parse("""
         http: { port: 0 }
         tokens: [ { token: %s, name: t, organization: univ-a } ]
@@ -52,7 +55,10 @@ class FailoverAndCancellationTest {
           - name: one
             vllm_servers:
               - { url: %s, max_parallel_requests: 1 }
-        """.formatted(KEY, broken.baseUrl(), healthy.baseUrl(), single.baseUrl())));
+          - name: crash
+            vllm_servers:
+              - { url: %s, max_parallel_requests: 4 }
+        """.formatted(KEY, broken.baseUrl(), healthy.baseUrl(), single.baseUrl(), crashing.baseUrl())));
     client = OpenAIOkHttpClient.builder().baseUrl(node.baseUrl() + "/v1").apiKey(KEY).maxRetries(0)
         .timeout(Duration.ofSeconds(30)).build();
   }
@@ -63,6 +69,7 @@ class FailoverAndCancellationTest {
     broken.close();
     healthy.close();
     single.close();
+    crashing.close();
   }
 
   private static ChatCompletionCreateParams chat(String model, String prompt, long maxTokens) {
@@ -109,5 +116,22 @@ class FailoverAndCancellationTest {
 
     probe.expectNoMessage(Duration.ofSeconds(1)); // a ticket still queued would be served now
     assertEquals(receivedBefore + 1, single.stats().received(), "only the holder reached the server");
+  }
+
+  @Test
+  void aServerThatFailsMidStreamEndsTheStreamWithAnErrorEventThenDone() throws Exception {
+    java.net.http.HttpResponse<java.util.stream.Stream<String>> response = java.net.http.HttpClient.newHttpClient()
+        .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(node.baseUrl() + "/v1/chat/completions"))
+            .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"crash\",\"messages\":"
+                + "[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":50,\"stream\":true}")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofLines());
+
+    java.util.List<String> events = response.body().filter(l -> l.startsWith("data:")).toList();
+
+    assertEquals(200, response.statusCode());
+    assertTrue(events.stream().filter(e -> e.contains("\"content\":\"")).count() >= 5, events.toString());
+    assertTrue(events.get(events.size() - 2).contains("\"code\":\"upstream_failed\""), events.toString());
+    assertEquals("data: [DONE]", events.get(events.size() - 1));
   }
 }

@@ -35,6 +35,7 @@ import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.SourceRef;
 import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Keep;
@@ -75,6 +76,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     final long startNanos = System.nanoTime();
     UniqueKillSwitch killSwitch;
     boolean cancelled;
+    volatile boolean interrupted;
     volatile Usage usage = Usage.NONE;
 
     Call(DispatchTicket ticket) {
@@ -236,6 +238,13 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         response.entity().getDataBytes()
             .viaMat(KillSwitches.single(), Keep.right())
             .via(SseEvents.framing(settings.maxEventBytes()))
+            // A server that fails mid-answer ends the stream in-band, and the buffer keeps pulling: a failure
+            // travelling as a failure overtakes the events not yet pulled, and the client would lose them.
+            .recover(Throwable.class, () -> {
+              call.interrupted = true;
+              return SseEvents.BROKEN_STREAM_END;
+            })
+            .buffer(64, OverflowStrategy.backpressure())
             .prefixAndTail(1)
             .toMat(Sink.head(), Keep.both())
             .run(materializer);
@@ -251,7 +260,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       first.rest().runWith(Sink.cancelled(), materializer);
       return this;
     }
-    if (first.first().isEmpty()) {
+    if (first.first().isEmpty() || first.first().get(0) == SseEvents.BROKEN_STREAM_END) {
+      first.rest().runWith(Sink.cancelled(), materializer);
       failRetryably(call, "server ended the stream before its first event");
       return this;
     }
@@ -265,7 +275,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
           return clientWantsUsage || usage.isEmpty() || !SseEvents.isUsageOnly(event);
         })
         .watchTermination((mat, done) -> {
-          getContext().pipeToSelf(done, (d, failure) -> new CallEnded(ticketId, failure == null, call.usage));
+          getContext().pipeToSelf(done, (d, failure) ->
+              new CallEnded(ticketId, failure == null && !call.interrupted, call.usage));
           return mat;
         })
         .runWith(StreamRefs.sourceRef(), materializer);
@@ -302,7 +313,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private Behavior<AgentCommand> onCallEnded(CallEnded ended) {
     Call call = calls.get(ended.ticketId());
     if (call != null) {
-      String outcome = ended.completed() ? "completed" : "cancelled";
+      String outcome = ended.completed() ? "completed" : "interrupted";
       Kamon.counter("aiguillage_server_calls", "calls made to inference servers")
           .withTags(tags("model", spec.model(), "server", spec.serverId(), "outcome", outcome)).increment();
       Kamon.counter("aiguillage_tokens", "tokens reported by the servers")

@@ -15,6 +15,14 @@ public final class SseEvents {
   private static final ByteString SEPARATOR = ByteString.fromString("\n\n");
   static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
 
+  /**
+   * How a stream ends when its server fails after the answer started: an error event in the OpenAI shape, then the
+   * usual end, so clients see why the answer is incomplete instead of a cut connection.
+   */
+  public static final ByteString BROKEN_STREAM_END = ByteString.fromString("data: {\"error\":{\"message\":"
+      + "\"The server failed while answering; the answer is incomplete.\",\"type\":\"server_error\","
+      + "\"param\":null,\"code\":\"upstream_failed\"}}\n\n" + "data: [DONE]\n\n");
+
   /** Prompt and completion tokens as the server counted them. */
   public record Usage(long promptTokens, long completionTokens) {
     public static final Usage NONE = new Usage(0, 0);

@@ -139,6 +139,7 @@ public final class Main {
     VllmSimulator sim = VllmSimulator.start(opts.getOrDefault("host", "127.0.0.1"),
         Integer.parseInt(opts.getOrDefault("port", "8001")), model, profile,
         Optional.ofNullable(opts.get("api-key")));
+    sim.cutStreamsAfter(Integer.parseInt(opts.getOrDefault("cut-after-tokens", "0")));
     System.out.println("simulated vLLM serving " + model + " at " + sim.baseUrl() + " (" + profile + ")");
     Runtime.getRuntime().addShutdownHook(new Thread(sim::close));
     new CountDownLatch(1).await();
@@ -162,7 +163,7 @@ public final class Main {
         usage:
           java -jar loadtest.jar simulate [--port 8001] [--model demo-model] [--profile h200|fast|steady]
                  [--max-num-seqs N] [--max-model-len N] [--itl-ms batch1,batch128] [--api-key K]
-                 [--error-rate 0.1] [--fail-after N] [--slow-start-ms MS]
+                 [--error-rate 0.1] [--fail-after N] [--slow-start-ms MS] [--cut-after-tokens N]
           java -jar loadtest.jar run --url URL --model M --key [label=]SECRET[,weight=N][,field=value]...
                  [--users N --duration 30s --ramp-up 60s --ramp-down 30s]   closed-loop users
                  [--sweep 1,2,4,8,16,32,64,128 --duration 30s]             one closed loop per level

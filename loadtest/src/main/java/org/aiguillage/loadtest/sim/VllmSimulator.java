@@ -52,6 +52,7 @@ public final class VllmSimulator implements AutoCloseable {
   private final Engine engine;
   private final AtomicLong ids = new AtomicLong();
   private volatile ServerBinding binding;
+  private volatile int cutStreamsAfter;
 
   private VllmSimulator(String model, SimulatorProfile profile, Optional<String> token) {
     this.model = model;
@@ -105,6 +106,14 @@ public final class VllmSimulator implements AutoCloseable {
 
   public String model() {
     return model;
+  }
+
+  /**
+   * Fault injection: from now on, every streamed answer breaks off (the connection is cut, as when the engine
+   * crashes) after {@code tokens} tokens; 0 turns it off.
+   */
+  public void cutStreamsAfter(int tokens) {
+    cutStreamsAfter = tokens;
   }
 
   public SimulatorStats stats() {
@@ -245,6 +254,13 @@ public final class VllmSimulator implements AutoCloseable {
         } else {
           out.offer(ByteString.fromString(head + "{\"index\":0,\"text\":\"" + text + "\",\"logprobs\":null,"
               + "\"finish_reason\":" + finish + ",\"stop_reason\":null}]}\n\n"));
+        }
+        int cut = cutStreamsAfter;
+        if (cut > 0 && index + 1 >= cut && !last) {
+          // The engine dies after these tokens went out: stop generating now, cut the connection once sent.
+          engine.abort(self[0]);
+          CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS)
+              .execute(() -> out.fail(new IllegalStateException("simulated engine crash")));
         }
       }
 
