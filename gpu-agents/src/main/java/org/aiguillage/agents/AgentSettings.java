@@ -9,16 +9,21 @@ import java.time.Duration;
  * @param demandInterval how often the agent repeats its demand, so a queue that moved learns of it
  * @param kvCacheHighWater above this KV-cache use the agent asks for no new work
  * @param maxEventBytes the largest SSE event accepted from the server
+ * @param unhealthyBackoff how long a server that failed a call is left without work
+ * @param firstEventTimeout a streamed call with no event after this long is a stalled server: retried elsewhere
+ * @param wholeAnswerTimeout the same for a call that does not stream (its answer comes in one piece, at the end)
  */
 public record AgentSettings(
     Duration scrapeInterval,
     Duration demandInterval,
     double kvCacheHighWater,
     int maxEventBytes,
-    Duration unhealthyBackoff) {
+    Duration unhealthyBackoff,
+    Duration firstEventTimeout,
+    Duration wholeAnswerTimeout) {
 
   public static AgentSettings defaults() {
     return new AgentSettings(Duration.ofMillis(500), Duration.ofSeconds(1), 0.95, 4 * 1024 * 1024,
-        Duration.ofSeconds(1));
+        Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofMinutes(10));
   }
 }

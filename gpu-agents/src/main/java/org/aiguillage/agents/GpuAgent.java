@@ -70,12 +70,16 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private record CallEnded(String ticketId, boolean completed, Usage usage) implements AgentCommand {}
 
+  /** The deadline of a call's first event (also its timer key). */
+  private record FirstEventDue(String ticketId) implements AgentCommand {}
+
   /** A server call in progress. */
   private static final class Call {
     final DispatchTicket ticket;
     final long startNanos = System.nanoTime();
     UniqueKillSwitch killSwitch;
     boolean cancelled;
+    boolean answered;
     volatile boolean interrupted;
     volatile Usage usage = Usage.NONE;
 
@@ -92,6 +96,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final ServerSpec spec;
   private final RecipientRef<QueueCommand> queue;
   private final AgentSettings settings;
+  private final TimerScheduler<AgentCommand> timers;
   private final Materializer materializer;
   private final Http http;
   private final ConnectionPoolSettings pool;
@@ -109,6 +114,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     this.spec = spec;
     this.queue = queue;
     this.settings = settings;
+    this.timers = timers;
     this.materializer = Materializer.createMaterializer(ctx);
     this.http = Http.get(ctx.getSystem());
     int max = spec.server().maxParallelRequests();
@@ -147,6 +153,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         .onMessage(FirstEvent.class, this::onFirstEvent)
         .onMessage(WholeBody.class, this::onWholeBody)
         .onMessage(CallEnded.class, this::onCallEnded)
+        .onMessage(FirstEventDue.class, this::onFirstEventDue)
         .build();
   }
 
@@ -196,6 +203,24 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         getContext().getSystem().classicSystem().log());
     getContext().pipeToSelf(response, (r, failure) ->
         failure == null ? new Responded(ticket.id(), r) : new CallFailed(ticket.id(), failure));
+    FirstEventDue due = new FirstEventDue(ticket.id());
+    timers.startSingleTimer(due, due,
+        ticket.call().stream() ? settings.firstEventTimeout() : settings.wholeAnswerTimeout());
+    return this;
+  }
+
+  /** A server that accepted a call and said nothing since is stalled: retry elsewhere, take it out for a while. */
+  private Behavior<AgentCommand> onFirstEventDue(FirstEventDue due) {
+    Call call = calls.get(due.ticketId());
+    if (call != null && !call.answered) {
+      call.cancelled = true;
+      if (call.killSwitch != null) {
+        call.killSwitch.abort(new RuntimeException("the server stalled"));
+      }
+      failRetryably(call, "the server stalled: nothing within "
+          + (call.ticket.call().stream() ? settings.firstEventTimeout() : settings.wholeAnswerTimeout()).toSeconds()
+          + " s");
+    }
     return this;
   }
 
@@ -265,7 +290,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       failRetryably(call, "server ended the stream before its first event");
       return this;
     }
-    observeFirstEvent(call);
+    answered(call);
     boolean clientWantsUsage = call.ticket.call().clientWantsUsage();
     String ticketId = first.ticketId();
     SourceRef<ByteString> events = Source.from(first.first()).concat(first.rest())
@@ -289,7 +314,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (call == null) {
       return this;
     }
-    observeFirstEvent(call);
+    answered(call);
     byte[] body = whole.body().toArray();
     call.ticket.requester().tell(
         new RequestCommand.Whole(whole.ticketId(), spec.serverId(), whole.status(), whole.contentType(), body));
@@ -351,6 +376,12 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (calls.remove(ticketId) != null) {
       demand();
     }
+  }
+
+  private void answered(Call call) {
+    call.answered = true;
+    timers.cancel(new FirstEventDue(call.ticket.id()));
+    observeFirstEvent(call);
   }
 
   private void observeFirstEvent(Call call) {

@@ -39,12 +39,14 @@ class GpuAgentTest {
   private final ActorTestKit testKit = ActorTestKit.create();
   private VllmSimulator server;
   private VllmSimulator failingServer;
+  private VllmSimulator stallingServer;
   private int ticketCounter;
 
   @BeforeAll
   void start() {
     server = VllmSimulator.start(MODEL, SimulatorProfile.fast());
     failingServer = VllmSimulator.start(MODEL, SimulatorProfile.fast().withFaults(1.0, 0, 0));
+    stallingServer = VllmSimulator.start(MODEL, SimulatorProfile.fast().withFaults(0, 0, 30_000));
   }
 
   @AfterAll
@@ -52,13 +54,14 @@ class GpuAgentTest {
     testKit.shutdownTestKit();
     server.close();
     failingServer.close();
+    stallingServer.close();
   }
 
   private ActorRef<AgentCommand> agent(String url, int maxParallel, TestProbe<QueueCommand> queue) {
     ModelConfig model = new ModelConfig(MODEL, MODEL, null, List.of(), null, null, null);
     ServerSpec spec = ServerSpec.of(model, new ServerConfig(url, null, "univ-a", maxParallel, "vllm", null));
     AgentSettings settings = new AgentSettings(Duration.ofMillis(100), Duration.ofSeconds(1), 0.95, 1 << 20,
-        Duration.ofMillis(200));
+        Duration.ofMillis(200), Duration.ofMillis(500), Duration.ofMillis(500));
     return testKit.spawn(GpuAgent.create(spec, queue.ref(), settings));
   }
 
@@ -178,5 +181,21 @@ class GpuAgentTest {
     QueueCommand.Demand demand = (QueueCommand.Demand) seen.get(seen.size() - 1);
     assertTrue(demand.snapshot().running() >= 0, "running read from vllm:num_requests_running");
     assertEquals(Optional.of(4), Optional.of(demand.snapshot().maxParallel()));
+  }
+
+  @Test
+  void aServerThatStallsBeforeItsFirstEventIsARetryableFailureAndTakenOut() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    ActorRef<AgentCommand> agent = agent(stallingServer.baseUrl(), 4, queue);
+
+    agent.tell(new AgentCommand.Assign(ticket(requester, true, 5), queue.ref()));
+
+    requester.expectMessageClass(RequestCommand.Started.class);
+    RequestCommand.UpstreamFailed failed = requester.expectMessageClass(RequestCommand.UpstreamFailed.class,
+        Duration.ofSeconds(5));
+    assertTrue(failed.retryable());
+    assertTrue(failed.reason().contains("stalled"), failed.reason());
+    fish(queue, QueueCommand.Withdrawn.class);
   }
 }
