@@ -257,9 +257,10 @@ public final class VllmSimulator implements AutoCloseable {
         }
         int cut = cutStreamsAfter;
         if (cut > 0 && index + 1 >= cut && !last) {
-          // The engine dies after these tokens went out: stop generating now, cut the connection once sent.
+          // The engine dies after these tokens went out: stop generating now, cut the connection once they
+          // surely reached the client (a reset discards what the client has not read yet).
           engine.abort(self[0]);
-          CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS)
+          CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS)
               .execute(() -> out.fail(new IllegalStateException("simulated engine crash")));
         }
       }
