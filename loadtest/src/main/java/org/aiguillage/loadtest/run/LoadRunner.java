@@ -74,7 +74,8 @@ public final class LoadRunner {
     long runStart = System.nanoTime();
     List<RequestRecord> records = Collections.synchronizedList(new ArrayList<>());
     ExecutorService pool = Executors.newFixedThreadPool(users);
-    try (Progress p = new Progress(runStart)) {
+    Progress ticker = new Progress(runStart);
+    try {
       for (int u = 0; u < users; u++) {
         int user = u;
         long startAt = runStart + rampUp.toNanos() * user / users;
@@ -94,6 +95,8 @@ public final class LoadRunner {
       }
       pool.shutdown();
       awaitQuietly(pool);
+    } finally {
+      ticker.close();
     }
     return sorted(records);
   }
@@ -113,7 +116,8 @@ public final class LoadRunner {
     Random arrivals = new Random(plan.seed());
     List<RequestRecord> records = Collections.synchronizedList(new ArrayList<>());
     ExecutorService pool = Executors.newCachedThreadPool();
-    try (Progress p = new Progress(runStart)) {
+    Progress ticker = new Progress(runStart);
+    try {
       long next = runStart;
       int n = 0;
       while (next - runStart < duration.toNanos()) {
@@ -131,6 +135,8 @@ public final class LoadRunner {
       }
       pool.shutdown();
       awaitQuietly(pool);
+    } finally {
+      ticker.close();
     }
     return sorted(records);
   }
@@ -151,7 +157,7 @@ public final class LoadRunner {
   }
 
   /** The live progress line. */
-  private final class Progress implements AutoCloseable {
+  private final class Progress {
     private final ScheduledExecutorService ticker;
 
     Progress(long runStart) {
@@ -168,8 +174,7 @@ public final class LoadRunner {
       }
     }
 
-    @Override
-    public void close() {
+    void close() {
       ticker.shutdownNow();
       if (progress != null) {
         progress.println();

@@ -21,7 +21,7 @@ public final class SimulatedText {
 
   /** Token {@code i} of the answer: a word and a space (the first one without the space). */
   public static String token(long seed, int i) {
-    int index = (int) Math.floorMod(seed * 31 + i * 7L, WORDS.size());
+    int index = Math.floorMod(seed * 31 + i * 7L, WORDS.size());
     return (i == 0 ? "" : " ") + WORDS.get(index);
   }
 
