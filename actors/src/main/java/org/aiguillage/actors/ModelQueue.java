@@ -139,7 +139,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         .onMessage(QueueCommand.Demand.class, this::onDemand)
         .onMessage(QueueCommand.AssignAccepted.class, this::onAccepted)
         .onMessage(QueueCommand.AssignRefused.class, this::onRefused)
-        .onMessage(QueueCommand.Withdrawn.class, this::onAgentWithdrawn)
+        .onMessage(QueueCommand.DemandWithdrawn.class, this::onDemandWithdrawn)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onSignal(Terminated.class, this::onAgentTerminated)
         .build();
@@ -232,7 +232,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     return this;
   }
 
-  private Behavior<QueueCommand> onAgentWithdrawn(QueueCommand.Withdrawn withdrawn) {
+  private Behavior<QueueCommand> onDemandWithdrawn(QueueCommand.DemandWithdrawn withdrawn) {
     AgentView agent = agents.get(withdrawn.serverId());
     if (agent != null) {
       agent.freeSlots = 0;

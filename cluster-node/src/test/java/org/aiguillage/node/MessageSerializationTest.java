@@ -72,7 +72,7 @@ class MessageSerializationTest {
         new QueueCommand.Withdraw("t1"),
         new QueueCommand.AssignAccepted("t1", "s1"),
         new QueueCommand.AssignRefused("t1", "s1"),
-        new QueueCommand.Withdrawn("s1"),
+        new QueueCommand.DemandWithdrawn("s1"),
         new AgentCommand.CancelCall("t1"),
         new RequestCommand.Started("t1", "s1", agent.ref()),
         new RequestCommand.UpstreamFailed("t1", "s1", true, "500"),

@@ -369,7 +369,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     unhealthyUntilMillis = System.currentTimeMillis() + settings.unhealthyBackoff().toMillis();
     call.ticket.requester().tell(new RequestCommand.UpstreamFailed(call.ticket.id(), spec.serverId(), true, reason));
     endCall(call.ticket.id());
-    queue.tell(new QueueCommand.Withdrawn(spec.serverId()));
+    queue.tell(new QueueCommand.DemandWithdrawn(spec.serverId()));
   }
 
   private void endCall(String ticketId) {

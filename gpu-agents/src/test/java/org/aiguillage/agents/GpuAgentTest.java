@@ -154,7 +154,7 @@ class GpuAgentTest {
     requester.expectMessageClass(RequestCommand.Started.class);
     RequestCommand.UpstreamFailed failed = requester.expectMessageClass(RequestCommand.UpstreamFailed.class);
     assertTrue(failed.retryable());
-    fish(queue, QueueCommand.Withdrawn.class);
+    fish(queue, QueueCommand.DemandWithdrawn.class);
   }
 
   @Test
@@ -196,6 +196,6 @@ class GpuAgentTest {
         Duration.ofSeconds(5));
     assertTrue(failed.retryable());
     assertTrue(failed.reason().contains("stalled"), failed.reason());
-    fish(queue, QueueCommand.Withdrawn.class);
+    fish(queue, QueueCommand.DemandWithdrawn.class);
   }
 }

@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,7 +32,7 @@ public final class Main {
     String command = args.length == 0 ? "" : args[0];
     try {
       switch (command) {
-        case "simulate" -> simulate(args);
+        case "simulate" -> simulate(new Options(args, 1));
         case "run" -> run(new Options(args, 1));
         case "report" -> report(new Options(args, 1));
         case "overhead" -> overhead(new Options(args, 1));
@@ -114,49 +113,36 @@ public final class Main {
     System.out.println(Files.readString(out.resolve("overhead.md")));
   }
 
-  private static void simulate(String[] args) throws InterruptedException {
-    Map<String, String> opts = options(args);
-    SimulatorProfile profile = switch (opts.getOrDefault("profile", "h200")) {
+  private static void simulate(Options opts) throws InterruptedException {
+    SimulatorProfile profile = switch (opts.get("profile", "h200")) {
       case "fast" -> SimulatorProfile.fast();
       case "h200" -> SimulatorProfile.h200();
       case "steady" -> SimulatorProfile.steady(20);
       default -> throw new IllegalArgumentException("--profile is h200, fast or steady");
     };
-    if (opts.containsKey("max-num-seqs")) {
-      profile = profile.withMaxNumSeqs(Integer.parseInt(opts.get("max-num-seqs")));
+    if (opts.has("max-num-seqs")) {
+      profile = profile.withMaxNumSeqs(opts.integer("max-num-seqs", 0));
     }
-    if (opts.containsKey("max-model-len")) {
-      profile = profile.withMaxModelLen(Integer.parseInt(opts.get("max-model-len")));
+    if (opts.has("max-model-len")) {
+      profile = profile.withMaxModelLen(opts.integer("max-model-len", 0));
     }
-    if (opts.containsKey("itl-ms")) {
-      String[] p = opts.get("itl-ms").split(",");
+    if (opts.has("itl-ms")) {
+      String[] p = opts.require("itl-ms").split(",");
       profile = profile.withItl(Double.parseDouble(p[0]), Double.parseDouble(p[p.length - 1]));
     }
-    profile = profile.withFaults(Double.parseDouble(opts.getOrDefault("error-rate", "0")),
-        Integer.parseInt(opts.getOrDefault("fail-after", "0")),
-        Long.parseLong(opts.getOrDefault("slow-start-ms", "0")));
-    String model = opts.getOrDefault("model", "demo-model");
-    VllmSimulator sim = VllmSimulator.start(opts.getOrDefault("host", "127.0.0.1"),
-        Integer.parseInt(opts.getOrDefault("port", "8001")), model, profile,
-        Optional.ofNullable(opts.get("api-key")));
-    sim.cutStreamsAfter(Integer.parseInt(opts.getOrDefault("cut-after-tokens", "0")));
+    profile = profile.withFaults(opts.decimal("error-rate", 0),
+        opts.integer("fail-after", 0),
+        opts.integer("slow-start-ms", 0));
+    String model = opts.get("model", "demo-model");
+    VllmSimulator sim = VllmSimulator.start(opts.get("host", "127.0.0.1"),
+        opts.integer("port", 8001), model, profile,
+        Optional.ofNullable(opts.get("api-key", null)));
+    sim.cutStreamsAfter(opts.integer("cut-after-tokens", 0));
     System.out.println("simulated vLLM serving " + model + " at " + sim.baseUrl() + " (" + profile + ")");
     Runtime.getRuntime().addShutdownHook(new Thread(sim::close));
     new CountDownLatch(1).await();
   }
 
-  static Map<String, String> options(String[] args) {
-    Map<String, String> opts = new HashMap<>();
-    List<String> rest = new ArrayList<>(List.of(args).subList(1, args.length));
-    for (int i = 0; i < rest.size(); i++) {
-      String a = rest.get(i);
-      if (!a.startsWith("--") || i + 1 >= rest.size()) {
-        throw new IllegalArgumentException("expected --option value, got " + a);
-      }
-      opts.put(a.substring(2), rest.get(++i));
-    }
-    return opts;
-  }
 
   private static void usage() {
     System.err.println("""

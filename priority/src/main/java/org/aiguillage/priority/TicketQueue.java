@@ -90,9 +90,6 @@ public final class TicketQueue<P> {
     return byId.containsKey(ticketId);
   }
 
-  public Optional<Entry<P>> get(String ticketId) {
-    return Optional.ofNullable(byId.get(ticketId));
-  }
 
   public int size() {
     return byId.size();
@@ -107,10 +104,6 @@ public final class TicketQueue<P> {
     return countByKey.getOrDefault(keyId, 0);
   }
 
-  /** The waiting tickets, in no particular order. */
-  public List<Entry<P>> entries() {
-    return new ArrayList<>(byId.values());
-  }
 
   /**
    * Removes and returns the ticket {@code server} should serve next, if any may run there.

@@ -20,7 +20,4 @@ public record FederationConfig(HttpSettings http, List<TokenConfig> tokens, List
     return new FederationConfig(newHttp, tokens, models);
   }
 
-  public FederationConfig withModels(List<ModelConfig> newModels) {
-    return new FederationConfig(http, tokens, newModels);
-  }
 }

@@ -19,9 +19,4 @@ public record LoadSnapshot(
     int waiting,
     double kvCacheUsage,
     double recentTtftSeconds,
-    long takenAtMillis) implements CborSerializable {
-
-  public static LoadSnapshot idle(int maxParallel, long now) {
-    return new LoadSnapshot(0, maxParallel, -1, -1, -1, 0, now);
-  }
-}
+    long takenAtMillis) implements CborSerializable {}

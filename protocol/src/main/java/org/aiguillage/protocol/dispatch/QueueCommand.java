@@ -38,5 +38,5 @@ public interface QueueCommand extends CborSerializable {
   record AssignRefused(String ticketId, String serverId) implements QueueCommand {}
 
   /** The agent stops taking work for this model (drain, shutdown, server unhealthy). */
-  record Withdrawn(String serverId) implements QueueCommand {}
+  record DemandWithdrawn(String serverId) implements QueueCommand {}
 }
