@@ -6,10 +6,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import kamon.Kamon;
 import kamon.metric.MeasurementUnit;
 import kamon.tag.TagSet;
 import org.aiguillage.agents.SseEvents.Usage;
+import org.aiguillage.protocol.accounting.UsageRecord;
+import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.aiguillage.protocol.dispatch.AgentCommand;
 import org.aiguillage.protocol.dispatch.DispatchTicket;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
@@ -68,7 +71,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private record WholeBody(String ticketId, int status, String contentType, ByteString body) implements AgentCommand {}
 
-  private record CallEnded(String ticketId, boolean completed, Usage usage) implements AgentCommand {}
+  /** @param status what the call came to, as in {@link UsageRecord#status()} */
+  private record CallEnded(String ticketId, int status, Usage usage) implements AgentCommand {}
 
   /** The deadline of a call's first event (also its timer key). */
   private record FirstEventDue(String ticketId) implements AgentCommand {}
@@ -77,6 +81,11 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private static final class Call {
     final DispatchTicket ticket;
     final long startNanos = System.nanoTime();
+    final long startMillis = System.currentTimeMillis();
+    long firstEventMillis = -1;
+    /** This call's share of the server's busy time: the integral of 1 / (calls in flight) over its life. */
+    double shareSeconds;
+    volatile long events;
     UniqueKillSwitch killSwitch;
     boolean cancelled;
     boolean answered;
@@ -90,7 +99,14 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   public static Behavior<AgentCommand> create(ServerSpec spec, RecipientRef<QueueCommand> queue,
       AgentSettings settings) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new GpuAgent(ctx, timers, spec, queue, settings)));
+    return create(spec, queue, settings, usage -> {});
+  }
+
+  /** @param usage gets the account of every call the server answered */
+  public static Behavior<AgentCommand> create(ServerSpec spec, RecipientRef<QueueCommand> queue,
+      AgentSettings settings, Consumer<UsageRecord> usage) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new GpuAgent(ctx, timers, spec, queue, settings, usage)));
   }
 
   private final ServerSpec spec;
@@ -101,6 +117,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final Http http;
   private final ConnectionPoolSettings pool;
   private final Map<String, Call> calls = new HashMap<>();
+  private final Consumer<UsageRecord> usageSink;
+  private long sharesAccruedNanos = System.nanoTime();
   private ServerLoad serverLoad = ServerLoad.UNKNOWN;
   private long assignsSeen;
   private double recentTtftSeconds;
@@ -109,8 +127,9 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final kamon.metric.Histogram ttft;
 
   private GpuAgent(ActorContext<AgentCommand> ctx, TimerScheduler<AgentCommand> timers, ServerSpec spec,
-      RecipientRef<QueueCommand> queue, AgentSettings settings) {
+      RecipientRef<QueueCommand> queue, AgentSettings settings, Consumer<UsageRecord> usageSink) {
     super(ctx);
+    this.usageSink = usageSink;
     this.spec = spec;
     this.queue = queue;
     this.settings = settings;
@@ -191,6 +210,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       return this;
     }
     Call call = new Call(ticket);
+    accrueShares();
     calls.put(ticket.id(), call);
     assign.queue().tell(new QueueCommand.AssignAccepted(ticket.id(), spec.serverId()));
     ticket.requester().tell(new RequestCommand.Started(ticket.id(), spec.serverId(), getContext().getSelf()));
@@ -295,13 +315,14 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     String ticketId = first.ticketId();
     SourceRef<ByteString> events = Source.from(first.first()).concat(first.rest())
         .filter(event -> {
+          call.events++;
           Optional<Usage> usage = SseEvents.usageOf(event);
           usage.ifPresent(u -> call.usage = u);
           return clientWantsUsage || usage.isEmpty() || !SseEvents.isUsageOnly(event);
         })
         .watchTermination((mat, done) -> {
-          getContext().pipeToSelf(done, (d, failure) ->
-              new CallEnded(ticketId, failure == null && !call.interrupted, call.usage));
+          getContext().pipeToSelf(done, (d, failure) -> new CallEnded(ticketId, streamStatus(call, failure),
+              call.usage));
           return mat;
         })
         .runWith(StreamRefs.sourceRef(), materializer);
@@ -320,7 +341,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         new RequestCommand.Whole(whole.ticketId(), spec.serverId(), whole.status(), whole.contentType(), body));
     Usage usage = whole.status() < 300
         ? SseEvents.parseUsage(whole.body().utf8String()).orElse(Usage.NONE) : Usage.NONE;
-    return onCallEnded(new CallEnded(whole.ticketId(), whole.status() < 300, usage));
+    return onCallEnded(new CallEnded(whole.ticketId(), whole.status(), usage));
   }
 
   private Behavior<AgentCommand> onCallFailed(CallFailed failed) {
@@ -338,13 +359,14 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private Behavior<AgentCommand> onCallEnded(CallEnded ended) {
     Call call = calls.get(ended.ticketId());
     if (call != null) {
-      String outcome = ended.completed() ? "completed" : "interrupted";
+      String outcome = ended.status() < 300 ? "completed" : ended.status() == 499 ? "cancelled" : "interrupted";
       Kamon.counter("aiguillage_server_calls", "calls made to inference servers")
           .withTags(tags("model", spec.model(), "server", spec.serverId(), "outcome", outcome)).increment();
       Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
           .withTags(tags("model", spec.model(), "kind", "prompt")).increment(ended.usage().promptTokens());
       Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
           .withTags(tags("model", spec.model(), "kind", "completion")).increment(ended.usage().completionTokens());
+      account(call, ended.status(), ended.usage());
     }
     endCall(ended.ticketId());
     return this;
@@ -373,9 +395,45 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private void endCall(String ticketId) {
+    accrueShares();
     if (calls.remove(ticketId) != null) {
       demand();
     }
+  }
+
+  /** Before the number of calls in flight changes: each call in flight gets its share of the time since. */
+  private void accrueShares() {
+    long now = System.nanoTime();
+    if (!calls.isEmpty()) {
+      double share = (now - sharesAccruedNanos) / 1e9 / calls.size();
+      for (Call c : calls.values()) {
+        c.shareSeconds += share;
+      }
+    }
+    sharesAccruedNanos = now;
+  }
+
+  private static int streamStatus(Call call, Throwable failure) {
+    if (failure != null || call.interrupted) {
+      return 502;
+    }
+    // Streams always ask the server for usage, which it sends last: without it, the client cut the stream.
+    return call.usage == Usage.NONE ? 499 : 200;
+  }
+
+  /** The call's usage record: the tokens the server reported (a cut stream: its events, one token each). */
+  private void account(Call call, int status, Usage usage) {
+    accrueShares();
+    long now = System.currentTimeMillis();
+    long completion = usage == Usage.NONE && status == 499 ? call.events : usage.completionTokens();
+    Double watts = spec.server().powerWatts();
+    TicketInfo info = call.ticket.info();
+    usageSink.accept(new UsageRecord(info.id(), info.keyId(), info.organization(), info.model(), spec.serverId(),
+        spec.server().organization(), usage.promptTokens(), completion,
+        Math.max(0, call.startMillis - info.arrivalMillis()),
+        call.firstEventMillis < 0 ? -1 : Math.max(0, call.firstEventMillis - info.arrivalMillis()),
+        now - call.startMillis, status, info.priority(), info.routingMode().wireName(),
+        watts == null ? 0 : watts * call.shareSeconds, now));
   }
 
   private void answered(Call call) {
@@ -385,6 +443,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private void observeFirstEvent(Call call) {
+    call.firstEventMillis = System.currentTimeMillis();
     double seconds = (System.nanoTime() - call.startNanos) / 1e9;
     recentTtftSeconds = recentTtftSeconds == 0 ? seconds : 0.8 * recentTtftSeconds + 0.2 * seconds;
     serverTtft.record(Math.round(seconds * 1e9));

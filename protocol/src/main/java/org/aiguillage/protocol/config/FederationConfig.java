@@ -4,12 +4,19 @@ import java.util.List;
 import java.util.Optional;
 
 /** The whole YAML file of a node. Parse it with {@link FederationConfigParser}. */
-public record FederationConfig(HttpSettings http, List<TokenConfig> tokens, List<ModelConfig> models) {
+public record FederationConfig(HttpSettings http, AdminSettings admin, PersistenceSettings persistence,
+    List<TokenConfig> tokens, List<ModelConfig> models) {
 
   public FederationConfig {
     http = http == null ? HttpSettings.defaults() : http;
+    admin = admin == null ? AdminSettings.defaults() : admin;
+    persistence = persistence == null ? PersistenceSettings.defaults() : persistence;
     tokens = tokens == null ? List.of() : List.copyOf(tokens);
     models = models == null ? List.of() : List.copyOf(models);
+  }
+
+  public FederationConfig(HttpSettings http, List<TokenConfig> tokens, List<ModelConfig> models) {
+    this(http, null, null, tokens, models);
   }
 
   public Optional<ModelConfig> model(String name) {
@@ -17,7 +24,14 @@ public record FederationConfig(HttpSettings http, List<TokenConfig> tokens, List
   }
 
   public FederationConfig withHttp(HttpSettings newHttp) {
-    return new FederationConfig(newHttp, tokens, models);
+    return new FederationConfig(newHttp, admin, persistence, tokens, models);
   }
 
+  public FederationConfig withAdmin(AdminSettings newAdmin) {
+    return new FederationConfig(http, newAdmin, persistence, tokens, models);
+  }
+
+  public FederationConfig withPersistence(PersistenceSettings newPersistence) {
+    return new FederationConfig(http, admin, newPersistence, tokens, models);
+  }
 }

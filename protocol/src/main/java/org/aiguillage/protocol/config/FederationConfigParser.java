@@ -32,6 +32,7 @@ public final class FederationConfigParser {
   public static final Set<String> ROUTING_STRATEGIES = Set.of("least-busy", "round-robin", "random");
   public static final Set<String> SERVER_TYPES = Set.of("vllm", "sglang", "ollama", "openai");
   public static final Set<String> PRIORITY_HANDLERS = Set.of("dispatcher", "vllm");
+  public static final Set<String> BUDGET_PERIODS = Set.of("day", "week", "month");
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -46,7 +47,7 @@ public final class FederationConfigParser {
   public static FederationConfig parse(String yaml) {
     FederationConfig config;
     try {
-      config = yaml.isBlank() ? new FederationConfig(null, null, null) : YAML.readValue(yaml, FederationConfig.class);
+      config = yaml.isBlank() ? new FederationConfig(null, null, null, null, null) : YAML.readValue(yaml, FederationConfig.class);
     } catch (UnrecognizedPropertyException e) {
       throw new ConfigException("unknown configuration key '" + path(e) + "' (known here: "
           + e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")) + ")");
@@ -59,7 +60,7 @@ public final class FederationConfigParser {
       throw new ConfigException("the configuration is not valid YAML: " + e.getOriginalMessage());
     }
     if (config == null) {
-      config = new FederationConfig(null, null, null);
+      config = new FederationConfig(null, null, null, null, null);
     }
     validate(config);
     return config;
@@ -76,14 +77,7 @@ public final class FederationConfigParser {
       TokenConfig t = tokens.get(i);
       String at = "tokens[" + i + "]";
       require(t.token() != null && !t.token().isBlank(), at + ".token");
-      require(t.name() != null && !t.name().isBlank(), at + ".name");
-      require(t.organization() != null && !t.organization().isBlank(), at + ".organization");
-      if (t.priority() < 1 || t.priority() > 5) {
-        throw new ConfigException("malformed value for '" + at + ".priority': " + t.priority() + " is not in 1..5");
-      }
-      if (t.threshold() < 1) {
-        throw new ConfigException("malformed value for '" + at + ".threshold': must be at least 1");
-      }
+      validateKey(t, at + ".");
     }
     List<ModelConfig> models = config.models();
     for (int i = 0; i < models.size(); i++) {
@@ -110,8 +104,54 @@ public final class FederationConfigParser {
         if (s.maxParallelRequests() < 1) {
           throw new ConfigException("malformed value for '" + sat + ".max_parallel_requests': must be at least 1");
         }
+        if (s.powerWatts() != null && !(s.powerWatts() >= 0)) {
+          throw new ConfigException("malformed value for '" + sat + ".power_watts': must be zero or more");
+        }
       }
     }
+  }
+
+  /**
+   * The rules of a key's fields, for the YAML {@code tokens} entries and the admin API's bodies alike.
+   *
+   * @param at the prefix of the field names in messages ({@code tokens[2].}, or empty)
+   */
+  public static void validateKey(TokenConfig t, String at) {
+    require(t.name() != null && !t.name().isBlank(), at + "name");
+    require(t.organization() != null && !t.organization().isBlank(), at + "organization");
+    if (t.priority() < 1 || t.priority() > 5) {
+      throw new ConfigException("malformed value for '" + at + "priority': " + t.priority() + " is not in 1..5");
+    }
+    if (t.threshold() < 1) {
+      throw new ConfigException("malformed value for '" + at + "threshold': must be at least 1");
+    }
+    if (t.requestsPerMinute() != null && t.requestsPerMinute() < 1) {
+      throw new ConfigException("malformed value for '" + at + "requests_per_minute': must be at least 1");
+    }
+    if (t.tokensPerMinute() != null && t.tokensPerMinute() < 1) {
+      throw new ConfigException("malformed value for '" + at + "tokens_per_minute': must be at least 1");
+    }
+    if (t.tokenBudget() != null && t.tokenBudget() < 1) {
+      throw new ConfigException("malformed value for '" + at + "token_budget': must be at least 1");
+    }
+    oneOf(t.budgetPeriod(), BUDGET_PERIODS, at + "budget_period");
+    if (t.expiresAt() != null) {
+      try {
+        parseInstant(t.expiresAt());
+      } catch (RuntimeException e) {
+        throw new ConfigException("malformed value for '" + at + "expires_at': '" + t.expiresAt()
+            + "' is not an ISO-8601 date (2027-01-31) or instant (2027-01-31T18:00:00Z)");
+      }
+    }
+  }
+
+  /** An ISO-8601 instant, or a date meaning its start in UTC. */
+  public static java.time.Instant parseInstant(String text) {
+    String t = text.trim();
+    if (t.length() == 10) {
+      return java.time.LocalDate.parse(t).atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
+    }
+    return java.time.OffsetDateTime.parse(t).toInstant();
   }
 
   private static void checkUrl(String url, String key) {

@@ -8,6 +8,8 @@ package org.aiguillage.protocol.config;
  * @param organization the organisation that owns the server (its tickets go first there)
  * @param maxParallelRequests the most calls this dispatcher keeps open on the server at once
  * @param type how to read its load: {@code vllm}, {@code sglang}, {@code ollama} or {@code openai}
+ * @param datacenter where the server runs
+ * @param powerWatts the server's power draw, for the energy estimate of each call; null: no estimate
  */
 public record ServerConfig(
     String url,
@@ -15,9 +17,15 @@ public record ServerConfig(
     String organization,
     Integer maxParallelRequests,
     String type,
-    String datacenter) {
+    String datacenter,
+    Double powerWatts) {
 
   public static final int DEFAULT_MAX_PARALLEL_REQUESTS = 16;
+
+  public ServerConfig(String url, String token, String organization, Integer maxParallelRequests, String type,
+      String datacenter) {
+    this(url, token, organization, maxParallelRequests, type, datacenter, null);
+  }
 
   public ServerConfig {
     url = url == null ? null : stripTrailingSlash(url);

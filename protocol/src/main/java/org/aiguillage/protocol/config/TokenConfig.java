@@ -1,12 +1,20 @@
 package org.aiguillage.protocol.config;
 
+import java.util.List;
 import org.aiguillage.protocol.RoutingMode;
 
 /**
- * An API key from the YAML {@code tokens} section. The secret is hashed as soon as the node reads it.
+ * An API key from the YAML {@code tokens} section, or the body of {@code POST /admin/keys} (same field names; there
+ * the server makes the secret). The secret is hashed as soon as the node reads it.
  *
  * @param priority 1 (lowest) to 5 (highest); the key's ceiling, a request may only lower it
  * @param threshold the most tickets this key may have queued at once, per model
+ * @param models the models the key may use; empty: all
+ * @param requestsPerMinute requests admitted in any 60 s window; null: no limit
+ * @param tokensPerMinute prompt plus completion tokens in any 60 s window; null: no limit
+ * @param tokenBudget prompt plus completion tokens per {@code budgetPeriod}; null: no budget
+ * @param budgetPeriod {@code day}, {@code week} or {@code month} (UTC calendar periods)
+ * @param expiresAt ISO-8601 instant or date after which the key stops working; null: never
  */
 public record TokenConfig(
     String token,
@@ -14,7 +22,13 @@ public record TokenConfig(
     String organization,
     Integer priority,
     Integer threshold,
-    RoutingMode defaultRoutingMode) {
+    RoutingMode defaultRoutingMode,
+    List<String> models,
+    Integer requestsPerMinute,
+    Long tokensPerMinute,
+    Long tokenBudget,
+    String budgetPeriod,
+    String expiresAt) {
 
   public static final int DEFAULT_PRIORITY = 3;
   public static final int DEFAULT_THRESHOLD = 1000;
@@ -23,6 +37,13 @@ public record TokenConfig(
     priority = priority == null ? DEFAULT_PRIORITY : priority;
     threshold = threshold == null ? DEFAULT_THRESHOLD : threshold;
     defaultRoutingMode = defaultRoutingMode == null ? RoutingMode.ANY : defaultRoutingMode;
+    models = models == null ? List.of() : List.copyOf(models);
+    budgetPeriod = budgetPeriod == null ? "month" : budgetPeriod;
+  }
+
+  public TokenConfig(String token, String name, String organization, Integer priority, Integer threshold,
+      RoutingMode defaultRoutingMode) {
+    this(token, name, organization, priority, threshold, defaultRoutingMode, null, null, null, null, null, null);
   }
 
   @Override

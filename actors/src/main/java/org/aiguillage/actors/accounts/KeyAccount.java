@@ -1,0 +1,295 @@
+package org.aiguillage.actors.accounts;
+
+import java.time.Instant;
+import org.aiguillage.actors.edge.ApiKey;
+import org.aiguillage.protocol.CborSerializable;
+import org.aiguillage.protocol.openai.OpenAiError;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One API key and its account: the key's settings and status, and the counters its limits are checked against.
+ * Sharded by key id, so one actor in the whole cluster owns a key's counters: three edges cannot each let the key
+ * through its limit, and a revocation holds on every edge from the next request on, since every request asks here.
+ *
+ * <p>Persisted: the key's life (created, updated, revoked) and the tokens of each call (the budget). Not persisted:
+ * the 60 s request window, which restarts empty if the account moves to another node; the token window is rebuilt
+ * from the calls replayed at recovery.
+ */
+public final class KeyAccount
+    extends EventSourcedBehaviorWithEnforcedReplies<KeyAccount.Command, KeyAccount.Event, KeyAccount.State> {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "KeyAccount");
+
+  public static void initSharding(ActorSystem<?> system) {
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx ->
+        create(ctx.getEntityId(), PersistenceId.of(ctx.getEntityTypeKey().name(), ctx.getEntityId()))));
+  }
+
+  public static Behavior<Command> create(String keyId, PersistenceId persistenceId) {
+    return new KeyAccount(keyId, persistenceId);
+  }
+
+  // ---- protocol
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Make a key (admin API): refused if its id is taken. */
+  public record Create(String prefix, String secretHash, KeySettings settings, ActorRef<KeyReply> replyTo)
+      implements Command {}
+
+  /** Make or update a key from the YAML: its settings follow the file; a revocation stays. */
+  public record Seed(String secretHash, KeySettings settings, ActorRef<Done> replyTo) implements Command {}
+
+  public record Update(KeySettings settings, ActorRef<KeyReply> replyTo) implements Command {}
+
+  public record Revoke(ActorRef<KeyReply> replyTo) implements Command {}
+
+  public record Get(ActorRef<KeyReply> replyTo) implements Command {}
+
+  /** Is this secret (by its hash) a key that works now? */
+  public record Authenticate(String secretHash, ActorRef<Authentication> replyTo) implements Command {}
+
+  /** May this call go ahead under the key's limits? Admitted, it counts one request and reserves its tokens. */
+  public record Admit(String ticketId, long estimatedTokens, ActorRef<Admission> replyTo) implements Command {}
+
+  /** The call ended: its real token count replaces its reservation, and counts against the budget. */
+  public record Settle(String ticketId, long tokens) implements Command {}
+
+  /** The call never reached a server: its reservation goes. */
+  public record Release(String ticketId) implements Command {}
+
+  public sealed interface KeyReply extends CborSerializable {}
+
+  public record Found(KeyRecord key) implements KeyReply {}
+
+  public record NotFound() implements KeyReply {}
+
+  public record Conflict(String message) implements KeyReply {}
+
+  public sealed interface Authentication extends CborSerializable {}
+
+  public record Authenticated(ApiKey key) implements Authentication {}
+
+  public record AuthenticationRefused(String message) implements Authentication {}
+
+  public sealed interface Admission extends CborSerializable {}
+
+  public record Admitted(RateLimits limits) implements Admission {}
+
+  public record Denied(int status, OpenAiError error, long retryAfterSeconds, RateLimits limits)
+      implements Admission {}
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record Created(KeyRecord key) implements Event {}
+
+  public record Updated(KeySettings settings) implements Event {}
+
+  public record Revoked(long atMillis) implements Event {}
+
+  public record TokensUsed(String ticketId, long tokens, long atMillis) implements Event {}
+
+  /** @param key null until the key is created */
+  public record State(KeyRecord key) implements CborSerializable {
+    boolean exists() {
+      return key != null;
+    }
+  }
+
+  // ---- behaviour
+
+  private final String keyId;
+  private final RateWindow window = new RateWindow();
+  private boolean recovered;
+
+  private KeyAccount(String keyId, PersistenceId persistenceId) {
+    super(persistenceId);
+    this.keyId = keyId;
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(null);
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    // A busy key records a call every few seconds: recover from a snapshot, not from every call since its creation.
+    return RetentionCriteria.snapshotEvery(500, 2);
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> recovered = true).build();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    return newCommandHandlerWithReplyBuilder().forAnyState()
+        .onCommand(Create.class, this::onCreate)
+        .onCommand(Seed.class, this::onSeed)
+        .onCommand(Update.class, (state, c) -> state.exists()
+            ? Effect().persist(new Updated(c.settings())).thenReply(c.replyTo(), s -> new Found(s.key()))
+            : Effect().reply(c.replyTo(), new NotFound()))
+        .onCommand(Revoke.class, (state, c) -> !state.exists() ? Effect().reply(c.replyTo(), new NotFound())
+            : state.key().revoked() ? Effect().reply(c.replyTo(), new Found(state.key()))
+            : Effect().persist(new Revoked(System.currentTimeMillis()))
+                .thenReply(c.replyTo(), s -> new Found(s.key())))
+        .onCommand(Get.class, (state, c) ->
+            Effect().reply(c.replyTo(), state.exists() ? new Found(state.key()) : new NotFound()))
+        .onCommand(Authenticate.class, this::onAuthenticate)
+        .onCommand(Admit.class, this::onAdmit)
+        .onCommand(Settle.class, this::onSettle)
+        .onCommand(Release.class, (state, c) -> {
+          window.release(c.ticketId());
+          return Effect().noReply();
+        })
+        .build();
+  }
+
+  private ReplyEffect<Event, State> onCreate(State state, Create c) {
+    if (state.exists()) {
+      return Effect().reply(c.replyTo(), new Conflict("key id " + keyId + " is taken"));
+    }
+    long now = System.currentTimeMillis();
+    KeyRecord key = new KeyRecord(keyId, c.prefix(), c.secretHash(), c.settings(), false, "admin", now, null,
+        KeyRecord.periodStart(c.settings().budgetPeriod(), now), 0);
+    return Effect().persist(new Created(key)).thenReply(c.replyTo(), s -> new Found(s.key()));
+  }
+
+  private ReplyEffect<Event, State> onSeed(State state, Seed c) {
+    if (!state.exists()) {
+      long now = System.currentTimeMillis();
+      KeyRecord key = new KeyRecord(keyId, "", c.secretHash(), c.settings(), false, "yaml", now, null,
+          KeyRecord.periodStart(c.settings().budgetPeriod(), now), 0);
+      return Effect().persist(new Created(key)).thenReply(c.replyTo(), s -> Done.getInstance());
+    }
+    // An operator's disabling through the admin API survives a restart; everything else follows the file.
+    KeySettings wanted = new KeySettings(c.settings().name(), c.settings().organization(), c.settings().priority(),
+        c.settings().threshold(), c.settings().models(), c.settings().requestsPerMinute(),
+        c.settings().tokensPerMinute(), c.settings().tokenBudget(), c.settings().budgetPeriod(),
+        c.settings().expiresAtMillis(), c.settings().defaultRoutingMode(), state.key().settings().enabled());
+    if (wanted.equals(state.key().settings()) || !KeySecrets.sameHash(state.key().secretHash(), c.secretHash())) {
+      return Effect().reply(c.replyTo(), Done.getInstance());
+    }
+    return Effect().persist(new Updated(wanted)).thenReply(c.replyTo(), s -> Done.getInstance());
+  }
+
+  private ReplyEffect<Event, State> onAuthenticate(State state, Authenticate c) {
+    if (!state.exists() || !KeySecrets.sameHash(state.key().secretHash(), c.secretHash())) {
+      return Effect().reply(c.replyTo(), new AuthenticationRefused("Incorrect API key provided."));
+    }
+    KeyRecord key = state.key();
+    long now = System.currentTimeMillis();
+    String refusal = switch (key.status(now)) {
+      case "revoked" -> "This API key has been revoked.";
+      case "expired" -> "This API key expired on " + key.settings().expiresAtText() + ".";
+      case "disabled" -> "This API key is disabled.";
+      default -> null;
+    };
+    if (refusal != null) {
+      return Effect().reply(c.replyTo(), new AuthenticationRefused(refusal));
+    }
+    KeySettings s = key.settings();
+    return Effect().reply(c.replyTo(), new Authenticated(new ApiKey(key.id(), s.name(), s.organization(),
+        s.priority(), s.threshold(), s.defaultRoutingMode(), s.models())));
+  }
+
+  private ReplyEffect<Event, State> onAdmit(State state, Admit c) {
+    if (!state.exists() || !"active".equals(state.key().status(System.currentTimeMillis()))) {
+      return Effect().reply(c.replyTo(), new Denied(401, OpenAiError.authentication(
+          "This API key is not active."), 0, RateLimits.NONE));
+    }
+    KeySettings s = state.key().settings();
+    long now = System.currentTimeMillis();
+    window.prune(now);
+    Long budget = s.tokenBudget();
+    if (budget != null && state.key().budgetUsedAt(now) + window.pendingTokens() >= budget) {
+      long untilNext = KeyRecord.nextPeriodStart(s.budgetPeriod(), now) - now;
+      return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.of("You exceeded this key's token budget of "
+          + budget + " tokens per " + s.budgetPeriod() + "; it renews at "
+          + Instant.ofEpochMilli(now + untilNext) + ".", "insufficient_quota", null, "insufficient_quota"),
+          (untilNext + 999) / 1000, limits(s, now, 0)));
+    }
+    Integer rpm = s.requestsPerMinute();
+    if (rpm != null && window.requestCount() >= rpm) {
+      long reset = window.requestsResetMillis(now);
+      return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.rateLimited("Rate limit reached for requests "
+          + "on this key: limit " + rpm + " per minute. Retry in " + RateLimits.duration(reset) + ".",
+          "rate_limit_exceeded"), seconds(reset), limits(s, now, 0)));
+    }
+    Long tpm = s.tokensPerMinute();
+    if (tpm != null && c.estimatedTokens() > tpm) {
+      return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.rateLimited("Request too large: it may use "
+          + c.estimatedTokens() + " tokens (prompt and max_tokens) and this key's limit is " + tpm
+          + " tokens per minute. Lower max_tokens or the prompt.", "rate_limit_exceeded"), 0,
+          limits(s, now, 0)));
+    }
+    if (tpm != null && window.tokenCount() + c.estimatedTokens() > tpm) {
+      long reset = window.tokensResetMillis(now, tpm, c.estimatedTokens());
+      return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.rateLimited("Rate limit reached for tokens "
+          + "on this key: limit " + tpm + " per minute, " + window.tokenCount() + " used or reserved, this request "
+          + "may use " + c.estimatedTokens() + ". Retry in " + RateLimits.duration(reset) + ".",
+          "rate_limit_exceeded"), seconds(reset), limits(s, now, 0)));
+    }
+    if (rpm != null || tpm != null || budget != null) {
+      window.admit(c.ticketId(), c.estimatedTokens(), now);
+    }
+    return Effect().reply(c.replyTo(), new Admitted(limits(s, now, 0)));
+  }
+
+  private ReplyEffect<Event, State> onSettle(State state, Settle c) {
+    if (!state.exists()) {
+      return Effect().noReply();
+    }
+    long now = System.currentTimeMillis();
+    window.settle(c.ticketId(), c.tokens(), now);
+    if (c.tokens() <= 0) {
+      return Effect().noReply();
+    }
+    return Effect().persist(new TokensUsed(c.ticketId(), c.tokens(), now)).thenNoReply();
+  }
+
+  private RateLimits limits(KeySettings s, long now, long extra) {
+    Integer rpm = s.requestsPerMinute();
+    Long tpm = s.tokensPerMinute();
+    return new RateLimits(
+        rpm, rpm == null ? null : Math.max(0, rpm - window.requestCount()),
+        rpm == null ? null : window.requestsResetMillis(now),
+        tpm, tpm == null ? null : Math.max(0, tpm - window.tokenCount() - extra),
+        tpm == null ? null : window.tokensResetMillis(now, tpm, 0));
+  }
+
+  private static long seconds(long millis) {
+    return Math.max(1, (millis + 999) / 1000);
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(Created.class, (state, e) -> new State(e.key()))
+        .onEvent(Updated.class, (state, e) -> new State(state.key().withSettings(e.settings())))
+        .onEvent(Revoked.class, (state, e) -> new State(state.key().revokedAt(e.atMillis())))
+        .onEvent(TokensUsed.class, (state, e) -> {
+          if (!recovered) {
+            window.replay(e.tokens(), e.atMillis(), System.currentTimeMillis());
+          }
+          return new State(state.key().withTokensUsed(e.tokens(), e.atMillis()));
+        })
+        .build();
+  }
+}

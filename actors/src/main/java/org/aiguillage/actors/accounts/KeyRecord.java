@@ -1,0 +1,81 @@
+package org.aiguillage.actors.accounts;
+
+import java.time.DayOfWeek;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.temporal.TemporalAdjusters;
+import org.aiguillage.protocol.CborSerializable;
+
+/**
+ * A key as its account keeps it: the hash of its secret (never the secret), its settings, its status and its
+ * budget consumption in the current period.
+ *
+ * @param source {@code yaml} (seeded from the configuration at start) or {@code admin}
+ */
+public record KeyRecord(
+    String id,
+    String prefix,
+    String secretHash,
+    KeySettings settings,
+    boolean revoked,
+    String source,
+    long createdAtMillis,
+    Long revokedAtMillis,
+    long budgetPeriodStartMillis,
+    long budgetUsed) implements CborSerializable {
+
+  public KeyRecord withSettings(KeySettings newSettings) {
+    return new KeyRecord(id, prefix, secretHash, newSettings, revoked, source, createdAtMillis, revokedAtMillis,
+        budgetPeriodStartMillis, budgetUsed);
+  }
+
+  public KeyRecord revokedAt(long atMillis) {
+    return new KeyRecord(id, prefix, secretHash, settings, true, source, createdAtMillis, atMillis,
+        budgetPeriodStartMillis, budgetUsed);
+  }
+
+  public KeyRecord withTokensUsed(long tokens, long atMillis) {
+    long period = periodStart(settings.budgetPeriod(), atMillis);
+    long used = period == budgetPeriodStartMillis ? budgetUsed + tokens : tokens;
+    return new KeyRecord(id, prefix, secretHash, settings, revoked, source, createdAtMillis, revokedAtMillis,
+        period, used);
+  }
+
+  /** Tokens used in the period that holds {@code nowMillis}. */
+  public long budgetUsedAt(long nowMillis) {
+    return periodStart(settings.budgetPeriod(), nowMillis) == budgetPeriodStartMillis ? budgetUsed : 0;
+  }
+
+  /** {@code active}, {@code disabled}, {@code expired} or {@code revoked}. */
+  public String status(long nowMillis) {
+    if (revoked) {
+      return "revoked";
+    }
+    if (settings.expiredAt(nowMillis)) {
+      return "expired";
+    }
+    return settings.enabled() ? "active" : "disabled";
+  }
+
+  /** The start (UTC) of the budget period that holds {@code atMillis}. */
+  static long periodStart(String period, long atMillis) {
+    LocalDate day = Instant.ofEpochMilli(atMillis).atZone(ZoneOffset.UTC).toLocalDate();
+    LocalDate start = switch (period) {
+      case "day" -> day;
+      case "week" -> day.with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY));
+      default -> day.withDayOfMonth(1);
+    };
+    return start.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+  }
+
+  static long nextPeriodStart(String period, long atMillis) {
+    LocalDate start = Instant.ofEpochMilli(periodStart(period, atMillis)).atZone(ZoneOffset.UTC).toLocalDate();
+    LocalDate next = switch (period) {
+      case "day" -> start.plusDays(1);
+      case "week" -> start.plusWeeks(1);
+      default -> start.plusMonths(1);
+    };
+    return next.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+  }
+}

@@ -1,0 +1,52 @@
+package org.aiguillage.actors.accounts;
+
+import java.time.Instant;
+import java.util.List;
+import org.aiguillage.protocol.CborSerializable;
+import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.config.FederationConfigParser;
+import org.aiguillage.protocol.config.TokenConfig;
+
+/**
+ * What an operator sets on a key (everything but its secret). Nullable limits mean "no limit".
+ *
+ * @param expiresAtMillis epoch milliseconds after which the key stops working; null: never
+ */
+public record KeySettings(
+    String name,
+    String organization,
+    int priority,
+    int threshold,
+    List<String> models,
+    Integer requestsPerMinute,
+    Long tokensPerMinute,
+    Long tokenBudget,
+    String budgetPeriod,
+    Long expiresAtMillis,
+    RoutingMode defaultRoutingMode,
+    boolean enabled) implements CborSerializable {
+
+  public KeySettings {
+    models = models == null ? List.of() : List.copyOf(models);
+  }
+
+  /** From a YAML {@code tokens} entry or an admin API body, validated by the caller. */
+  public static KeySettings of(TokenConfig t) {
+    return new KeySettings(t.name(), t.organization(), t.priority(), t.threshold(), t.models(),
+        t.requestsPerMinute(), t.tokensPerMinute(), t.tokenBudget(), t.budgetPeriod(),
+        t.expiresAt() == null ? null : FederationConfigParser.parseInstant(t.expiresAt()).toEpochMilli(),
+        t.defaultRoutingMode(), true);
+  }
+
+  public boolean allows(String model) {
+    return models.isEmpty() || models.contains(model);
+  }
+
+  public boolean expiredAt(long nowMillis) {
+    return expiresAtMillis != null && nowMillis >= expiresAtMillis;
+  }
+
+  public String expiresAtText() {
+    return expiresAtMillis == null ? null : Instant.ofEpochMilli(expiresAtMillis).toString();
+  }
+}

@@ -1,0 +1,105 @@
+package org.aiguillage.actors.accounts;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.aiguillage.protocol.accounting.UsageRecord;
+
+/**
+ * Every call's usage record, in a plain table ({@code aiguillage_usage}) so that usage reports are SQL
+ * aggregates over an index on time, the same on H2 and PostgreSQL.
+ */
+public final class UsageLedger {
+
+  /** What a report may group by, and the column each means. */
+  public static final Map<String, String> GROUPS = Map.of(
+      "organization", "organization",
+      "key", "key_id",
+      "model", "model",
+      "server", "server_id",
+      "server_organization", "server_organization");
+
+  /** One group's totals over a period. */
+  public record Row(String group, long requests, long errors, long promptTokens, long completionTokens,
+      double avgQueueWaitMillis, double avgTtftMillis, double energyWattHours) {
+    public long totalTokens() {
+      return promptTokens + completionTokens;
+    }
+  }
+
+  private final Database database;
+
+  public UsageLedger(Database database) {
+    this.database = database;
+  }
+
+  public void insert(List<UsageRecord> records) throws SQLException {
+    if (records.isEmpty()) {
+      return;
+    }
+    try (Connection c = database.connect(); PreparedStatement st = c.prepareStatement(
+        "INSERT INTO aiguillage_usage (ticket_id, key_id, organization, model, server_id, server_organization, "
+            + "prompt_tokens, completion_tokens, queue_wait_ms, ttft_ms, duration_ms, status, priority, "
+            + "routing_mode, energy_joules, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      for (UsageRecord r : records) {
+        st.setString(1, r.ticketId());
+        st.setString(2, r.keyId());
+        st.setString(3, r.organization());
+        st.setString(4, r.model());
+        st.setString(5, r.serverId());
+        st.setString(6, r.serverOrganization());
+        st.setLong(7, r.promptTokens());
+        st.setLong(8, r.completionTokens());
+        st.setLong(9, r.queueWaitMillis());
+        st.setLong(10, r.ttftMillis());
+        st.setLong(11, r.durationMillis());
+        st.setInt(12, r.status());
+        st.setInt(13, r.priority());
+        st.setString(14, r.routingMode());
+        st.setDouble(15, r.energyJoules());
+        st.setLong(16, r.endedAtMillis());
+        st.addBatch();
+      }
+      st.executeBatch();
+    }
+  }
+
+  /**
+   * Totals per group of the calls that ended in [{@code fromMillis}, {@code toMillis}), largest token count first.
+   *
+   * @param groupBy one of {@link #GROUPS}' keys
+   * @param keyId only this key's calls, if present
+   */
+  public List<Row> report(long fromMillis, long toMillis, String groupBy, Optional<String> keyId)
+      throws SQLException {
+    String column = GROUPS.get(groupBy);
+    if (column == null) {
+      throw new IllegalArgumentException("cannot group by " + groupBy);
+    }
+    String sql = "SELECT " + column + " AS g, COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), "
+        + "SUM(prompt_tokens), SUM(completion_tokens), AVG(queue_wait_ms), "
+        + "AVG(CASE WHEN ttft_ms >= 0 THEN ttft_ms END), SUM(energy_joules) FROM aiguillage_usage "
+        + "WHERE ended_at >= ? AND ended_at < ?" + (keyId.isPresent() ? " AND key_id = ?" : "")
+        + " GROUP BY " + column + " ORDER BY SUM(prompt_tokens) + SUM(completion_tokens) DESC, " + column;
+    List<Row> rows = new ArrayList<>();
+    try (Connection c = database.connect(); PreparedStatement st = c.prepareStatement(sql)) {
+      st.setLong(1, fromMillis);
+      st.setLong(2, toMillis);
+      if (keyId.isPresent()) {
+        st.setString(3, keyId.get());
+      }
+      try (ResultSet rs = st.executeQuery()) {
+        while (rs.next()) {
+          rows.add(new Row(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5),
+              rs.getDouble(6), rs.getDouble(7), rs.getDouble(8) / 3600.0));
+        }
+      }
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,56 @@
+-- pekko-persistence-jdbc 1.1.1's H2 schema (schema/h2/h2-create-schema.sql in its jar), made re-runnable, without
+-- the durable-state table we do not use; then the usage ledger.
+CREATE TABLE IF NOT EXISTS PUBLIC."event_journal" (
+    "ordering" BIGINT UNIQUE NOT NULL AUTO_INCREMENT,
+    "deleted" BOOLEAN DEFAULT false NOT NULL,
+    "persistence_id" VARCHAR(255) NOT NULL,
+    "sequence_number" BIGINT NOT NULL,
+    "writer" VARCHAR NOT NULL,
+    "write_timestamp" BIGINT NOT NULL,
+    "adapter_manifest" VARCHAR NOT NULL,
+    "event_payload" BLOB NOT NULL,
+    "event_ser_id" INTEGER NOT NULL,
+    "event_ser_manifest" VARCHAR NOT NULL,
+    "meta_payload" BLOB,
+    "meta_ser_id" INTEGER,
+    "meta_ser_manifest" VARCHAR,
+    PRIMARY KEY("persistence_id","sequence_number")
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "event_journal_ordering_idx" ON PUBLIC."event_journal" ("ordering");
+CREATE TABLE IF NOT EXISTS PUBLIC."event_tag" (
+    "event_id" BIGINT NOT NULL,
+    "tag" VARCHAR NOT NULL,
+    PRIMARY KEY("event_id", "tag"),
+    CONSTRAINT fk_event_journal FOREIGN KEY("event_id") REFERENCES "event_journal"("ordering") ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS PUBLIC."snapshot" (
+    "persistence_id" VARCHAR(255) NOT NULL,
+    "sequence_number" BIGINT NOT NULL,
+    "created" BIGINT NOT NULL,
+    "snapshot_ser_id" INTEGER NOT NULL,
+    "snapshot_ser_manifest" VARCHAR NOT NULL,
+    "snapshot_payload" BLOB NOT NULL,
+    "meta_ser_id" INTEGER,
+    "meta_ser_manifest" VARCHAR,
+    "meta_payload" BLOB,
+    PRIMARY KEY("persistence_id","sequence_number")
+);
+CREATE TABLE IF NOT EXISTS aiguillage_usage (
+    ticket_id VARCHAR(64) NOT NULL,
+    key_id VARCHAR(64) NOT NULL,
+    organization VARCHAR(255) NOT NULL,
+    model VARCHAR(255) NOT NULL,
+    server_id VARCHAR(1024) NOT NULL,
+    server_organization VARCHAR(255) NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    queue_wait_ms BIGINT NOT NULL,
+    ttft_ms BIGINT NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    status INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    routing_mode VARCHAR(32) NOT NULL,
+    energy_joules DOUBLE PRECISION NOT NULL,
+    ended_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aiguillage_usage_ended_at_idx ON aiguillage_usage (ended_at);

@@ -1,0 +1,56 @@
+-- pekko-persistence-jdbc 1.1.1's PostgreSQL schema (schema/postgres/postgres-create-schema.sql in its jar), made
+-- re-runnable, without the durable-state table we do not use; then the usage ledger.
+CREATE TABLE IF NOT EXISTS public.event_journal (
+  ordering BIGSERIAL,
+  persistence_id VARCHAR(255) NOT NULL,
+  sequence_number BIGINT NOT NULL,
+  deleted BOOLEAN DEFAULT FALSE NOT NULL,
+  writer VARCHAR(255) NOT NULL,
+  write_timestamp BIGINT,
+  adapter_manifest VARCHAR(255),
+  event_ser_id INTEGER NOT NULL,
+  event_ser_manifest VARCHAR(255) NOT NULL,
+  event_payload BYTEA NOT NULL,
+  meta_ser_id INTEGER,
+  meta_ser_manifest VARCHAR(255),
+  meta_payload BYTEA,
+  PRIMARY KEY(persistence_id, sequence_number)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS event_journal_ordering_idx ON public.event_journal(ordering);
+CREATE TABLE IF NOT EXISTS public.event_tag (
+  event_id BIGINT,
+  tag VARCHAR(256),
+  PRIMARY KEY(event_id, tag),
+  CONSTRAINT fk_event_journal FOREIGN KEY(event_id) REFERENCES event_journal(ordering) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS public.snapshot (
+  persistence_id VARCHAR(255) NOT NULL,
+  sequence_number BIGINT NOT NULL,
+  created BIGINT NOT NULL,
+  snapshot_ser_id INTEGER NOT NULL,
+  snapshot_ser_manifest VARCHAR(255) NOT NULL,
+  snapshot_payload BYTEA NOT NULL,
+  meta_ser_id INTEGER,
+  meta_ser_manifest VARCHAR(255),
+  meta_payload BYTEA,
+  PRIMARY KEY(persistence_id, sequence_number)
+);
+CREATE TABLE IF NOT EXISTS public.aiguillage_usage (
+  ticket_id VARCHAR(64) NOT NULL,
+  key_id VARCHAR(64) NOT NULL,
+  organization VARCHAR(255) NOT NULL,
+  model VARCHAR(255) NOT NULL,
+  server_id VARCHAR(1024) NOT NULL,
+  server_organization VARCHAR(255) NOT NULL,
+  prompt_tokens BIGINT NOT NULL,
+  completion_tokens BIGINT NOT NULL,
+  queue_wait_ms BIGINT NOT NULL,
+  ttft_ms BIGINT NOT NULL,
+  duration_ms BIGINT NOT NULL,
+  status INTEGER NOT NULL,
+  priority INTEGER NOT NULL,
+  routing_mode VARCHAR(32) NOT NULL,
+  energy_joules DOUBLE PRECISION NOT NULL,
+  ended_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aiguillage_usage_ended_at_idx ON public.aiguillage_usage (ended_at);

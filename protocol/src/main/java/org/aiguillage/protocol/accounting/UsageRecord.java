@@ -1,0 +1,37 @@
+package org.aiguillage.protocol.accounting;
+
+import org.aiguillage.protocol.CborSerializable;
+
+/**
+ * One server call as it is accounted: who asked, who served, what it cost. Made by the agent when the call ends;
+ * the ledger keeps it and the key's account settles its token count.
+ *
+ * @param status 200 for a completed answer, the server's status for its own error, 499 when the client went away,
+ *     502 when the server broke the stream after its first event
+ * @param queueWaitMillis from the request's arrival to the start of this call
+ * @param ttftMillis from the request's arrival to the first event (or the whole answer), queue wait included; -1
+ *     when nothing came
+ * @param energyJoules the server's power times this call's share of its busy time; 0 without {@code power_watts}
+ */
+public record UsageRecord(
+    String ticketId,
+    String keyId,
+    String organization,
+    String model,
+    String serverId,
+    String serverOrganization,
+    long promptTokens,
+    long completionTokens,
+    long queueWaitMillis,
+    long ttftMillis,
+    long durationMillis,
+    int status,
+    int priority,
+    String routingMode,
+    double energyJoules,
+    long endedAtMillis) implements CborSerializable {
+
+  public long totalTokens() {
+    return promptTokens + completionTokens;
+  }
+}
