@@ -10,7 +10,15 @@ import java.util.concurrent.TimeUnit;
 import org.aiguillage.actors.ModelQueue;
 import org.aiguillage.actors.QueueSettings;
 import org.aiguillage.actors.RequestActor;
-import org.aiguillage.actors.edge.ApiKeyDirectory;
+import org.aiguillage.actors.accounts.Database;
+import org.aiguillage.actors.accounts.KeyAccount;
+import org.aiguillage.actors.accounts.KeyAccounts;
+import org.aiguillage.actors.accounts.UsageLedger;
+import org.aiguillage.actors.accounts.UsageRecorder;
+import org.aiguillage.protocol.accounting.UsageRecord;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.aiguillage.agents.AgentSettings;
 import org.aiguillage.agents.GpuAgent;
 import org.aiguillage.agents.ServerSpec;
@@ -41,6 +49,8 @@ import org.apache.pekko.stream.javadsl.Sink;
  */
 public final class AiguillageNode implements AutoCloseable {
 
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
+
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
   private final FederationConfig config;
@@ -58,11 +68,23 @@ public final class AiguillageNode implements AutoCloseable {
 
   public static AiguillageNode start(FederationConfig config, Config overrides) {
     NodeMetrics.start();
-    Config pekko = overrides.withFallback(ConfigFactory.parseResources("aiguillage.conf"))
+    Database database = new Database(config.persistence());
+    database.createSchema();
+    Config pekko = overrides.withFallback(database.pekkoConfig())
+        .withFallback(ConfigFactory.parseResources("aiguillage.conf"))
         .withFallback(ConfigFactory.defaultReference()).resolve();
+    UsageLedger ledger = new UsageLedger(database);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
       Cluster cluster = Cluster.get(ctx.getSystem());
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      KeyAccount.initSharding(ctx.getSystem());
+      KeyAccounts accounts = new KeyAccounts(ctx.getSystem(), ASK_TIMEOUT);
+      ActorRef<UsageRecorder.Command> recorder = ctx.spawn(UsageRecorder.create(ledger, Duration.ofMillis(250)),
+          "usage-recorder", DispatcherSelector.blocking());
+      Consumer<UsageRecord> usage = record -> {
+        recorder.tell(new UsageRecorder.Record(record));
+        accounts.settle(record);
+      };
       ModelQueue.initSharding(ctx.getSystem(), name -> config.model(name).map(QueueSettings::of)
           .orElseGet(QueueSettings::defaults));
       ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
@@ -70,7 +92,7 @@ public final class AiguillageNode implements AutoCloseable {
         RecipientRef<QueueCommand> queue = sharding.entityRefFor(ModelQueue.TYPE_KEY, model.name());
         for (ServerConfig server : model.vllmServers()) {
           ServerSpec spec = ServerSpec.of(model, server);
-          ctx.spawn(GpuAgent.create(spec, queue, AgentSettings.defaults()),
+          ctx.spawn(GpuAgent.create(spec, queue, AgentSettings.defaults(), usage),
               "agent-" + URLEncoder.encode(spec.serverId(), StandardCharsets.UTF_8));
         }
       }
@@ -79,10 +101,13 @@ public final class AiguillageNode implements AutoCloseable {
     try {
       awaitUp(Cluster.get(system), Duration.ofSeconds(30));
 
+      KeyAccounts accounts = new KeyAccounts(system, ASK_TIMEOUT);
+      seedKeys(accounts, config);
       ClusterSharding sharding = ClusterSharding.get(system);
-      OpenAiEdge edge = new OpenAiEdge(system, () -> config, ApiKeyDirectory.of(config.tokens()),
+      OpenAiEdge edge = new OpenAiEdge(system, () -> config, accounts,
           model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model), RequestActor.Settings.defaults());
-      ServerBinding binding = bind(system, edge, config);
+      AdminApi admin = new AdminApi(system, () -> config, accounts, ledger);
+      ServerBinding binding = bind(system, edge, admin, config);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind",
           () -> binding.unbind().thenApply(u -> Done.getInstance()));
       system.log().info("Aiguillage node serving {} model(s) on http://{}:{}", config.models().size(),
@@ -98,7 +123,19 @@ public final class AiguillageNode implements AutoCloseable {
    * Serves each connection with its own flow, so that a request knows when its client went away, even while it
    * waits in a queue with nothing sent yet: its ticket is withdrawn and no GPU time is spent on it.
    */
-  private static ServerBinding bind(ActorSystem<Void> system, OpenAiEdge edge, FederationConfig config) {
+  /** The YAML's keys, created or brought up to date before the node serves (idempotent). */
+  private static void seedKeys(KeyAccounts accounts, FederationConfig config) {
+    try {
+      CompletableFuture.allOf(config.tokens().stream().map(t -> accounts.seed(t).toCompletableFuture())
+          .toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot record the configured API keys in " + config.persistence() + ": "
+          + (e.getCause() != null ? e.getCause() : e), e);
+    }
+  }
+
+  private static ServerBinding bind(ActorSystem<Void> system, OpenAiEdge edge, AdminApi admin,
+      FederationConfig config) {
     Materializer materializer = Materializer.matFromSystem(system);
     try {
       return Http.get(system).newServerAt(config.http().host(), config.http().port()).connectionSource()
@@ -109,7 +146,8 @@ public final class AiguillageNode implements AutoCloseable {
                   done.whenComplete((d, failure) -> gone.complete(Done.getInstance()));
                   return mat;
                 })
-                .mapAsync(1, request -> edge.handle(request, gone));
+                .mapAsync(1, request -> request.getUri().path().startsWith("/admin/")
+                    ? admin.handle(request) : edge.handle(request, gone));
             connection.handleWith(flow, materializer);
           }))
           .run(materializer)

@@ -5,11 +5,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.aiguillage.protocol.config.AdminSettings;
 import org.aiguillage.protocol.config.ConfigException;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.FederationConfigParser;
 
-/** Reads the node's YAML file and applies the environment's overrides ({@code AIGUILLAGE_HTTP_PORT}). */
+/**
+ * Reads the node's YAML file and applies the environment's overrides ({@code AIGUILLAGE_HTTP_PORT}, {@code
+ * AIGUILLAGE_ADMIN_TOKEN}).
+ */
 final class NodeConfigLoader {
 
   private NodeConfigLoader() {}
@@ -25,6 +29,10 @@ final class NodeConfigLoader {
   }
 
   static FederationConfig withEnvironment(FederationConfig config, Map<String, String> env) {
+    String adminToken = env.get("AIGUILLAGE_ADMIN_TOKEN");
+    if (adminToken != null && !adminToken.isBlank()) {
+      config = config.withAdmin(new AdminSettings(adminToken));
+    }
     String port = env.get("AIGUILLAGE_HTTP_PORT");
     if (port == null || port.isBlank()) {
       return config;

@@ -16,7 +16,9 @@ import kamon.tag.TagSet;
 import org.aiguillage.actors.RequestActor;
 import org.aiguillage.actors.RequestActor.Outcome;
 import org.aiguillage.actors.edge.ApiKey;
-import org.aiguillage.actors.edge.ApiKeyDirectory;
+import org.aiguillage.actors.accounts.KeyAccount;
+import org.aiguillage.actors.accounts.KeyAccounts;
+import org.aiguillage.actors.accounts.RateLimits;
 import org.aiguillage.actors.edge.CompletionRequest;
 import org.aiguillage.agents.SseEvents;
 import org.aiguillage.protocol.config.FederationConfig;
@@ -57,16 +59,16 @@ final class OpenAiEdge {
   private final ActorSystem<?> system;
   private final Materializer materializer;
   private final Supplier<FederationConfig> config;
-  private final ApiKeyDirectory keys;
+  private final KeyAccounts accounts;
   private final Function<String, RecipientRef<QueueCommand>> queues;
   private final RequestActor.Settings requestSettings;
 
-  OpenAiEdge(ActorSystem<?> system, Supplier<FederationConfig> config, ApiKeyDirectory keys,
+  OpenAiEdge(ActorSystem<?> system, Supplier<FederationConfig> config, KeyAccounts accounts,
       Function<String, RecipientRef<QueueCommand>> queues, RequestActor.Settings requestSettings) {
     this.system = system;
     this.materializer = Materializer.matFromSystem(system);
     this.config = config;
-    this.keys = keys;
+    this.accounts = accounts;
     this.queues = queues;
     this.requestSettings = requestSettings;
   }
@@ -92,9 +94,11 @@ final class OpenAiEdge {
           if (method != HttpMethods.GET) {
             return done(request, methodNotAllowed(method, HttpMethods.GET));
           }
-          return done(request, authenticate(request)
-              .<HttpResponse>map(key -> models(path.substring("/v1/models".length())))
-              .orElseGet(() -> unauthorized(request)));
+          request.discardEntityBytes(materializer);
+          return authenticate(request).thenApply(auth -> auth instanceof KeyAccount.Authenticated a
+              ? models(a.key(), path.substring("/v1/models".length()))
+              : unauthorized((KeyAccount.AuthenticationRefused) auth))
+              .exceptionally(OpenAiEdge::accountsUnavailable);
         }
         return done(request, error(404, OpenAiError.invalidRequest("Unknown request URL: " + method.value() + " "
             + path + ".", null, "unknown_url"), 0));
@@ -107,21 +111,25 @@ final class OpenAiEdge {
     if (request.method() != HttpMethods.POST) {
       return done(request, methodNotAllowed(request.method(), HttpMethods.POST));
     }
-    Optional<ApiKey> key = authenticate(request);
-    if (key.isEmpty()) {
-      return done(request, unauthorized(request));
-    }
     long limit = config.get().http().maxBodyBytes();
     HttpEntity entity = request.entity();
-    if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > limit) {
-      return done(request, tooLarge(limit));
-    }
-    return entity.toStrict(60_000, limit, materializer)
-        .thenCompose(strict -> dispatch(endpoint, strict.getData().toArray(), key.get(), clientGone))
-        .exceptionally(failure -> {
+    return authenticate(request).thenCompose(auth -> {
+      if (auth instanceof KeyAccount.AuthenticationRefused refused) {
+        return done(request, unauthorized(refused));
+      }
+      ApiKey key = ((KeyAccount.Authenticated) auth).key();
+      if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > limit) {
+        return done(request, tooLarge(limit));
+      }
+      return entity.toStrict(60_000, limit, materializer)
+          .thenCompose(strict -> dispatch(endpoint, strict.getData().toArray(), key, clientGone));
+    }).exceptionally(failure -> {
           Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
           if (cause instanceof EntityStreamSizeException) {
             return tooLarge(limit);
+          }
+          if (cause instanceof java.util.concurrent.TimeoutException) {
+            return accountsUnavailable(cause);
           }
           system.log().warn("request failed in the edge: {}", cause.toString());
           return error(500, OpenAiError.serverError("The dispatcher failed on this request.", "internal_error"), 0);
@@ -146,17 +154,43 @@ final class OpenAiEdge {
       return CompletableFuture.completedFuture(error(503, OpenAiError.serverError("Model '" + model
           + "' has no server right now. Retry later.", "no_server_available"), 30));
     }
-    CompletableFuture<Outcome> outcome = new CompletableFuture<>();
-    system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), queues.apply(model), outcome,
-        clientGone, requestSettings), accepted.ticket().id(), Props.empty());
     String ticketId = accepted.ticket().id();
-    return outcome.handle((o, failure) -> {
-      HttpResponse response = failure != null
-          ? error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
-          : respond(o);
-      count(model, response.status().intValue());
-      return response.addHeader(RawHeader.create("x-request-id", ticketId));
+    return accounts.admit(key.id(), ticketId, accepted.ticket().estimatedTokens()).thenCompose(admission -> {
+      if (admission instanceof KeyAccount.Denied denied) {
+        count(model, denied.status());
+        return CompletableFuture.completedFuture(withLimits(
+            error(denied.status(), denied.error(), denied.retryAfterSeconds()), denied.limits()));
+      }
+      RateLimits limits = ((KeyAccount.Admitted) admission).limits();
+      CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+      system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), queues.apply(model), outcome,
+          clientGone, requestSettings), ticketId, Props.empty());
+      return outcome.handle((o, failure) -> {
+        if (failure != null || o instanceof Outcome.Failure) {
+          // No server call will settle this ticket's reserved tokens.
+          accounts.release(key.id(), ticketId);
+        }
+        HttpResponse response = failure != null
+            ? error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
+            : respond(o);
+        count(model, response.status().intValue());
+        return withLimits(response, limits).addHeader(RawHeader.create("x-request-id", ticketId));
+      });
     });
+  }
+
+  private static HttpResponse withLimits(HttpResponse response, RateLimits limits) {
+    HttpResponse r = response;
+    for (String[] header : limits.headers()) {
+      r = r.addHeader(RawHeader.create(header[0], header[1]));
+    }
+    return r;
+  }
+
+  private static HttpResponse accountsUnavailable(Throwable failure) {
+    count(null, 503);
+    return error(503, OpenAiError.serverError("The dispatcher cannot check API keys right now. Retry later.",
+        "accounts_unavailable"), 5);
   }
 
   private HttpResponse respond(Outcome outcome) {
@@ -182,8 +216,8 @@ final class OpenAiEdge {
     return error(f.status(), f.error(), f.retryAfterSeconds());
   }
 
-  private HttpResponse models(String suffix) {
-    List<ModelConfig> models = config.get().models();
+  private HttpResponse models(ApiKey key, String suffix) {
+    List<ModelConfig> models = config.get().models().stream().filter(m -> key.allows(m.name())).toList();
     if (suffix.isEmpty() || suffix.equals("/")) {
       ObjectNode list = JSON.createObjectNode().put("object", "list");
       ArrayNode data = list.putArray("data");
@@ -202,8 +236,13 @@ final class OpenAiEdge {
         .put("owned_by", "aiguillage");
   }
 
-  private Optional<ApiKey> authenticate(HttpRequest request) {
-    return bearer(request).flatMap(keys::authenticate);
+  private CompletionStage<KeyAccount.Authentication> authenticate(HttpRequest request) {
+    Optional<String> secret = bearer(request);
+    if (secret.isEmpty()) {
+      return CompletableFuture.completedFuture(new KeyAccount.AuthenticationRefused(
+          "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'."));
+    }
+    return accounts.authenticate(secret.get());
   }
 
   private static Optional<String> bearer(HttpRequest request) {
@@ -214,12 +253,9 @@ final class OpenAiEdge {
         .filter(v -> !v.isEmpty());
   }
 
-  private HttpResponse unauthorized(HttpRequest request) {
+  private static HttpResponse unauthorized(KeyAccount.AuthenticationRefused refused) {
     count(null, 401);
-    String message = bearer(request).isEmpty()
-        ? "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'."
-        : "Incorrect API key provided.";
-    return error(401, OpenAiError.authentication(message), 0);
+    return error(401, OpenAiError.authentication(refused.message()), 0);
   }
 
   private static HttpResponse tooLarge(long limit) {

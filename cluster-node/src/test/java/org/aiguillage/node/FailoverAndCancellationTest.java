@@ -45,6 +45,7 @@ class FailoverAndCancellationTest {
     crashing.cutStreamsAfter(5);
     node = AiguillageNode.start(FederationConfigParser.parse("""
         http: { port: 0 }
+        persistence: { url: "jdbc:h2:mem:failover" }
         tokens: [ { token: %s, name: t, organization: univ-a } ]
         models:
           - name: m

@@ -39,7 +39,10 @@ class MessageSerializationTest {
 
   @BeforeAll
   void start() {
-    node = AiguillageNode.start(FederationConfigParser.parse("http: { port: 0 }"));
+    node = AiguillageNode.start(FederationConfigParser.parse("""
+        http: { port: 0 }
+        persistence: { url: "jdbc:h2:mem:serialization" }
+        """));
   }
 
   @AfterAll

@@ -66,6 +66,7 @@ class OpenAiApiTest {
     serverB = VllmSimulator.start("org/served-model", profile);
     node = AiguillageNode.start(FederationConfigParser.parse("""
         http: { host: 127.0.0.1, port: 0, max_body_bytes: 65536 }
+        persistence: { url: "jdbc:h2:mem:openai-api" }
         tokens:
           - { token: %s, name: test, organization: univ-a, priority: 3 }
         models:

@@ -57,6 +57,7 @@ class PrioritiesOverHttpTest {
     limited = VllmSimulator.start("limited", SimulatorProfile.fast().withItl(5, 5));
     node = AiguillageNode.start(FederationConfigParser.parse("""
         http: { port: 0 }
+        persistence: { url: "jdbc:h2:mem:priorities" }
         tokens:
           - { token: sk-low, name: low, organization: univ-c, priority: 1 }
           - { token: sk-high, name: high, organization: univ-d, priority: 5 }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.aiguillage.protocol.accounting.UsageRecord;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
@@ -18,7 +19,7 @@ public final class UsageRecorder {
 
   public record Record(UsageRecord usage) implements Command {}
 
-  /** Write what is buffered now (also sent on stop by the node, so a graceful stop loses nothing). */
+  /** Write what is buffered now (done on stop too, so a graceful stop loses nothing). */
   public record Flush() implements Command {}
 
   private static final int MAX_BATCH = 500;
@@ -44,6 +45,10 @@ public final class UsageRecorder {
             return Behaviors.same();
           })
           .onMessage(Flush.class, f -> {
+            flush(ctx, ledger, buffer);
+            return Behaviors.same();
+          })
+          .onSignal(PostStop.class, stop -> {
             flush(ctx, ledger, buffer);
             return Behaviors.same();
           })

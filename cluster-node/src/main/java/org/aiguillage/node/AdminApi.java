@@ -1,0 +1,429 @@
+package org.aiguillage.node;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.aiguillage.actors.accounts.KeyAccount;
+import org.aiguillage.actors.accounts.KeyAccounts;
+import org.aiguillage.actors.accounts.KeyRecord;
+import org.aiguillage.actors.accounts.KeySettings;
+import org.aiguillage.actors.accounts.UsageLedger;
+import org.aiguillage.agents.ServerSpec;
+import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.config.ConfigException;
+import org.aiguillage.protocol.config.FederationConfig;
+import org.aiguillage.protocol.config.FederationConfigParser;
+import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.ServerConfig;
+import org.aiguillage.protocol.config.TokenConfig;
+import org.aiguillage.protocol.openai.OpenAiError;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.Authorization;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * The operators' API under {@code /admin/}: keys, organisations and usage. Authenticated by the admin token;
+ * without one configured, closed. Its answers never hold a secret: a key's secret is shown once, in the answer that
+ * creates it, and never again.
+ */
+final class AdminApi {
+
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .registerModule(new SimpleModule().addDeserializer(RoutingMode.class,
+          new com.fasterxml.jackson.databind.JsonDeserializer<>() {
+            @Override
+            public RoutingMode deserialize(com.fasterxml.jackson.core.JsonParser p,
+                com.fasterxml.jackson.databind.DeserializationContext ctxt) throws java.io.IOException {
+              String text = p.getValueAsString();
+              return RoutingMode.fromWireName(text).orElseThrow(() -> new ConfigException(
+                  "malformed value for 'default_routing_mode': '" + text
+                      + "' is not one of any, private-first, private-only"));
+            }
+          }));
+
+  private final ActorSystem<?> system;
+  private final Materializer materializer;
+  private final Supplier<FederationConfig> config;
+  private final KeyAccounts accounts;
+  private final UsageLedger ledger;
+
+  AdminApi(ActorSystem<?> system, Supplier<FederationConfig> config, KeyAccounts accounts, UsageLedger ledger) {
+    this.system = system;
+    this.materializer = Materializer.matFromSystem(system);
+    this.config = config;
+    this.accounts = accounts;
+    this.ledger = ledger;
+  }
+
+  CompletionStage<HttpResponse> handle(HttpRequest request) {
+    String token = config.get().admin().token();
+    if (token == null) {
+      return answer(request, error(403, OpenAiError.of("The admin API is closed: set admin.token in the "
+          + "configuration or AIGUILLAGE_ADMIN_TOKEN.", "permission_error", null, "admin_closed")));
+    }
+    Optional<String> presented = request.getHeader(Authorization.class).map(h -> h.value().trim())
+        .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7)).map(v -> v.substring(7).trim());
+    if (presented.isEmpty() || !MessageDigest.isEqual(presented.get().getBytes(StandardCharsets.UTF_8),
+        token.getBytes(StandardCharsets.UTF_8))) {
+      return answer(request, error(401, OpenAiError.authentication("The admin API needs the admin token as "
+          + "'Authorization: Bearer ADMIN_TOKEN'.")));
+    }
+    String path = request.getUri().path();
+    HttpMethod method = request.method();
+    try {
+      if (path.equals("/admin/keys")) {
+        if (method == HttpMethods.POST) {
+          return body(request).thenCompose(this::createKey);
+        }
+        if (method == HttpMethods.GET) {
+          return answer(request, listKeys(request.getUri().query().get("organization").orElse(null)));
+        }
+        return answer(request, notAllowed(method, "GET, POST"));
+      }
+      if (path.startsWith("/admin/keys/")) {
+        String id = path.substring("/admin/keys/".length());
+        if (method == HttpMethods.GET) {
+          return answer(request, accounts.get(id).thenApply(r -> keyReply(r, id)));
+        }
+        if (method == HttpMethods.PATCH) {
+          return body(request).thenCompose(body -> updateKey(id, body));
+        }
+        if (method == HttpMethods.DELETE) {
+          return answer(request, accounts.revoke(id).thenApply(r -> {
+            if (r instanceof KeyAccount.Found) {
+              system.log().info("admin: key {} revoked", id);
+            }
+            return keyReply(r, id);
+          }));
+        }
+        return answer(request, notAllowed(method, "GET, PATCH, DELETE"));
+      }
+      if (path.equals("/admin/organizations") && method == HttpMethods.GET) {
+        return answer(request, organizations());
+      }
+      if (path.equals("/admin/usage") && method == HttpMethods.GET) {
+        return answer(request, usage(request));
+      }
+    } catch (RuntimeException e) {
+      return answer(request, failed(e));
+    }
+    return answer(request, error(404, OpenAiError.invalidRequest("Unknown admin URL: " + method.value() + " "
+        + path + ".", null, "unknown_url")));
+  }
+
+  // ---- keys
+
+  private CompletionStage<HttpResponse> createKey(byte[] body) {
+    TokenConfig token;
+    try {
+      JsonNode tree = JSON.readTree(body);
+      if (!(tree instanceof ObjectNode object)) {
+        return done(badRequest("The body must be a JSON object with the key's fields (name, organization, ...)."));
+      }
+      if (object.has("token") || object.has("key")) {
+        return done(badRequest("The server makes the key's secret: leave out 'token' and 'key'."));
+      }
+      token = JSON.treeToValue(object, TokenConfig.class);
+      FederationConfigParser.validateKey(token, "");
+    } catch (Exception e) {
+      return done(invalid(e));
+    }
+    return accounts.create(KeySettings.of(token)).thenApply(made -> {
+      ObjectNode view = view(made.key());
+      view.put("key", made.secret());
+      system.log().info("admin: key {} created for organisation {}", made.key().id(),
+          made.key().settings().organization());
+      return json(201, view);
+    }).exceptionally(this::failed);
+  }
+
+  private CompletionStage<HttpResponse> updateKey(String id, byte[] body) {
+    JsonNode patch;
+    try {
+      patch = JSON.readTree(body);
+    } catch (Exception e) {
+      return done(invalid(e));
+    }
+    if (!(patch instanceof ObjectNode changes)) {
+      return done(badRequest("The body must be a JSON object with the fields to change."));
+    }
+    if (changes.has("token") || changes.has("key")) {
+      return done(badRequest("A key's secret cannot change: revoke it and create another."));
+    }
+    return accounts.get(id).thenCompose(reply -> {
+      if (!(reply instanceof KeyAccount.Found found)) {
+        return done(notFound(id));
+      }
+      KeySettings updated;
+      try {
+        ObjectNode current = settingsTree(found.key().settings());
+        boolean enabled = changes.has("enabled") ? changes.get("enabled").asBoolean() : current.get("enabled")
+            .asBoolean();
+        current.remove("enabled");
+        ObjectNode merged = current.setAll(changes.deepCopy());
+        merged.remove("enabled");
+        TokenConfig token = JSON.treeToValue(merged, TokenConfig.class);
+        FederationConfigParser.validateKey(token, "");
+        KeySettings s = KeySettings.of(token);
+        updated = new KeySettings(s.name(), s.organization(), s.priority(), s.threshold(), s.models(),
+            s.requestsPerMinute(), s.tokensPerMinute(), s.tokenBudget(), s.budgetPeriod(), s.expiresAtMillis(),
+            s.defaultRoutingMode(), enabled);
+      } catch (Exception e) {
+        return done(invalid(e));
+      }
+      return accounts.update(id, updated).thenApply(r -> keyReply(r, id));
+    }).exceptionally(this::failed);
+  }
+
+  private CompletionStage<HttpResponse> listKeys(String organization) {
+    return accounts.list().thenApply(keys -> {
+      ObjectNode list = JSON.createObjectNode().put("object", "list");
+      ArrayNode data = list.putArray("data");
+      keys.stream().filter(k -> organization == null || k.settings().organization().equals(organization))
+          .forEach(k -> data.add(view(k)));
+      return json(200, list);
+    });
+  }
+
+  private HttpResponse keyReply(KeyAccount.KeyReply reply, String id) {
+    if (reply instanceof KeyAccount.Found found) {
+      return json(200, view(found.key()));
+    }
+    return notFound(id);
+  }
+
+  /** A key as the admin API shows it: everything but its secret and the secret's hash. */
+  private static ObjectNode view(KeyRecord key) {
+    long now = System.currentTimeMillis();
+    ObjectNode view = JSON.createObjectNode().put("id", key.id()).put("object", "api_key")
+        .put("prefix", key.prefix()).put("status", key.status(now)).put("source", key.source())
+        .put("created_at", Instant.ofEpochMilli(key.createdAtMillis()).toString());
+    if (key.revokedAtMillis() != null) {
+      view.put("revoked_at", Instant.ofEpochMilli(key.revokedAtMillis()).toString());
+    }
+    view.setAll(settingsTree(key.settings()));
+    view.put("budget_used", key.budgetUsedAt(now));
+    return view;
+  }
+
+  /** A key's settings under the field names of the YAML {@code tokens} entries. */
+  private static ObjectNode settingsTree(KeySettings s) {
+    ObjectNode node = JSON.createObjectNode().put("name", s.name()).put("organization", s.organization())
+        .put("priority", s.priority()).put("threshold", s.threshold())
+        .put("default_routing_mode", s.defaultRoutingMode().wireName())
+        .put("budget_period", s.budgetPeriod()).put("enabled", s.enabled());
+    ArrayNode models = node.putArray("models");
+    s.models().forEach(models::add);
+    putNullable(node, "requests_per_minute", s.requestsPerMinute() == null ? null : s.requestsPerMinute().longValue());
+    putNullable(node, "tokens_per_minute", s.tokensPerMinute());
+    putNullable(node, "token_budget", s.tokenBudget());
+    if (s.expiresAtText() == null) {
+      node.putNull("expires_at");
+    } else {
+      node.put("expires_at", s.expiresAtText());
+    }
+    return node;
+  }
+
+  private static void putNullable(ObjectNode node, String field, Long value) {
+    if (value == null) {
+      node.putNull(field);
+    } else {
+      node.put(field, value);
+    }
+  }
+
+  // ---- organisations and usage
+
+  /** The organisations the federation knows: from its keys and from the servers they host. */
+  private CompletionStage<HttpResponse> organizations() {
+    return accounts.list().thenApply(keys -> {
+      Map<String, ObjectNode> byName = new TreeMap<>();
+      for (KeyRecord k : keys) {
+        ObjectNode org = byName.computeIfAbsent(k.settings().organization(), AdminApi::organization);
+        org.put("keys", org.get("keys").asInt() + 1);
+        if ("active".equals(k.status(System.currentTimeMillis()))) {
+          org.put("active_keys", org.get("active_keys").asInt() + 1);
+        }
+      }
+      for (ModelConfig m : config.get().models()) {
+        for (ServerConfig s : m.vllmServers()) {
+          ObjectNode org = byName.computeIfAbsent(s.organization(), AdminApi::organization);
+          ((ArrayNode) org.get("servers")).add(ServerSpec.of(m, s).serverId());
+        }
+      }
+      ObjectNode list = JSON.createObjectNode().put("object", "list");
+      ArrayNode data = list.putArray("data");
+      byName.values().forEach(data::add);
+      return json(200, list);
+    });
+  }
+
+  private static ObjectNode organization(String name) {
+    ObjectNode org = JSON.createObjectNode().put("name", name).put("object", "organization").put("keys", 0)
+        .put("active_keys", 0);
+    org.putArray("servers");
+    return org;
+  }
+
+  private CompletionStage<HttpResponse> usage(HttpRequest request) {
+    Map<String, String> q = request.getUri().query().toMap();
+    String groupBy = q.getOrDefault("group_by", "organization");
+    if (!UsageLedger.GROUPS.containsKey(groupBy)) {
+      return done(badRequest("'group_by' must be one of " + String.join(", ", new TreeMap<>(UsageLedger.GROUPS)
+          .keySet()) + "."));
+    }
+    String format = q.getOrDefault("format", "json");
+    if (!format.equals("json") && !format.equals("csv")) {
+      return done(badRequest("'format' must be json or csv."));
+    }
+    long from;
+    long to;
+    try {
+      from = q.containsKey("from") ? instant(q.get("from")) : 0;
+      to = q.containsKey("to") ? instant(q.get("to")) : System.currentTimeMillis() + 1;
+    } catch (RuntimeException e) {
+      return done(badRequest("'from' and 'to' are ISO-8601 dates (2026-11-01) or instants "
+          + "(2026-11-01T08:00:00Z), or epoch seconds."));
+    }
+    Optional<String> key = Optional.ofNullable(q.get("key"));
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return ledger.report(from, to, groupBy, key);
+      } catch (java.sql.SQLException e) {
+        throw new CompletionException(e);
+      }
+    }, system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))
+        .thenApply(rows -> format.equals("csv") ? csv(groupBy, rows) : usageJson(groupBy, from, to, rows));
+  }
+
+  private static long instant(String text) {
+    if (text.matches("\\d{9,}")) {
+      return Long.parseLong(text) * 1000;
+    }
+    return FederationConfigParser.parseInstant(text).toEpochMilli();
+  }
+
+  private static HttpResponse usageJson(String groupBy, long from, long to, List<UsageLedger.Row> rows) {
+    ObjectNode report = JSON.createObjectNode().put("object", "usage").put("group_by", groupBy)
+        .put("from", Instant.ofEpochMilli(from).toString()).put("to", Instant.ofEpochMilli(to).toString());
+    ArrayNode data = report.putArray("data");
+    for (UsageLedger.Row r : rows) {
+      data.addObject().put(groupBy, r.group()).put("requests", r.requests()).put("errors", r.errors())
+          .put("prompt_tokens", r.promptTokens()).put("completion_tokens", r.completionTokens())
+          .put("total_tokens", r.totalTokens())
+          .put("avg_queue_wait_ms", Math.round(r.avgQueueWaitMillis()))
+          .put("avg_ttft_ms", Math.round(r.avgTtftMillis()))
+          .put("energy_wh", Math.round(r.energyWattHours() * 1000) / 1000.0);
+    }
+    return json(200, report);
+  }
+
+  private static HttpResponse csv(String groupBy, List<UsageLedger.Row> rows) {
+    StringBuilder sb = new StringBuilder(groupBy).append(",requests,errors,prompt_tokens,completion_tokens,"
+        + "total_tokens,avg_queue_wait_ms,avg_ttft_ms,energy_wh\n");
+    for (UsageLedger.Row r : rows) {
+      String group = r.group().contains(",") || r.group().contains("\"")
+          ? "\"" + r.group().replace("\"", "\"\"") + "\"" : r.group();
+      sb.append(group).append(',').append(r.requests()).append(',').append(r.errors()).append(',')
+          .append(r.promptTokens()).append(',').append(r.completionTokens()).append(',').append(r.totalTokens())
+          .append(',').append(Math.round(r.avgQueueWaitMillis())).append(',').append(Math.round(r.avgTtftMillis()))
+          .append(',').append(Math.round(r.energyWattHours() * 1000) / 1000.0).append('\n');
+    }
+    return HttpResponse.create().withEntity(ContentTypes.TEXT_CSV_UTF8, sb.toString());
+  }
+
+  // ---- plumbing
+
+  private CompletionStage<byte[]> body(HttpRequest request) {
+    return request.entity().toStrict(10_000, 1 << 20, materializer).thenApply(s -> s.getData().toArray());
+  }
+
+  private CompletionStage<HttpResponse> answer(HttpRequest request, HttpResponse response) {
+    request.discardEntityBytes(materializer);
+    return CompletableFuture.completedFuture(response);
+  }
+
+  private CompletionStage<HttpResponse> answer(HttpRequest request, CompletionStage<HttpResponse> response) {
+    request.discardEntityBytes(materializer);
+    return response.exceptionally(this::failed);
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse response) {
+    return CompletableFuture.completedFuture(response);
+  }
+
+  private HttpResponse failed(Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    if (cause instanceof java.util.concurrent.TimeoutException) {
+      return error(503, OpenAiError.serverError("The key accounts did not answer in time. Retry later.",
+          "accounts_unavailable"));
+    }
+    system.log().warn("admin request failed: {}", cause.toString());
+    return error(500, OpenAiError.serverError("The admin request failed: " + cause.getClass().getSimpleName(),
+        "internal_error"));
+  }
+
+  private static HttpResponse invalid(Exception e) {
+    if (e instanceof ConfigException c) {
+      return badRequest(c.getMessage().replace("missing configuration key", "missing field")
+          .replace("malformed value for", "invalid value for"));
+    }
+    if (e instanceof UnrecognizedPropertyException u) {
+      return badRequest("Unknown field '" + u.getPropertyName() + "'.");
+    }
+    if (e instanceof JsonProcessingException j && j.getCause() instanceof ConfigException c) {
+      return badRequest(c.getMessage().replace("malformed value for", "invalid value for"));
+    }
+    if (e instanceof JsonProcessingException j) {
+      return badRequest("The body is not a valid key: " + j.getOriginalMessage());
+    }
+    return badRequest("The body is not a valid key: " + e.getMessage());
+  }
+
+  private static HttpResponse badRequest(String message) {
+    return error(400, OpenAiError.invalidRequest(message, null, "invalid_value"));
+  }
+
+  private static HttpResponse notFound(String id) {
+    return error(404, OpenAiError.invalidRequest("No key " + id + ".", null, "key_not_found"));
+  }
+
+  private static HttpResponse notAllowed(HttpMethod method, String allowed) {
+    return error(405, OpenAiError.invalidRequest("Method " + method.value() + " is not allowed here; use "
+        + allowed + ".", null, "method_not_allowed"));
+  }
+
+  private static HttpResponse error(int status, OpenAiError error) {
+    return OpenAiEdge.error(status, error, 0);
+  }
+
+  private static HttpResponse json(int status, JsonNode body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body.toString());
+  }
+}
