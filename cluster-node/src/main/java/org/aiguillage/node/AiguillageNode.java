@@ -75,8 +75,7 @@ public final class AiguillageNode implements AutoCloseable {
         .withFallback(ConfigFactory.defaultReference()).resolve();
     UsageLedger ledger = new UsageLedger(database);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
-      Cluster cluster = Cluster.get(ctx.getSystem());
-      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      // Sharding first: the node counts as started once it is Up, and from then on asks its entities.
       KeyAccount.initSharding(ctx.getSystem());
       KeyAccounts accounts = new KeyAccounts(ctx.getSystem(), ASK_TIMEOUT);
       ActorRef<UsageRecorder.Command> recorder = ctx.spawn(UsageRecorder.create(ledger, Duration.ofMillis(250)),
@@ -88,6 +87,8 @@ public final class AiguillageNode implements AutoCloseable {
       ModelQueue.initSharding(ctx.getSystem(), name -> config.model(name).map(QueueSettings::of)
           .orElseGet(QueueSettings::defaults));
       ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+      Cluster cluster = Cluster.get(ctx.getSystem());
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
       for (ModelConfig model : config.models()) {
         RecipientRef<QueueCommand> queue = sharding.entityRefFor(ModelQueue.TYPE_KEY, model.name());
         for (ServerConfig server : model.vllmServers()) {

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
 import org.aiguillage.loadtest.sim.VllmSimulator;
+import org.aiguillage.protocol.config.AdminSettings;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.HttpSettings;
 import org.aiguillage.protocol.config.ModelConfig;
@@ -18,6 +19,7 @@ final class Demo {
 
   static final String MODEL = "demo-model";
   static final String KEY = "sk-demo-1";
+  static final String ADMIN_TOKEN = "demo-admin";
 
   private Demo() {}
 
@@ -29,7 +31,7 @@ final class Demo {
       b.close();
     }));
     FederationConfig config = NodeConfigLoader.withEnvironment(new FederationConfig(
-        HttpSettings.defaults(),
+        HttpSettings.defaults(), new AdminSettings(ADMIN_TOKEN), null,
         List.of(new TokenConfig(KEY, "demo", "univ-a", 3, null, null)),
         List.of(new ModelConfig(MODEL, MODEL, "least-busy", List.of(
             new ServerConfig(a.baseUrl(), null, "univ-a", 64, "vllm", null),
@@ -43,7 +45,12 @@ final class Demo {
         + "' -H 'Content-Type: application/json' -d '{\"model\":\"" + MODEL
         + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":20,\"stream\":true}'");
     System.out.println();
-    System.out.println("  metrics: " + node.baseUrl() + "/metrics    stop: Ctrl-C");
+    System.out.println("  a key of your own (admin token '" + ADMIN_TOKEN + "'):");
+    System.out.println("  java -jar cluster-node/target/aiguillage.jar keys create --name me --org univ-b --rpm 60 "
+        + "--url " + node.baseUrl() + " --admin-token " + ADMIN_TOKEN);
+    System.out.println();
+    System.out.println("  metrics: " + node.baseUrl() + "/metrics    usage: " + node.baseUrl()
+        + "/admin/usage (admin token)    keys and usage persist in ./data    stop: Ctrl-C");
     node.whenTerminated().toCompletableFuture().join();
   }
 }

@@ -4,7 +4,8 @@ import java.nio.file.Path;
 import org.aiguillage.protocol.config.ConfigException;
 
 /**
- * {@code java -jar aiguillage.jar [--config FILE]}: starts a node; with no configuration, the demo.
+ * {@code java -jar aiguillage.jar [--config FILE]}: starts a node; with no configuration, the demo. {@code keys ...}
+ * and {@code usage ...}: the operators' command line ({@link AdminCli}).
  */
 public final class Main {
 
@@ -12,6 +13,10 @@ public final class Main {
 
   public static void main(String[] args) {
     try {
+      if (AdminCli.handles(args)) {
+        System.exit(new AdminCli(System.getenv(), System.out, System.err).run(args));
+        return;
+      }
       if (args.length == 0) {
         Demo.run(System.getenv());
         return;
@@ -22,6 +27,7 @@ public final class Main {
         return;
       }
       System.err.println("usage: java -jar aiguillage.jar [--config FILE]   (no arguments: the demo)");
+      System.err.println("       java -jar aiguillage.jar keys|usage ...   (the admin API's command line)");
       System.exit(2);
     } catch (ConfigException e) {
       System.err.println("configuration error: " + e.getMessage());
