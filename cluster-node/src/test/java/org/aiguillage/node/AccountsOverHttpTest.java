@@ -89,7 +89,8 @@ class AccountsOverHttpTest {
             model: org/served-model
             vllm_servers:
               - { url: %s, token: %s, organization: univ-a, max_parallel_requests: 64, power_watts: 700 }
-        """.formatted(ADMIN_TOKEN, YAML_KEY, server.baseUrl(), SERVER_TOKEN)));
+        """.formatted(ADMIN_TOKEN, YAML_KEY, server.baseUrl(), SERVER_TOKEN)),
+        com.typesafe.config.ConfigFactory.parseString("pekko.loglevel = DEBUG"));
   }
 
   @AfterAll

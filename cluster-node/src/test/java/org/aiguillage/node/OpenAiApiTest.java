@@ -259,6 +259,14 @@ class OpenAiApiTest {
   }
 
   @Test
+  void withoutAnAdminTokenTheAdminApiIsClosed() throws Exception {
+    HttpResponse<String> response = post("/admin/keys", KEY, "{\"name\":\"x\",\"organization\":\"o\"}");
+
+    assertEquals(403, response.statusCode());
+    assertEnvelope(response.body(), "permission_error");
+  }
+
+  @Test
   void theWrongMethodIs405() throws Exception {
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(node.baseUrl()
         + "/v1/chat/completions")).header("Authorization", "Bearer " + KEY).GET().build(),
