@@ -33,6 +33,7 @@ SIM_PID=$!
 
 cat > "$work/aiguillage.yaml" <<YAML
 http: { host: 127.0.0.1, port: $NODE_PORT }
+persistence: { url: "jdbc:h2:file:$work/data/aiguillage" }
 tokens:
   - { token: sk-bench, name: bench, organization: bench, priority: 3, threshold: 100000 }
 models:

@@ -29,6 +29,7 @@ run() { # $1 = on|off|aged
   if [ "$1" = aged ]; then aging=15s; fi
   cat > "$work/$1.yaml" <<YAML
 http: { host: 127.0.0.1, port: $NODE_PORT }
+persistence: { url: "jdbc:h2:file:$work/data-$1" }
 tokens:
   - { token: sk-low, name: low, organization: univ-c, priority: $low, threshold: 1000 }
   - { token: sk-mid, name: mid, organization: univ-c, priority: $mid, threshold: 1000 }

@@ -32,6 +32,7 @@ done
 for strategy in least-busy round-robin random; do
   cat > "$work/$strategy.yaml" <<YAML
 http: { host: 127.0.0.1, port: $NODE_PORT }
+persistence: { url: "jdbc:h2:file:$work/data-$strategy" }
 tokens: [ { token: sk-bench, name: bench, organization: univ-c, threshold: 10000 } ]
 models:
   - name: chat

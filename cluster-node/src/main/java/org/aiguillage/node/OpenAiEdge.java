@@ -55,6 +55,7 @@ final class OpenAiEdge {
   private static final ContentType EVENT_STREAM = ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM);
   private static final ByteString KEEP_ALIVE = ByteString.fromString(": keep-alive\n\n");
   private static final Duration KEEP_ALIVE_AFTER = Duration.ofSeconds(15);
+  private static final KeyAccount.Admission UNLIMITED = new KeyAccount.Admitted(RateLimits.NONE);
 
   private final ActorSystem<?> system;
   private final Materializer materializer;
@@ -117,12 +118,12 @@ final class OpenAiEdge {
       if (auth instanceof KeyAccount.AuthenticationRefused refused) {
         return done(request, unauthorized(refused));
       }
-      ApiKey key = ((KeyAccount.Authenticated) auth).key();
+      KeyAccount.Authenticated authenticated = (KeyAccount.Authenticated) auth;
       if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > limit) {
         return done(request, tooLarge(limit));
       }
       return entity.toStrict(60_000, limit, materializer)
-          .thenCompose(strict -> dispatch(endpoint, strict.getData().toArray(), key, clientGone));
+          .thenCompose(strict -> dispatch(endpoint, strict.getData().toArray(), authenticated, clientGone));
     }).exceptionally(failure -> {
           Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
           if (cause instanceof EntityStreamSizeException) {
@@ -136,8 +137,9 @@ final class OpenAiEdge {
         });
   }
 
-  private CompletionStage<HttpResponse> dispatch(CompletionRequest.Endpoint endpoint, byte[] body, ApiKey key,
-      CompletionStage<Done> clientGone) {
+  private CompletionStage<HttpResponse> dispatch(CompletionRequest.Endpoint endpoint, byte[] body,
+      KeyAccount.Authenticated authenticated, CompletionStage<Done> clientGone) {
+    ApiKey key = authenticated.key();
     FederationConfig current = config.get();
     CompletionRequest.Parsed parsed = CompletionRequest.parse(endpoint, body, key, current::model,
         (organization, model) -> current.model(model).map(m -> m.vllmServers().stream()
@@ -155,7 +157,11 @@ final class OpenAiEdge {
           + "' has no server right now. Retry later.", "no_server_available"), 30));
     }
     String ticketId = accepted.ticket().id();
-    return accounts.admit(key.id(), ticketId, accepted.ticket().estimatedTokens()).thenCompose(admission -> {
+    // A key without limits needs no admission: its requests do not wait for its account.
+    CompletionStage<KeyAccount.Admission> admitted = authenticated.limited()
+        ? accounts.admit(key.id(), ticketId, accepted.ticket().estimatedTokens())
+        : CompletableFuture.completedFuture(UNLIMITED);
+    return admitted.thenCompose(admission -> {
       if (admission instanceof KeyAccount.Denied denied) {
         count(model, denied.status());
         return CompletableFuture.completedFuture(withLimits(
@@ -166,7 +172,7 @@ final class OpenAiEdge {
       system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), queues.apply(model), outcome,
           clientGone, requestSettings), ticketId, Props.empty());
       return outcome.handle((o, failure) -> {
-        if (failure != null || o instanceof Outcome.Failure) {
+        if (authenticated.limited() && (failure != null || o instanceof Outcome.Failure)) {
           // No server call will settle this ticket's reserved tokens.
           accounts.release(key.id(), ticketId);
         }

@@ -1,5 +1,6 @@
 package org.aiguillage.actors.accounts;
 
+import java.time.Duration;
 import java.time.Instant;
 import org.aiguillage.actors.edge.ApiKey;
 import org.aiguillage.protocol.CborSerializable;
@@ -8,6 +9,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -25,22 +27,32 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * Sharded by key id, so one actor in the whole cluster owns a key's counters: three edges cannot each let the key
  * through its limit, and a revocation holds on every edge from the next request on, since every request asks here.
  *
- * <p>Persisted: the key's life (created, updated, revoked) and the tokens of each call (the budget). Not persisted:
- * the 60 s request window, which restarts empty if the account moves to another node; the token window is rebuilt
- * from the calls replayed at recovery.
+ * <p>Persisted: the key's life (created, updated, revoked) and the tokens its calls used (the budget), written once
+ * a second in one event rather than once per call: one key may serve thousands of users, and an account that waits
+ * on the journal for each call would hold every request of that key behind it. Not persisted: the 60 s request
+ * window, which restarts empty if the account moves to another node; the token window is rebuilt from the events
+ * replayed at recovery.
  */
 public final class KeyAccount
     extends EventSourcedBehaviorWithEnforcedReplies<KeyAccount.Command, KeyAccount.Event, KeyAccount.State> {
 
   public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "KeyAccount");
 
+  /** How often the tokens of ended calls are written to the journal, in one event. */
+  static final Duration FLUSH_INTERVAL = Duration.ofSeconds(1);
+
   public static void initSharding(ActorSystem<?> system) {
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx ->
-        create(ctx.getEntityId(), PersistenceId.of(ctx.getEntityTypeKey().name(), ctx.getEntityId()))));
+            create(ctx.getEntityId(), PersistenceId.of(ctx.getEntityTypeKey().name(), ctx.getEntityId())))
+        // Passivation and hand-over let the account write its last tokens before it stops.
+        .withStopMessage(new Stop()));
   }
 
   public static Behavior<Command> create(String keyId, PersistenceId persistenceId) {
-    return new KeyAccount(keyId, persistenceId);
+    return Behaviors.withTimers(timers -> {
+      timers.startTimerWithFixedDelay(new FlushUsage(), FLUSH_INTERVAL);
+      return new KeyAccount(keyId, persistenceId);
+    });
   }
 
   // ---- protocol
@@ -72,6 +84,12 @@ public final class KeyAccount
   /** The call never reached a server: its reservation goes. */
   public record Release(String ticketId) implements Command {}
 
+  /** Write the tokens settled since the last write (every second: one journal write, not one per call). */
+  public record FlushUsage() implements Command {}
+
+  /** Write what is pending, then stop (passivation, hand-over to another node). */
+  public record Stop() implements Command {}
+
   public sealed interface KeyReply extends CborSerializable {}
 
   public record Found(KeyRecord key) implements KeyReply {}
@@ -82,7 +100,8 @@ public final class KeyAccount
 
   public sealed interface Authentication extends CborSerializable {}
 
-  public record Authenticated(ApiKey key) implements Authentication {}
+  /** @param limited whether the key has a limit or a budget, so that each call must be admitted here */
+  public record Authenticated(ApiKey key, boolean limited) implements Authentication {}
 
   public record AuthenticationRefused(String message) implements Authentication {}
 
@@ -101,7 +120,8 @@ public final class KeyAccount
 
   public record Revoked(long atMillis) implements Event {}
 
-  public record TokensUsed(String ticketId, long tokens, long atMillis) implements Event {}
+  /** The tokens of {@code calls} calls that ended by {@code atMillis}. */
+  public record TokensUsed(long tokens, long calls, long atMillis) implements Event {}
 
   /** @param key null until the key is created */
   public record State(KeyRecord key) implements CborSerializable {
@@ -115,6 +135,9 @@ public final class KeyAccount
   private final String keyId;
   private final RateWindow window = new RateWindow();
   private boolean recovered;
+  /** Settled but not yet in the journal: counted against the budget already. */
+  private long unwrittenTokens;
+  private long unwrittenCalls;
 
   private KeyAccount(String keyId, PersistenceId persistenceId) {
     super(persistenceId);
@@ -158,7 +181,19 @@ public final class KeyAccount
           window.release(c.ticketId());
           return Effect().noReply();
         })
+        .onCommand(FlushUsage.class, (state, c) -> flush(state).thenNoReply())
+        .onCommand(Stop.class, (state, c) -> flush(state).thenStop().thenNoReply())
         .build();
+  }
+
+  private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> flush(State state) {
+    if (!state.exists() || unwrittenTokens == 0) {
+      return Effect().none();
+    }
+    TokensUsed used = new TokensUsed(unwrittenTokens, unwrittenCalls, System.currentTimeMillis());
+    unwrittenTokens = 0;
+    unwrittenCalls = 0;
+    return Effect().persist(used);
   }
 
   private ReplyEffect<Event, State> onCreate(State state, Create c) {
@@ -205,8 +240,9 @@ public final class KeyAccount
       return Effect().reply(c.replyTo(), new AuthenticationRefused(refusal));
     }
     KeySettings s = key.settings();
+    boolean limited = s.requestsPerMinute() != null || s.tokensPerMinute() != null || s.tokenBudget() != null;
     return Effect().reply(c.replyTo(), new Authenticated(new ApiKey(key.id(), s.name(), s.organization(),
-        s.priority(), s.threshold(), s.defaultRoutingMode(), s.models())));
+        s.priority(), s.threshold(), s.defaultRoutingMode(), s.models()), limited));
   }
 
   private ReplyEffect<Event, State> onAdmit(State state, Admit c) {
@@ -218,7 +254,7 @@ public final class KeyAccount
     long now = System.currentTimeMillis();
     window.prune(now);
     Long budget = s.tokenBudget();
-    if (budget != null && state.key().budgetUsedAt(now) + window.pendingTokens() >= budget) {
+    if (budget != null && state.key().budgetUsedAt(now) + unwrittenTokens + window.pendingTokens() >= budget) {
       long untilNext = KeyRecord.nextPeriodStart(s.budgetPeriod(), now) - now;
       return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.of("You exceeded this key's token budget of "
           + budget + " tokens per " + s.budgetPeriod() + "; it renews at "
@@ -256,12 +292,12 @@ public final class KeyAccount
     if (!state.exists()) {
       return Effect().noReply();
     }
-    long now = System.currentTimeMillis();
-    window.settle(c.ticketId(), c.tokens(), now);
-    if (c.tokens() <= 0) {
-      return Effect().noReply();
+    window.settle(c.ticketId(), c.tokens(), System.currentTimeMillis());
+    if (c.tokens() > 0) {
+      unwrittenTokens += c.tokens();
+      unwrittenCalls++;
     }
-    return Effect().persist(new TokensUsed(c.ticketId(), c.tokens(), now)).thenNoReply();
+    return Effect().noReply();
   }
 
   private RateLimits limits(KeySettings s, long now, long extra) {

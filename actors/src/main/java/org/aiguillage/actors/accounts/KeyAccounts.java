@@ -3,6 +3,8 @@ package org.aiguillage.actors.accounts;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.aiguillage.protocol.accounting.UsageRecord;
@@ -17,16 +19,24 @@ import org.apache.pekko.stream.javadsl.Sink;
 
 /**
  * The key accounts as the edge and the admin API use them: asks to the sharded {@link KeyAccount} entities. A
- * secret goes no further than this class: it is hashed here and only its hash travels.
+ * secret goes no further than this class: it is hashed here and only its hash travels (and is the key of the
+ * edge's short-lived memory of which secrets work).
  */
 public final class KeyAccounts {
 
   /** A key just made: its secret, shown this once, and its record. */
   public record NewKey(String secret, KeyRecord key) {}
 
+  /** How old an edge's knowledge of a key may be: a revoked key works at most this long on other edges. */
+  public static final Duration AUTHENTICATION_MAX_AGE = Duration.ofMillis(500);
+  private static final int MAX_KNOWN = 100_000;
+
+  private record Known(KeyAccount.Authentication authentication, long atNanos) {}
+
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Duration timeout;
+  private final Map<String, Known> authenticated = new ConcurrentHashMap<>();
 
   public KeyAccounts(ActorSystem<?> system, Duration timeout) {
     this.system = system;
@@ -38,10 +48,26 @@ public final class KeyAccounts {
     return sharding.entityRefFor(KeyAccount.TYPE_KEY, keyId);
   }
 
+  /**
+   * Whether a secret is a working key, as its account said at most {@link #AUTHENTICATION_MAX_AGE} ago: a
+   * revocation reaches every edge within that time, and a key's requests do not all queue at its account.
+   */
   public CompletionStage<KeyAccount.Authentication> authenticate(String secret) {
     String hash = KeySecrets.hash(secret);
+    long now = System.nanoTime();
+    Known known = authenticated.get(hash);
+    if (known != null && now - known.atNanos < AUTHENTICATION_MAX_AGE.toNanos()) {
+      return CompletableFuture.completedFuture(known.authentication);
+    }
     return account(KeySecrets.idOfHash(hash))
-        .ask(replyTo -> new KeyAccount.Authenticate(hash, replyTo), timeout);
+        .<KeyAccount.Authentication>ask(replyTo -> new KeyAccount.Authenticate(hash, replyTo), timeout)
+        .thenApply(authentication -> {
+          if (authenticated.size() >= MAX_KNOWN) {
+            authenticated.clear(); // a flood of made-up keys must not grow the heap
+          }
+          authenticated.put(hash, new Known(authentication, now));
+          return authentication;
+        });
   }
 
   public CompletionStage<KeyAccount.Admission> admit(String keyId, String ticketId, long estimatedTokens) {
@@ -90,11 +116,20 @@ public final class KeyAccounts {
   }
 
   public CompletionStage<KeyAccount.KeyReply> update(String keyId, KeySettings settings) {
-    return account(keyId).ask(replyTo -> new KeyAccount.Update(settings, replyTo), timeout);
+    return account(keyId).<KeyAccount.KeyReply>ask(replyTo -> new KeyAccount.Update(settings, replyTo), timeout)
+        .thenApply(reply -> forget(keyId, reply));
   }
 
   public CompletionStage<KeyAccount.KeyReply> revoke(String keyId) {
-    return account(keyId).ask(KeyAccount.Revoke::new, timeout);
+    return account(keyId).ask(KeyAccount.Revoke::new, timeout).thenApply(reply -> forget(keyId, reply));
+  }
+
+  /** This edge forgets what it knew of a key it just changed (other edges within the max age). */
+  private KeyAccount.KeyReply forget(String keyId, KeyAccount.KeyReply reply) {
+    if (reply instanceof KeyAccount.Found found) {
+      authenticated.remove(found.key().secretHash());
+    }
+    return reply;
   }
 
   /** Every key in the journal, oldest first. */

@@ -110,8 +110,12 @@ class KeyAccountTest {
   void theTokenBudgetSurvivesARestartAndRefusesWithInsufficientQuota() {
     create(settings(null, null, 100L));
     assertInstanceOf(KeyAccount.Admitted.class, admit("a", 10));
-    var settled = account.runCommand(new KeyAccount.Settle("a", 100));
-    assertInstanceOf(KeyAccount.TokensUsed.class, settled.event());
+    assertTrue(account.runCommand(new KeyAccount.Settle("a", 100)).hasNoEvents(), "written once a second");
+    // Already counted before it is written:
+    assertInstanceOf(KeyAccount.Denied.class, admit("b0", 10));
+    var written = account.runCommand(new KeyAccount.FlushUsage());
+    assertEquals(new KeyAccount.TokensUsed(100, 1, ((KeyAccount.TokensUsed) written.event()).atMillis()),
+        written.event());
     account.restart();
     var denied = assertInstanceOf(KeyAccount.Denied.class, admit("b", 10));
     assertEquals("insufficient_quota", denied.error().error().code());
@@ -122,6 +126,7 @@ class KeyAccountTest {
     create(settings(null, 100L, null));
     admit("a", 90);
     account.runCommand(new KeyAccount.Settle("a", 90));
+    account.runCommand(new KeyAccount.FlushUsage());
     account.restart();
     assertInstanceOf(KeyAccount.Denied.class, admit("b", 20));
   }

@@ -58,7 +58,7 @@ abstract class KeyAccountsJournalTest {
       made = accounts.create(settings(name, 1_000L)).toCompletableFuture().get();
       assertTrue(made.secret().startsWith("sk-") && made.secret().length() >= 43, "sk- and 32 random bytes");
       accounts.settle(usage(made.key().id(), "t1", 300));
-      // A read after the settle has gone through the same mailbox: the event is persisted.
+      // The tokens are written within a second, or when the account stops with its node (below).
       accounts.get(made.key().id()).toCompletableFuture().get();
     } finally {
       first.shutdownTestKit();
