@@ -60,6 +60,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     final String serverId;
     ActorRef<AgentCommand> ref;
     String organization;
+    String datacenter;
     int freeSlots;
     long assignsSeen;
     long assignsSent;
@@ -114,6 +115,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
    */
   private final Map<String, Assigned> recentlyStarted = new HashMap<>();
   private final long createdMillis = System.currentTimeMillis();
+  private boolean agentsEverSeen;
   private long roundRobin;
   private final kamon.metric.Histogram queueWait;
   private final kamon.metric.Gauge queueLength;
@@ -199,7 +201,9 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       agent.ref = demand.agent();
       getContext().watch(demand.agent());
     }
+    agentsEverSeen = true;
     agent.organization = demand.organization();
+    agent.datacenter = demand.datacenter();
     agent.freeSlots = demand.freeSlots();
     // An agent that restarted counts from zero again.
     if (demand.assignsSeen() < agent.assignsSeen || demand.assignsSeen() > agent.assignsSent) {
@@ -281,6 +285,15 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       requeue(a.ticket());
     });
     expireDeadlines(now);
+    if (!agentsEverSeen && now - createdMillis > settings.demandTimeout().toMillis()) {
+      // No server has ever asked for this model's work: the tickets of its first moments get the answer later
+      // ones get at once. (Tickets waiting while known agents come and go, in a rolling restart, keep waiting.)
+      waiting.removeIf(e -> true).forEach(e -> {
+        leases.remove(e.ticket().id());
+        reject(e.payload(), 503, OpenAiError.serverError("No server is available for model '" + model
+            + "' right now. Retry later.", "no_server_available"), 5);
+      });
+    }
     dispatch(now);
     return this;
   }
@@ -322,7 +335,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         Optional<TicketQueue.Entry<DispatchTicket>> next = waiting.pollFor(
             new TicketQueue.Server(agent.serverId, agent.organization), organizationsWithRoom::contains, now);
         if (next.isPresent()) {
-          assign(agent, next.get().payload(), now);
+          assign(inTicketsDatacenter(agent, candidates, next.get().payload()), next.get().payload(), now);
           matched = true;
           break;
         }
@@ -332,6 +345,25 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       }
     }
     publishLength();
+  }
+
+  /**
+   * Between servers the strategy finds equal (same busyness, same organisation, so the same ticket would go to
+   * either), the one in the datacentre of the ticket's edge: its stream crosses no datacentre link.
+   */
+  private AgentView inTicketsDatacenter(AgentView chosen, List<AgentView> candidates, DispatchTicket ticket) {
+    String datacenter = ticket.info().datacenter();
+    if (!settings.routingStrategy().equals("least-busy") || datacenter.equals(chosen.datacenter)) {
+      return chosen;
+    }
+    double busyness = chosen.busyness();
+    for (AgentView other : candidates) {
+      if (datacenter.equals(other.datacenter) && other.organization.equals(chosen.organization)
+          && Math.abs(other.busyness() - busyness) < 1e-9) {
+        return other;
+      }
+    }
+    return chosen;
   }
 
   private List<AgentView> candidates(long now) {

@@ -6,6 +6,20 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.aiguillage.protocol.config.ClusterSettings;
+import org.aiguillage.protocol.config.NodeSettings;
+import org.aiguillage.protocol.dispatch.AgentCommand;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
+import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 import java.util.concurrent.TimeUnit;
 import org.aiguillage.actors.ModelQueue;
 import org.aiguillage.actors.QueueSettings;
@@ -44,8 +58,10 @@ import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
- * One Aiguillage process: a Pekko cluster node that (for now) runs all three roles: the edge (HTTP), the queues
- * (sharded {@link ModelQueue}s) and the agents (one {@link GpuAgent} per configured server). Wiring, not logic.
+ * One Aiguillage process: a Pekko cluster node with some or all of three roles: the edge (HTTP), the queues
+ * (shards: the {@link ModelQueue}s and the key accounts) and the agents (one {@link GpuAgent} per server of its
+ * datacentre). Wiring, not logic. A node asked to leave (SIGTERM, or the admin API) stops taking work, finishes
+ * its streams, hands over its shards and singletons, then stops.
  */
 public final class AiguillageNode implements AutoCloseable {
 
@@ -70,49 +86,49 @@ public final class AiguillageNode implements AutoCloseable {
     NodeMetrics.start();
     Database database = new Database(config.persistence());
     database.createSchema();
-    Config pekko = overrides.withFallback(database.pekkoConfig())
+    Config pekko = overrides.withFallback(ClusterConfig.of(config)).withFallback(database.pekkoConfig())
         .withFallback(ConfigFactory.parseResources("aiguillage.conf"))
         .withFallback(ConfigFactory.defaultReference()).resolve();
     UsageLedger ledger = new UsageLedger(database);
+    NodeSettings node = config.node();
+    Set<ActorRef<AgentCommand>> localAgents = ConcurrentHashMap.newKeySet();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
-      // Sharding first: the node counts as started once it is Up, and from then on asks its entities.
+      // Sharding first: the node counts as started once it is Up, and from then on asks its entities. On a node
+      // without the queue role these are proxies to the shards elsewhere.
       KeyAccount.initSharding(ctx.getSystem());
-      KeyAccounts accounts = new KeyAccounts(ctx.getSystem(), ASK_TIMEOUT);
-      ActorRef<UsageRecorder.Command> recorder = ctx.spawn(UsageRecorder.create(ledger, Duration.ofMillis(250)),
-          "usage-recorder", DispatcherSelector.blocking());
-      Consumer<UsageRecord> usage = record -> {
-        recorder.tell(new UsageRecorder.Record(record));
-        accounts.settle(record);
-      };
       ModelQueue.initSharding(ctx.getSystem(), name -> config.model(name).map(QueueSettings::of)
           .orElseGet(QueueSettings::defaults));
-      ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
-      Cluster cluster = Cluster.get(ctx.getSystem());
-      cluster.manager().tell(Join.create(cluster.selfMember().address()));
-      for (ModelConfig model : config.models()) {
-        RecipientRef<QueueCommand> queue = sharding.entityRefFor(ModelQueue.TYPE_KEY, model.name());
-        for (ServerConfig server : model.vllmServers()) {
-          ServerSpec spec = ServerSpec.of(model, server);
-          ctx.spawn(GpuAgent.create(spec, queue, AgentSettings.defaults(), usage),
-              "agent-" + URLEncoder.encode(spec.serverId(), StandardCharsets.UTF_8));
-        }
+      if (node.has("agent")) {
+        startAgents(ctx.getSystem(), config, ledger, localAgents,
+            ctx.spawn(UsageRecorder.create(ledger, Duration.ofMillis(250)), "usage-recorder",
+                DispatcherSelector.blocking()));
       }
+      join(ctx.getSystem(), config.cluster());
       return Behaviors.empty();
     }), "aiguillage", pekko);
     try {
-      awaitUp(Cluster.get(system), Duration.ofSeconds(30));
-
+      awaitUp(Cluster.get(system), Duration.ofSeconds(60));
       KeyAccounts accounts = new KeyAccounts(system, ASK_TIMEOUT);
       seedKeys(accounts, config);
-      ClusterSharding sharding = ClusterSharding.get(system);
-      OpenAiEdge edge = new OpenAiEdge(system, () -> config, accounts,
-          model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model), RequestActor.Settings.defaults());
-      AdminApi admin = new AdminApi(system, () -> config, accounts, ledger);
-      ServerBinding binding = bind(system, edge, admin, config);
-      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind",
-          () -> binding.unbind().thenApply(u -> Done.getInstance()));
-      system.log().info("Aiguillage node serving {} model(s) on http://{}:{}", config.models().size(),
-          config.http().host(), binding.localAddress().getPort());
+      drainAgentsWhenLeaving(system, localAgents, node.drainTimeout());
+      ServerBinding binding = null;
+      if (node.has("edge")) {
+        ClusterSharding sharding = ClusterSharding.get(system);
+        OpenAiEdge edge = new OpenAiEdge(system, () -> config, accounts,
+            model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model), RequestActor.Settings.defaults());
+        AdminApi admin = new AdminApi(system, () -> config, accounts, ledger);
+        binding = bind(system, edge, admin, config);
+        ServerBinding bound = binding;
+        CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind",
+            () -> bound.unbind().thenApply(u -> Done.getInstance()));
+        // A leaving edge takes no new request and lets the ones in flight (streams included) finish.
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "http-drain",
+            () -> bound.terminate(node.drainTimeout()).thenApply(t -> Done.getInstance()));
+      }
+      system.log().info("Aiguillage node up: roles {}, datacenter {}, cluster {}{}", node.roles(),
+          node.datacenter(), Cluster.get(system).selfMember().address(),
+          binding == null ? "" : ", http://" + config.http().host() + ":" + binding.localAddress().getPort());
       return new AiguillageNode(system, binding, config);
     } catch (RuntimeException e) {
       system.terminate();
@@ -121,9 +137,63 @@ public final class AiguillageNode implements AutoCloseable {
   }
 
   /**
-   * Serves each connection with its own flow, so that a request knows when its client went away, even while it
-   * waits in a queue with nothing sent yet: its ticket is withdrawn and no GPU time is spent on it.
+   * One agent per server of this node's datacentre, each a cluster singleton among the agent nodes of the
+   * datacentre: a server is fronted once however many agent nodes run there, and when its node leaves or dies
+   * another one of the datacentre takes it over. The server's token stays in its datacentre's configuration.
    */
+  private static void startAgents(ActorSystem<?> system, FederationConfig config, UsageLedger ledger,
+      Set<ActorRef<AgentCommand>> localAgents, ActorRef<UsageRecorder.Command> recorder) {
+    KeyAccounts accounts = new KeyAccounts(system, ASK_TIMEOUT);
+    Consumer<UsageRecord> usage = record -> {
+      recorder.tell(new UsageRecorder.Record(record));
+      accounts.settle(record);
+    };
+    String datacenter = config.node().datacenter();
+    ClusterSharding sharding = ClusterSharding.get(system);
+    ClusterSingleton singletons = ClusterSingleton.get(system);
+    for (ModelConfig model : config.models()) {
+      RecipientRef<QueueCommand> queue = sharding.entityRefFor(ModelQueue.TYPE_KEY, model.name());
+      for (ServerConfig server : model.vllmServers()) {
+        if (!server.datacenter().equals("default") && !server.datacenter().equals(datacenter)) {
+          continue; // another datacentre's agents front it
+        }
+        ServerSpec spec = ServerSpec.of(model, new ServerConfig(server.url(), server.token(), server.organization(),
+            server.maxParallelRequests(), server.type(), datacenter, server.powerWatts()));
+        Behavior<AgentCommand> agent = Behaviors.supervise(
+                GpuAgent.create(spec, queue, AgentSettings.defaults(), usage, localAgents))
+            .onFailure(SupervisorStrategy.restart());
+        singletons.init(SingletonActor.of(agent, "agent-" + URLEncoder.encode(spec.serverId(), StandardCharsets.UTF_8))
+            .withStopMessage(new AgentCommand.Drain(null, true))
+            .withSettings(ClusterSingletonSettings.create(system).withRole(ClusterConfig.agentRole(datacenter))));
+      }
+    }
+  }
+
+  private static void join(ActorSystem<?> system, ClusterSettings cluster) {
+    if (cluster.managementPort() != null) {
+      PekkoManagement.get(system.classicSystem()).start();
+    }
+    if (cluster.formsItsOwnCluster()) {
+      Cluster self = Cluster.get(system);
+      self.manager().tell(Join.create(self.selfMember().address()));
+    } else if (!cluster.bootstrap().equals("seed-nodes")) {
+      ClusterBootstrap.get(system.classicSystem()).start();
+    }
+    // Otherwise pekko.cluster.seed-nodes joins.
+  }
+
+  /** Before the node leaves the cluster, its agents stop taking work and finish their calls. */
+  private static void drainAgentsWhenLeaving(ActorSystem<?> system, Set<ActorRef<AgentCommand>> localAgents,
+      Duration timeout) {
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "agents-drain", () -> {
+      List<CompletableFuture<Done>> drained = localAgents.stream()
+          .map(agent -> AskPattern.<AgentCommand, Done>ask(agent, replyTo -> new AgentCommand.Drain(replyTo, false),
+              timeout, system.scheduler()).toCompletableFuture().exceptionally(failure -> Done.getInstance()))
+          .toList();
+      return CompletableFuture.allOf(drained.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
+    });
+  }
+
   /** The YAML's keys, created or brought up to date before the node serves (idempotent). */
   private static void seedKeys(KeyAccounts accounts, FederationConfig config) {
     try {
@@ -175,7 +245,16 @@ public final class AiguillageNode implements AutoCloseable {
   }
 
   public int httpPort() {
+    if (binding == null) {
+      throw new IllegalStateException("this node has no edge role: it serves no HTTP");
+    }
     return binding.localAddress().getPort();
+  }
+
+  /** The node's cluster address, {@code host:port}, as other nodes' {@code seed_nodes} name it. */
+  public String clusterAddress() {
+    org.apache.pekko.actor.Address a = Cluster.get(system).selfMember().address();
+    return a.getHost().orElseThrow() + ":" + a.getPort().orElseThrow();
   }
 
   public String baseUrl() {

@@ -12,7 +12,7 @@ import org.aiguillage.protocol.config.FederationConfigParser;
 
 /**
  * Reads the node's YAML file and applies the environment's overrides ({@code AIGUILLAGE_HTTP_PORT}, {@code
- * AIGUILLAGE_ADMIN_TOKEN}).
+ * AIGUILLAGE_ADMIN_TOKEN}, {@code AIGUILLAGE_CLUSTER_HOST}: the pod's address in Kubernetes).
  */
 final class NodeConfigLoader {
 
@@ -32,6 +32,10 @@ final class NodeConfigLoader {
     String adminToken = env.get("AIGUILLAGE_ADMIN_TOKEN");
     if (adminToken != null && !adminToken.isBlank()) {
       config = config.withAdmin(new AdminSettings(adminToken));
+    }
+    String clusterHost = env.get("AIGUILLAGE_CLUSTER_HOST");
+    if (clusterHost != null && !clusterHost.isBlank()) {
+      config = config.withCluster(config.cluster().withHostAndPort(clusterHost.trim(), config.cluster().port()));
     }
     String port = env.get("AIGUILLAGE_HTTP_PORT");
     if (port == null || port.isBlank()) {

@@ -141,17 +141,20 @@ final class OpenAiEdge {
       KeyAccount.Authenticated authenticated, CompletionStage<Done> clientGone) {
     ApiKey key = authenticated.key();
     FederationConfig current = config.get();
+    // This node's configuration lists the servers its own datacentre's agents front; a model it lists none for may
+    // have servers elsewhere in the cluster, and then only its queue can tell.
     CompletionRequest.Parsed parsed = CompletionRequest.parse(endpoint, body, key, current::model,
-        (organization, model) -> current.model(model).map(m -> m.vllmServers().stream()
-            .anyMatch(s -> s.organization().equals(organization))).orElse(false),
-        System.currentTimeMillis());
+        (organization, model) -> current.model(model).map(m -> m.vllmServers().isEmpty()
+            || m.vllmServers().stream().anyMatch(s -> s.organization().equals(organization))).orElse(false),
+        System.currentTimeMillis(), current.node().datacenter());
     if (parsed instanceof CompletionRequest.Invalid invalid) {
       count(null, invalid.status());
       return CompletableFuture.completedFuture(error(invalid.status(), invalid.error(), 0));
     }
     CompletionRequest.Accepted accepted = (CompletionRequest.Accepted) parsed;
     String model = accepted.model().name();
-    if (accepted.model().vllmServers().isEmpty()) {
+    if (accepted.model().vllmServers().isEmpty() && current.cluster().formsItsOwnCluster()
+        && current.node().has("agent")) {
       count(model, 503);
       return CompletableFuture.completedFuture(error(503, OpenAiError.serverError("Model '" + model
           + "' has no server right now. Retry later.", "no_server_available"), 30));

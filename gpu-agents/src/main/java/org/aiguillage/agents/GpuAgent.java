@@ -5,7 +5,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import kamon.Kamon;
 import kamon.metric.MeasurementUnit;
@@ -19,7 +21,9 @@ import org.aiguillage.protocol.dispatch.LoadSnapshot;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.dispatch.RequestCommand;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -58,7 +62,7 @@ import org.apache.pekko.util.ByteString;
  */
 public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
-  private enum Tick implements AgentCommand { SCRAPE, DEMAND }
+  private enum Tick implements AgentCommand { SCRAPE, DEMAND, DRAINED }
 
   private record Scraped(Optional<ServerLoad> load, Optional<Throwable> failure) implements AgentCommand {}
 
@@ -105,8 +109,16 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   /** @param usage gets the account of every call the server answered */
   public static Behavior<AgentCommand> create(ServerSpec spec, RecipientRef<QueueCommand> queue,
       AgentSettings settings, Consumer<UsageRecord> usage) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new GpuAgent(ctx, timers, spec, queue, settings, usage)));
+    return create(spec, queue, settings, usage, ConcurrentHashMap.newKeySet());
+  }
+
+  /** @param localAgents the agents of this node, which the node drains when it leaves; this one is in it while it runs */
+  public static Behavior<AgentCommand> create(ServerSpec spec, RecipientRef<QueueCommand> queue,
+      AgentSettings settings, Consumer<UsageRecord> usage, Set<ActorRef<AgentCommand>> localAgents) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      localAgents.add(ctx.getSelf());
+      return new GpuAgent(ctx, timers, spec, queue, settings, usage, () -> localAgents.remove(ctx.getSelf()));
+    }));
   }
 
   private final ServerSpec spec;
@@ -118,6 +130,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final ConnectionPoolSettings pool;
   private final Map<String, Call> calls = new HashMap<>();
   private final Consumer<UsageRecord> usageSink;
+  private final Runnable onStop;
+  /** Set by {@link AgentCommand.Drain}: no more demand; who waits for the last call to end. */
+  private boolean draining;
+  private final List<AgentCommand.Drain> drainWaiters = new java.util.ArrayList<>();
   private long sharesAccruedNanos = System.nanoTime();
   private ServerLoad serverLoad = ServerLoad.UNKNOWN;
   private long assignsSeen;
@@ -127,9 +143,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final kamon.metric.Histogram ttft;
 
   private GpuAgent(ActorContext<AgentCommand> ctx, TimerScheduler<AgentCommand> timers, ServerSpec spec,
-      RecipientRef<QueueCommand> queue, AgentSettings settings, Consumer<UsageRecord> usageSink) {
+      RecipientRef<QueueCommand> queue, AgentSettings settings, Consumer<UsageRecord> usageSink, Runnable onStop) {
     super(ctx);
     this.usageSink = usageSink;
+    this.onStop = onStop;
     this.spec = spec;
     this.queue = queue;
     this.settings = settings;
@@ -173,13 +190,44 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         .onMessage(WholeBody.class, this::onWholeBody)
         .onMessage(CallEnded.class, this::onCallEnded)
         .onMessage(FirstEventDue.class, this::onFirstEventDue)
+        .onMessage(AgentCommand.Drain.class, this::onDrain)
+        .onMessageEquals(Tick.DRAINED, this::drainedIfIdle)
+        .onSignal(PostStop.class, stop -> {
+          onStop.run();
+          return this;
+        })
         .build();
+  }
+
+  private Behavior<AgentCommand> onDrain(AgentCommand.Drain drain) {
+    if (!draining) {
+      draining = true;
+      getContext().getLog().info("agent for {} draining: {} call(s) in flight", spec.serverId(), calls.size());
+      queue.tell(new QueueCommand.DemandWithdrawn(spec.serverId()));
+    }
+    drainWaiters.add(drain);
+    return drainedIfIdle();
+  }
+
+  private Behavior<AgentCommand> drainedIfIdle() {
+    if (!draining || !calls.isEmpty()) {
+      return this;
+    }
+    boolean stop = false;
+    for (AgentCommand.Drain d : drainWaiters) {
+      if (d.replyTo() != null) {
+        d.replyTo().tell(org.apache.pekko.Done.getInstance());
+      }
+      stop |= d.stopWhenIdle();
+    }
+    drainWaiters.clear();
+    return stop ? Behaviors.stopped() : this;
   }
 
   // ---- demand and assignment
 
   private int freeSlots() {
-    if (!healthy()) {
+    if (draining || !healthy()) {
       return 0;
     }
     if (serverLoad.kvCacheUsage() >= settings.kvCacheHighWater()) {
@@ -398,6 +446,9 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     accrueShares();
     if (calls.remove(ticketId) != null) {
       demand();
+      if (draining && calls.isEmpty()) {
+        getContext().getSelf().tell(Tick.DRAINED);
+      }
     }
   }
 

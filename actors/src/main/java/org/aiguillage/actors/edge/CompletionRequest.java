@@ -59,6 +59,12 @@ public final class CompletionRequest {
    */
   public static Parsed parse(Endpoint endpoint, byte[] body, ApiKey key, Function<String, Optional<ModelConfig>> models,
       BiPredicate<String, String> hostsModel, long nowMillis) {
+    return parse(endpoint, body, key, models, hostsModel, nowMillis, "default");
+  }
+
+  /** @param datacenter the edge's datacentre, which the ticket carries */
+  public static Parsed parse(Endpoint endpoint, byte[] body, ApiKey key, Function<String, Optional<ModelConfig>> models,
+      BiPredicate<String, String> hostsModel, long nowMillis, String datacenter) {
     JsonNode tree;
     try {
       tree = JSON.readTree(body);
@@ -131,7 +137,7 @@ public final class CompletionRequest {
     int maxTokens = request.path("max_completion_tokens").asInt(request.path("max_tokens").asInt(0));
     TicketInfo ticket = new TicketInfo("req-" + UUID.randomUUID(), model.name(), key.id(), key.organization(),
         priority, mode, nowMillis, nowMillis + model.queueTimeout().toMillis(), body.length / 4 + maxTokens,
-        key.threshold());
+        key.threshold(), datacenter);
     byte[] upstreamBody;
     try {
       upstreamBody = JSON.writeValueAsBytes(request);

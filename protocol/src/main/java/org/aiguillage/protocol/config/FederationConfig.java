@@ -4,10 +4,12 @@ import java.util.List;
 import java.util.Optional;
 
 /** The whole YAML file of a node. Parse it with {@link FederationConfigParser}. */
-public record FederationConfig(HttpSettings http, AdminSettings admin, PersistenceSettings persistence,
-    List<TokenConfig> tokens, List<ModelConfig> models) {
+public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
+    PersistenceSettings persistence, List<TokenConfig> tokens, List<ModelConfig> models) {
 
   public FederationConfig {
+    node = node == null ? NodeSettings.defaults() : node;
+    cluster = cluster == null ? ClusterSettings.alone() : cluster;
     http = http == null ? HttpSettings.defaults() : http;
     admin = admin == null ? AdminSettings.defaults() : admin;
     persistence = persistence == null ? PersistenceSettings.defaults() : persistence;
@@ -16,7 +18,12 @@ public record FederationConfig(HttpSettings http, AdminSettings admin, Persisten
   }
 
   public FederationConfig(HttpSettings http, List<TokenConfig> tokens, List<ModelConfig> models) {
-    this(http, null, null, tokens, models);
+    this(null, null, http, null, null, tokens, models);
+  }
+
+  public FederationConfig(HttpSettings http, AdminSettings admin, PersistenceSettings persistence,
+      List<TokenConfig> tokens, List<ModelConfig> models) {
+    this(null, null, http, admin, persistence, tokens, models);
   }
 
   public Optional<ModelConfig> model(String name) {
@@ -24,14 +31,18 @@ public record FederationConfig(HttpSettings http, AdminSettings admin, Persisten
   }
 
   public FederationConfig withHttp(HttpSettings newHttp) {
-    return new FederationConfig(newHttp, admin, persistence, tokens, models);
+    return new FederationConfig(node, cluster, newHttp, admin, persistence, tokens, models);
   }
 
   public FederationConfig withAdmin(AdminSettings newAdmin) {
-    return new FederationConfig(http, newAdmin, persistence, tokens, models);
+    return new FederationConfig(node, cluster, http, newAdmin, persistence, tokens, models);
   }
 
   public FederationConfig withPersistence(PersistenceSettings newPersistence) {
-    return new FederationConfig(http, admin, newPersistence, tokens, models);
+    return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models);
+  }
+
+  public FederationConfig withCluster(ClusterSettings newCluster) {
+    return new FederationConfig(node, newCluster, http, admin, persistence, tokens, models);
   }
 }

@@ -47,7 +47,7 @@ public final class FederationConfigParser {
   public static FederationConfig parse(String yaml) {
     FederationConfig config;
     try {
-      config = yaml.isBlank() ? new FederationConfig(null, null, null, null, null) : YAML.readValue(yaml, FederationConfig.class);
+      config = yaml.isBlank() ? new FederationConfig(null, null, null, null, null, null, null) : YAML.readValue(yaml, FederationConfig.class);
     } catch (UnrecognizedPropertyException e) {
       throw new ConfigException("unknown configuration key '" + path(e) + "' (known here: "
           + e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")) + ")");
@@ -60,13 +60,36 @@ public final class FederationConfigParser {
       throw new ConfigException("the configuration is not valid YAML: " + e.getOriginalMessage());
     }
     if (config == null) {
-      config = new FederationConfig(null, null, null, null, null);
+      config = new FederationConfig(null, null, null, null, null, null, null);
     }
     validate(config);
     return config;
   }
 
+  public static final Set<String> BOOTSTRAPS = Set.of("seed-nodes", "config", "kubernetes-api");
+
   private static void validate(FederationConfig config) {
+    for (int i = 0; i < config.node().roles().size(); i++) {
+      oneOf(config.node().roles().get(i), NodeSettings.ROLES, "node.roles[" + i + "]");
+    }
+    if (config.node().roles().isEmpty()) {
+      throw new ConfigException("malformed value for 'node.roles': a node needs at least one of edge, queue, agent");
+    }
+    ClusterSettings cluster = config.cluster();
+    if (cluster.port() < 0 || cluster.port() > 65535) {
+      throw new ConfigException("malformed value for 'cluster.port': " + cluster.port() + " is not a TCP port");
+    }
+    oneOf(cluster.bootstrap(), BOOTSTRAPS, "cluster.bootstrap");
+    for (int i = 0; i < cluster.seedNodes().size(); i++) {
+      hostAndPort(cluster.seedNodes().get(i), "cluster.seed_nodes[" + i + "]");
+    }
+    for (int i = 0; i < cluster.contactPoints().size(); i++) {
+      hostAndPort(cluster.contactPoints().get(i), "cluster.contact_points[" + i + "]");
+    }
+    if (!cluster.bootstrap().equals("seed-nodes") && cluster.managementPort() == null) {
+      throw new ConfigException("missing configuration key 'cluster.management_port' (bootstrap "
+          + cluster.bootstrap() + " works through Pekko Management)");
+    }
     int port = config.http().port();
     if (port < 0 || port > 65535) {
       throw new ConfigException("malformed value for 'http.port': " + port + " is not a TCP port");
@@ -152,6 +175,22 @@ public final class FederationConfigParser {
       return java.time.LocalDate.parse(t).atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
     }
     return java.time.OffsetDateTime.parse(t).toInstant();
+  }
+
+  /** {@code host:port}, as seed nodes and contact points are written. */
+  public static void hostAndPort(String value, String key) {
+    int colon = value == null ? -1 : value.lastIndexOf(':');
+    try {
+      if (colon > 0) {
+        int port = Integer.parseInt(value.substring(colon + 1));
+        if (port > 0 && port <= 65535) {
+          return;
+        }
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new ConfigException("malformed value for '" + key + "': '" + value + "' is not host:port");
   }
 
   private static void checkUrl(String url, String key) {

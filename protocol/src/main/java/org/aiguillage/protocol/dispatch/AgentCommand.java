@@ -11,4 +11,10 @@ public interface AgentCommand extends CborSerializable {
 
   /** The request actor gave up before the answer started (client gone): abort the server call. */
   record CancelCall(String ticketId) implements AgentCommand {}
+
+  /**
+   * Stop taking work and finish the calls in flight (the node is leaving). The agent answers {@code replyTo} once
+   * it has none left; {@code stopWhenIdle} then stops it (its singleton moves to another node).
+   */
+  record Drain(ActorRef<org.apache.pekko.Done> replyTo, boolean stopWhenIdle) implements AgentCommand {}
 }

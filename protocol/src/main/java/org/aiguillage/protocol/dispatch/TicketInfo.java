@@ -9,6 +9,7 @@ import org.aiguillage.protocol.RoutingMode;
  * @param keyId the public id of the API key (never the secret)
  * @param priority effective priority, 1 (lowest) to 5 (highest)
  * @param maxQueued the key's threshold: the most tickets it may have waiting in this queue
+ * @param datacenter the datacentre of the edge the request entered by: between equal servers, one there is chosen
  */
 public record TicketInfo(
     String id,
@@ -20,4 +21,12 @@ public record TicketInfo(
     long arrivalMillis,
     long deadlineMillis,
     int estimatedTokens,
-    int maxQueued) {}
+    int maxQueued,
+    String datacenter) {
+
+  public TicketInfo(String id, String model, String keyId, String organization, int priority,
+      RoutingMode routingMode, long arrivalMillis, long deadlineMillis, int estimatedTokens, int maxQueued) {
+    this(id, model, keyId, organization, priority, routingMode, arrivalMillis, deadlineMillis, estimatedTokens,
+        maxQueued, "default");
+  }
+}
