@@ -25,7 +25,29 @@ final class NodeConfigLoader {
     } catch (IOException e) {
       throw new ConfigException("cannot read the configuration file " + file + ": " + e.getMessage());
     }
-    return withEnvironment(FederationConfigParser.parse(yaml), env);
+    return withEnvironment(FederationConfigParser.parse(substitute(yaml, env)), env);
+  }
+
+  private static final java.util.regex.Pattern PLACEHOLDER = java.util.regex.Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+
+  /**
+   * {@code ${NAME}} in the file becomes the environment variable NAME, so secrets (server tokens, the database
+   * password, the admin token) can come from Kubernetes Secrets and stay out of the ConfigMap. A variable that
+   * is not set stops the start, naming it; its value is never printed.
+   */
+  static String substitute(String yaml, Map<String, String> env) {
+    java.util.regex.Matcher m = PLACEHOLDER.matcher(yaml);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String value = env.get(m.group(1));
+      if (value == null) {
+        throw new ConfigException("the configuration uses ${" + m.group(1) + "}, and that environment variable is "
+            + "not set");
+      }
+      m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(value));
+    }
+    m.appendTail(out);
+    return out.toString();
   }
 
   static FederationConfig withEnvironment(FederationConfig config, Map<String, String> env) {

@@ -33,4 +33,24 @@ class NodeConfigLoaderTest {
     assertTrue(port.getMessage().contains("AIGUILLAGE_HTTP_PORT"), port.getMessage());
     assertTrue(missing.getMessage().contains("nope.yaml"), missing.getMessage());
   }
+
+  @Test
+  void secretsComeFromTheEnvironmentAndAMissingOneIsNamedNotShown(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("a.yaml"), """
+        admin: { token: "${ADMIN_TOKEN}" }
+        persistence: { url: "jdbc:postgresql://db:5432/a", password: "${DB_PASSWORD}" }
+        cluster: { bootstrap: kubernetes-api, management_port: 8558 }
+        """);
+
+    var config = NodeConfigLoader.load(file, Map.of("ADMIN_TOKEN", "t0k$n", "DB_PASSWORD", "pw",
+        "AIGUILLAGE_CLUSTER_HOST", "10.1.2.3"));
+    ConfigException missing = assertThrows(ConfigException.class,
+        () -> NodeConfigLoader.load(file, Map.of("ADMIN_TOKEN", "t0k$n")));
+
+    assertEquals("t0k$n", config.admin().token());
+    assertEquals("pw", config.persistence().password());
+    assertEquals("10.1.2.3", config.cluster().host());
+    assertTrue(missing.getMessage().contains("${DB_PASSWORD}"), missing.getMessage());
+    assertTrue(!missing.getMessage().contains("t0k$n"));
+  }
 }
