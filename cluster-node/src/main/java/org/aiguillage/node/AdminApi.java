@@ -44,7 +44,8 @@ import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.stream.Materializer;
 
 /**
- * The operators' API under {@code /admin/}: keys, organisations and usage. Authenticated by the admin token;
+ * The operators' API under {@code /admin/}: keys, organisations, usage, and the cluster (its members; this node
+ * asked to leave). Authenticated by the admin token;
  * without one configured, closed. Its answers never hold a secret: a key's secret is shown once, in the answer that
  * creates it, and never again.
  */
@@ -127,6 +128,18 @@ final class AdminApi {
       }
       if (path.equals("/admin/usage") && method == HttpMethods.GET) {
         return answer(request, usage(request));
+      }
+      if (path.equals("/admin/cluster") && method == HttpMethods.GET) {
+        return answer(request, cluster());
+      }
+      if (path.equals("/admin/cluster/leave") && method == HttpMethods.POST) {
+        // Answer first: leaving unbinds this edge and waits for the requests in flight, this one included.
+        system.log().info("admin: this node was asked to leave the cluster");
+        system.scheduler().scheduleOnce(java.time.Duration.ofMillis(200), () ->
+            org.apache.pekko.actor.CoordinatedShutdown.get(system).run(
+                org.apache.pekko.actor.CoordinatedShutdown.clusterLeavingReason()), system.executionContext());
+        return answer(request, json(202, JSON.createObjectNode().put("status", "leaving")
+            .put("node", org.apache.pekko.cluster.typed.Cluster.get(system).selfMember().address().toString())));
       }
     } catch (RuntimeException e) {
       return answer(request, failed(e));
@@ -281,6 +294,21 @@ final class AdminApi {
       byName.values().forEach(data::add);
       return json(200, list);
     });
+  }
+
+  /** The cluster as this node sees it: members, their status and roles. */
+  private HttpResponse cluster() {
+    org.apache.pekko.cluster.typed.Cluster cluster = org.apache.pekko.cluster.typed.Cluster.get(system);
+    ObjectNode view = JSON.createObjectNode().put("self", cluster.selfMember().address().toString());
+    ArrayNode members = view.putArray("members");
+    cluster.state().getMembers().forEach(m -> {
+      ObjectNode member = members.addObject().put("address", m.address().toString())
+          .put("status", m.status().toString())
+          .put("reachable", !cluster.state().getUnreachable().contains(m));
+      ArrayNode roles = member.putArray("roles");
+      m.getRoles().stream().filter(r -> !r.startsWith("dc-")).sorted().forEach(roles::add);
+    });
+    return json(200, view);
   }
 
   private static ObjectNode organization(String name) {

@@ -86,12 +86,16 @@ public final class AiguillageNode implements AutoCloseable {
     NodeMetrics.start();
     Database database = new Database(config.persistence());
     database.createSchema();
-    Config pekko = overrides.withFallback(ClusterConfig.of(config)).withFallback(database.pekkoConfig())
+    // System properties (-Dpekko.cluster...) win over everything: operators tune Pekko without a rebuild.
+    Config pekko = ConfigFactory.defaultOverrides().withFallback(overrides)
+        .withFallback(ClusterConfig.of(config)).withFallback(database.pekkoConfig())
         .withFallback(ConfigFactory.parseResources("aiguillage.conf"))
         .withFallback(ConfigFactory.defaultReference()).resolve();
     UsageLedger ledger = new UsageLedger(database);
     NodeSettings node = config.node();
     Set<ActorRef<AgentCommand>> localAgents = ConcurrentHashMap.newKeySet();
+    // With seed nodes the node may be Up before its guardian has run: the start waits for both.
+    CompletableFuture<Done> wired = new CompletableFuture<>();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
       // Sharding first: the node counts as started once it is Up, and from then on asks its entities. On a node
       // without the queue role these are proxies to the shards elsewhere.
@@ -104,9 +108,11 @@ public final class AiguillageNode implements AutoCloseable {
                 DispatcherSelector.blocking()));
       }
       join(ctx.getSystem(), config.cluster());
+      wired.complete(Done.getInstance());
       return Behaviors.empty();
     }), "aiguillage", pekko);
     try {
+      wired.get(30, TimeUnit.SECONDS);
       awaitUp(Cluster.get(system), Duration.ofSeconds(60));
       KeyAccounts accounts = new KeyAccounts(system, ASK_TIMEOUT);
       seedKeys(accounts, config);
@@ -117,19 +123,29 @@ public final class AiguillageNode implements AutoCloseable {
         OpenAiEdge edge = new OpenAiEdge(system, () -> config, accounts,
             model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model), RequestActor.Settings.defaults());
         AdminApi admin = new AdminApi(system, () -> config, accounts, ledger);
-        binding = bind(system, edge, admin, config);
+        InFlight inFlight = new InFlight();
+        binding = bind(system, edge, admin, config, inFlight);
         ServerBinding bound = binding;
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind",
             () -> bound.unbind().thenApply(u -> Done.getInstance()));
         // A leaving edge takes no new request and lets the ones in flight (streams included) finish.
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "http-drain",
-            () -> bound.terminate(node.drainTimeout()).thenApply(t -> Done.getInstance()));
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "http-drain", () -> {
+          system.log().info("leaving: waiting for {} request(s) in flight", inFlight.count());
+          return inFlight.drained(system, node.drainTimeout());
+        });
       }
       system.log().info("Aiguillage node up: roles {}, datacenter {}, cluster {}{}", node.roles(),
           node.datacenter(), Cluster.get(system).selfMember().address(),
           binding == null ? "" : ", http://" + config.http().host() + ":" + binding.localAddress().getPort());
       return new AiguillageNode(system, binding, config);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      system.terminate();
+      throw new IllegalStateException("the node's actors did not start: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      system.terminate();
+      throw new IllegalStateException(e);
     } catch (RuntimeException e) {
       system.terminate();
       throw e;
@@ -206,7 +222,7 @@ public final class AiguillageNode implements AutoCloseable {
   }
 
   private static ServerBinding bind(ActorSystem<Void> system, OpenAiEdge edge, AdminApi admin,
-      FederationConfig config) {
+      FederationConfig config, InFlight inFlight) {
     Materializer materializer = Materializer.matFromSystem(system);
     try {
       return Http.get(system).newServerAt(config.http().host(), config.http().port()).connectionSource()
@@ -217,8 +233,8 @@ public final class AiguillageNode implements AutoCloseable {
                   done.whenComplete((d, failure) -> gone.complete(Done.getInstance()));
                   return mat;
                 })
-                .mapAsync(1, request -> request.getUri().path().startsWith("/admin/")
-                    ? admin.handle(request) : edge.handle(request, gone));
+                .mapAsync(1, request -> inFlight.track(request.getUri().path().startsWith("/admin/")
+                    ? admin.handle(request) : edge.handle(request, gone)));
             connection.handleWith(flow, materializer);
           }))
           .run(materializer)

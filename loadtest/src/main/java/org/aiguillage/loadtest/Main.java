@@ -150,7 +150,8 @@ public final class Main {
           java -jar loadtest.jar simulate [--port 8001] [--model demo-model] [--profile h200|fast|steady]
                  [--max-num-seqs N] [--max-model-len N] [--itl-ms batch1,batch128] [--api-key K]
                  [--error-rate 0.1] [--fail-after N] [--slow-start-ms MS] [--cut-after-tokens N]
-          java -jar loadtest.jar run --url URL --model M --key [label=]SECRET[,weight=N][,field=value]...
+          java -jar loadtest.jar run --url URL[,URL...] --model M --key [label=]SECRET[,weight=N][,field=value]...
+                 (several URLs: requests take them in turn, skipping one that refuses connections)
                  [--users N --duration 30s --ramp-up 60s --ramp-down 30s]   closed-loop users
                  [--sweep 1,2,4,8,16,32,64,128 --duration 30s]             one closed loop per level
                  [--rate 5 --duration 60s]                                 open-loop Poisson arrivals

@@ -30,6 +30,10 @@ public final class KeyAccounts {
   /** How old an edge's knowledge of a key may be: a revoked key works at most this long on other edges. */
   public static final Duration AUTHENTICATION_MAX_AGE = Duration.ofMillis(500);
   private static final int MAX_KNOWN = 100_000;
+  /** How long a key known to work still works while its account cannot be reached. */
+  static final Duration STALE_IF_UNREACHABLE = Duration.ofMinutes(10);
+  /** How long to wait for an account before falling back on what this edge knew. */
+  static final Duration FALLBACK_AFTER = Duration.ofSeconds(1);
 
   private record Known(KeyAccount.Authentication authentication, long atNanos) {}
 
@@ -59,9 +63,21 @@ public final class KeyAccounts {
     if (known != null && now - known.atNanos < AUTHENTICATION_MAX_AGE.toNanos()) {
       return CompletableFuture.completedFuture(known.authentication);
     }
+    // While a key's account moves (its node died and is not yet downed, a hand-over), a key this edge knew to
+    // work keeps working: its account cannot have revoked it meanwhile. It is asked again on the next request.
+    boolean fallback = known != null && known.authentication instanceof KeyAccount.Authenticated
+        && now - known.atNanos < STALE_IF_UNREACHABLE.toNanos();
     return account(KeySecrets.idOfHash(hash))
-        .<KeyAccount.Authentication>ask(replyTo -> new KeyAccount.Authenticate(hash, replyTo), timeout)
-        .thenApply(authentication -> {
+        .<KeyAccount.Authentication>ask(replyTo -> new KeyAccount.Authenticate(hash, replyTo),
+            fallback ? FALLBACK_AFTER : timeout)
+        .handle((authentication, failure) -> {
+          if (failure != null) {
+            if (fallback) {
+              return known.authentication;
+            }
+            throw failure instanceof java.util.concurrent.CompletionException c ? c
+                : new java.util.concurrent.CompletionException(failure);
+          }
           if (authenticated.size() >= MAX_KNOWN) {
             authenticated.clear(); // a flood of made-up keys must not grow the heap
           }

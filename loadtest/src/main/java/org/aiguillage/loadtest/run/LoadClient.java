@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,13 +31,23 @@ public final class LoadClient {
       + "every request waits its turn by priority").split(" ");
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-  private final URI uri;
+  private final List<URI> uris;
+  private final AtomicInteger next = new AtomicInteger();
   private final String model;
   private final boolean ignoreEos;
 
-  public LoadClient(String baseUrl, String model, boolean ignoreEos) {
-    String base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
-    this.uri = URI.create((base.endsWith("/v1") ? base : base + "/v1") + "/chat/completions");
+  /**
+   * @param baseUrls one endpoint, or several separated by commas: requests then take them in turn, and one that
+   *     refuses the connection is skipped for the next, as a load balancer with health checks would
+   */
+  public LoadClient(String baseUrls, String model, boolean ignoreEos) {
+    List<URI> list = new ArrayList<>();
+    for (String baseUrl : baseUrls.split(",")) {
+      String base = baseUrl.trim().endsWith("/") ? baseUrl.trim().substring(0, baseUrl.trim().length() - 1)
+          : baseUrl.trim();
+      list.add(URI.create((base.endsWith("/v1") ? base : base + "/v1") + "/chat/completions"));
+    }
+    this.uris = List.copyOf(list);
     this.model = model;
     this.ignoreEos = ignoreEos;
   }
@@ -74,9 +85,7 @@ public final class LoadClient {
     int outputTokens = -1;
     String error = "";
     try {
-      HttpResponse<InputStream> response = http.send(HttpRequest.newBuilder(uri).timeout(timeout)
-          .header("Authorization", "Bearer " + keyClass.key()).header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+      HttpResponse<InputStream> response = connect(keyClass, body, timeout);
       status = response.statusCode();
       try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
         if (status != 200) {
@@ -119,6 +128,24 @@ public final class LoadClient {
     return new RequestRecord(keyClass.label(), concurrency, ms(start, runStartNanos),
         chunks.isEmpty() ? -1 : chunks.get(0), end, chunks, promptTokens,
         outputTokens >= 0 ? outputTokens : chunks.size(), status, error);
+  }
+
+  /** Sends to the next endpoint in turn; one that refuses the connection (it is down) passes to the next. */
+  private HttpResponse<InputStream> connect(KeyClass keyClass, String body, Duration timeout)
+      throws IOException, InterruptedException {
+    int first = Math.floorMod(next.getAndIncrement(), uris.size());
+    for (int i = 0; ; i++) {
+      URI uri = uris.get((first + i) % uris.size());
+      try {
+        return http.send(HttpRequest.newBuilder(uri).timeout(timeout)
+            .header("Authorization", "Bearer " + keyClass.key()).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+      } catch (java.net.ConnectException e) {
+        if (i + 1 >= uris.size()) {
+          throw e;
+        }
+      }
+    }
   }
 
   /** A chunk with a non-empty content or text delta (the role chunk carries none). */

@@ -1,0 +1,73 @@
+package org.aiguillage.node;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+
+/**
+ * The requests this edge is answering, streams until their last event: a leaving edge waits for them (the
+ * server binding's own termination does not see connections handled one by one, as ours are).
+ */
+final class InFlight {
+
+  private final AtomicInteger open = new AtomicInteger();
+  /** Once leaving, each response closes its connection: the client's next request goes to another edge. */
+  private volatile boolean leaving;
+
+  int count() {
+    return open.get();
+  }
+
+  /** Counts the request from now until its response, entity included, has gone. */
+  CompletionStage<HttpResponse> track(CompletionStage<HttpResponse> response) {
+    open.incrementAndGet();
+    return response.handle((answered, failure) -> {
+      HttpResponse r = answered;
+      if (failure != null) {
+        open.decrementAndGet();
+        throw failure instanceof java.util.concurrent.CompletionException c ? c
+            : new java.util.concurrent.CompletionException(failure);
+      }
+      if (leaving) {
+        r = r.addHeader(org.apache.pekko.http.javadsl.model.headers.Connection.create("close"));
+      }
+      HttpEntity entity = r.entity();
+      if (entity instanceof HttpEntity.Chunked chunked) {
+        return r.withEntity(HttpEntities.createChunked(chunked.getContentType(),
+            chunked.getDataBytes().watchTermination((mat, done) -> {
+              done.whenComplete((d, f) -> open.decrementAndGet());
+              return mat;
+            })));
+      }
+      open.decrementAndGet();
+      return r;
+    });
+  }
+
+  /** Completes when nothing is in flight any more, or after {@code timeout}. */
+  CompletionStage<Done> drained(ActorSystem<?> system, Duration timeout) {
+    leaving = true;
+    CompletableFuture<Done> done = new CompletableFuture<>();
+    long until = System.nanoTime() + timeout.toNanos();
+    poll(system, done, until);
+    return done;
+  }
+
+  private void poll(ActorSystem<?> system, CompletableFuture<Done> done, long until) {
+    if (open.get() == 0 || System.nanoTime() > until) {
+      if (open.get() > 0) {
+        system.log().warn("leaving with {} request(s) still in flight after the drain timeout", open.get());
+      }
+      done.complete(Done.getInstance());
+      return;
+    }
+    system.scheduler().scheduleOnce(Duration.ofMillis(100), () -> poll(system, done, until),
+        system.executionContext());
+  }
+}
