@@ -94,6 +94,28 @@ class ModelQueueTest {
   }
 
   @Test
+  void betweenEqualServersTheOneInTheEdgesDatacentreServes() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> inDc1 = testKit.createTestProbe();
+    TestProbe<AgentCommand> inDc2 = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    // "a-..." sorts first: without the datacentre rule it would win the tie.
+    queue.tell(new QueueCommand.Demand("a-server", inDc1.ref(), "univ-a", "dc1", 4, 0,
+        new LoadSnapshot(0, 4, -1, -1, -1, 0, System.currentTimeMillis())));
+    queue.tell(new QueueCommand.Demand("b-server", inDc2.ref(), "univ-a", "dc2", 4, 0,
+        new LoadSnapshot(0, 4, -1, -1, -1, 0, System.currentTimeMillis())));
+    long now = System.currentTimeMillis();
+    DispatchTicket fromDc2 = new DispatchTicket(new TicketInfo("t-dc2", "m", "key-a", "univ-a", 3, RoutingMode.ANY,
+        now, now + 60_000, 10, 3, "dc2"), new UpstreamCall("/v1/chat/completions", new byte[0], true, false),
+        requester.ref());
+
+    queue.tell(new QueueCommand.Enqueue(fromDc2));
+
+    assertEquals(fromDc2, inDc2.expectMessageClass(AgentCommand.Assign.class).ticket());
+    inDc1.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
   void leastBusyPrefersTheServerWithTheMostRoomForItsSizeNotTheFewestCalls() {
     ActorRef<QueueCommand> queue = queue("least-busy");
     TestProbe<AgentCommand> big = testKit.createTestProbe();
