@@ -24,6 +24,7 @@ import org.aiguillage.actors.accounts.KeyAccount;
 import org.aiguillage.actors.accounts.KeyAccounts;
 import org.aiguillage.actors.accounts.KeyRecord;
 import org.aiguillage.actors.accounts.KeySettings;
+import org.aiguillage.actors.accounts.OrganizationAccount;
 import org.aiguillage.actors.accounts.UsageLedger;
 import org.aiguillage.agents.ServerSpec;
 import org.aiguillage.protocol.RoutingMode;
@@ -123,8 +124,24 @@ final class AdminApi {
         }
         return answer(request, notAllowed(method, "GET, PATCH, DELETE"));
       }
-      if (path.equals("/admin/organizations") && method == HttpMethods.GET) {
-        return answer(request, organizations());
+      if (path.equals("/admin/organizations")) {
+        if (method == HttpMethods.GET) {
+          return answer(request, organizations());
+        }
+        if (method == HttpMethods.POST) {
+          return body(request).thenCompose(body -> putOrganization(null, body));
+        }
+        return answer(request, notAllowed(method, "GET, POST"));
+      }
+      if (path.startsWith("/admin/organizations/")) {
+        String name = path.substring("/admin/organizations/".length());
+        if (method == HttpMethods.GET) {
+          return answer(request, organizationsByName().thenApply(byName -> organizationReply(byName, name)));
+        }
+        if (method == HttpMethods.PATCH) {
+          return body(request).thenCompose(body -> putOrganization(name, body));
+        }
+        return answer(request, notAllowed(method, "GET, PATCH"));
       }
       if (path.equals("/admin/usage") && method == HttpMethods.GET) {
         return answer(request, usage(request));
@@ -272,10 +289,98 @@ final class AdminApi {
 
   // ---- organisations and usage
 
-  /** The organisations the federation knows: from its keys and from the servers they host. */
+  /** The body of {@code POST /admin/organizations} and {@code PATCH /admin/organizations/{name}}. */
+  record OrganizationBody(String name, String description, Integer requestsPerMinute, Long tokensPerMinute,
+      Long tokenBudget, String budgetPeriod) {}
+
+  /** Creates ({@code name} null: from the body) or changes an organisation's record. */
+  private CompletionStage<HttpResponse> putOrganization(String name, byte[] body) {
+    OrganizationBody b;
+    try {
+      JsonNode tree = JSON.readTree(body);
+      if (!(tree instanceof ObjectNode object)) {
+        return done(badRequest("The body must be a JSON object (name, description, requests_per_minute, ...)."));
+      }
+      b = JSON.treeToValue(object, OrganizationBody.class);
+      if (name == null && (b.name() == null || b.name().isBlank())) {
+        return done(badRequest("missing field 'name'"));
+      }
+      if (b.requestsPerMinute() != null && b.requestsPerMinute() < 1 || b.tokensPerMinute() != null
+          && b.tokensPerMinute() < 1 || b.tokenBudget() != null && b.tokenBudget() < 1) {
+        return done(badRequest("Limits must be at least 1 (leave a field out for no limit)."));
+      }
+      if (b.budgetPeriod() != null && !FederationConfigParser.BUDGET_PERIODS.contains(b.budgetPeriod())) {
+        return done(badRequest("invalid value for 'budget_period': '" + b.budgetPeriod()
+            + "' is not one of day, month, week"));
+      }
+    } catch (Exception e) {
+      return done(invalid(e));
+    }
+    String org = name == null ? b.name().trim() : name;
+    return accounts.getOrganization(org).thenCompose(existing -> {
+      boolean exists = existing instanceof OrganizationAccount.Found;
+      if (name == null && exists) {
+        return done(error(409, OpenAiError.invalidRequest("Organisation '" + org + "' exists; change it with PATCH "
+            + "/admin/organizations/" + org + ".", "name", "organization_exists")));
+      }
+      if (name != null && !exists) {
+        return done(error(404, OpenAiError.invalidRequest("No organisation " + org + " is recorded; create it "
+            + "with POST /admin/organizations.", null, "organization_not_found")));
+      }
+      OrganizationAccount.Settings settings = exists
+          ? merge(((OrganizationAccount.Found) existing).organization().settings(), b)
+          : new OrganizationAccount.Settings(b.description(), b.requestsPerMinute(), b.tokensPerMinute(),
+              b.tokenBudget(), b.budgetPeriod());
+      return accounts.putOrganization(org, settings).thenCompose(put -> organizationsByName()
+          .thenApply(byName -> {
+            HttpResponse r = organizationReply(byName, org);
+            return exists ? r : r.withStatus(201);
+          }));
+    }).exceptionally(this::failed);
+  }
+
+  private static OrganizationAccount.Settings merge(OrganizationAccount.Settings s, OrganizationBody b) {
+    return new OrganizationAccount.Settings(b.description() != null ? b.description() : s.description(),
+        b.requestsPerMinute() != null ? b.requestsPerMinute() : s.requestsPerMinute(),
+        b.tokensPerMinute() != null ? b.tokensPerMinute() : s.tokensPerMinute(),
+        b.tokenBudget() != null ? b.tokenBudget() : s.tokenBudget(),
+        b.budgetPeriod() != null ? b.budgetPeriod() : s.budgetPeriod());
+  }
+
+  private static HttpResponse organizationReply(Map<String, ObjectNode> organizations, String name) {
+    ObjectNode org = organizations.get(name);
+    return org != null ? json(200, org)
+        : error(404, OpenAiError.invalidRequest("No organisation " + name + ".", null, "organization_not_found"));
+  }
+
   private CompletionStage<HttpResponse> organizations() {
-    return accounts.list().thenApply(keys -> {
+    return organizationsByName().thenApply(byName -> {
+      ObjectNode list = JSON.createObjectNode().put("object", "list");
+      ArrayNode data = list.putArray("data");
+      byName.values().forEach(data::add);
+      return json(200, list);
+    });
+  }
+
+  /**
+   * The organisations the federation knows: those recorded through the admin API (with their limits and
+   * budget), and those known from keys and servers.
+   */
+  private CompletionStage<Map<String, ObjectNode>> organizationsByName() {
+    return accounts.list().thenCombine(accounts.organizations(), (keys, recorded) -> {
       Map<String, ObjectNode> byName = new TreeMap<>();
+      long now = System.currentTimeMillis();
+      for (OrganizationAccount.Organization o : recorded) {
+        ObjectNode org = byName.computeIfAbsent(o.name(), AdminApi::organization);
+        OrganizationAccount.Settings st = o.settings();
+        org.put("recorded", true).put("description", st.description())
+            .put("budget_period", st.budgetPeriod()).put("budget_used", o.budgetUsedAt(now))
+            .put("created_at", Instant.ofEpochMilli(o.createdAtMillis()).toString());
+        putNullable(org, "requests_per_minute", st.requestsPerMinute() == null ? null
+            : st.requestsPerMinute().longValue());
+        putNullable(org, "tokens_per_minute", st.tokensPerMinute());
+        putNullable(org, "token_budget", st.tokenBudget());
+      }
       for (KeyRecord k : keys) {
         ObjectNode org = byName.computeIfAbsent(k.settings().organization(), AdminApi::organization);
         org.put("keys", org.get("keys").asInt() + 1);
@@ -289,10 +394,7 @@ final class AdminApi {
           ((ArrayNode) org.get("servers")).add(ServerSpec.of(m, s).serverId());
         }
       }
-      ObjectNode list = JSON.createObjectNode().put("object", "list");
-      ArrayNode data = list.putArray("data");
-      byName.values().forEach(data::add);
-      return json(200, list);
+      return byName;
     });
   }
 
@@ -312,8 +414,8 @@ final class AdminApi {
   }
 
   private static ObjectNode organization(String name) {
-    ObjectNode org = JSON.createObjectNode().put("name", name).put("object", "organization").put("keys", 0)
-        .put("active_keys", 0);
+    ObjectNode org = JSON.createObjectNode().put("name", name).put("object", "organization").put("recorded", false)
+        .put("keys", 0).put("active_keys", 0);
     org.putArray("servers");
     return org;
   }

@@ -25,7 +25,6 @@ import org.aiguillage.actors.ModelQueue;
 import org.aiguillage.actors.QueueSettings;
 import org.aiguillage.actors.RequestActor;
 import org.aiguillage.actors.accounts.Database;
-import org.aiguillage.actors.accounts.KeyAccount;
 import org.aiguillage.actors.accounts.KeyAccounts;
 import org.aiguillage.actors.accounts.UsageLedger;
 import org.aiguillage.actors.accounts.UsageRecorder;
@@ -99,7 +98,7 @@ public final class AiguillageNode implements AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
       // Sharding first: the node counts as started once it is Up, and from then on asks its entities. On a node
       // without the queue role these are proxies to the shards elsewhere.
-      KeyAccount.initSharding(ctx.getSystem());
+      KeyAccounts.initSharding(ctx.getSystem());
       ModelQueue.initSharding(ctx.getSystem(), name -> config.model(name).map(QueueSettings::of)
           .orElseGet(QueueSettings::defaults));
       if (node.has("agent")) {

@@ -160,10 +160,21 @@ final class OpenAiEdge {
           + "' has no server right now. Retry later.", "no_server_available"), 30));
     }
     String ticketId = accepted.ticket().id();
-    // A key without limits needs no admission: its requests do not wait for its account.
-    CompletionStage<KeyAccount.Admission> admitted = authenticated.limited()
-        ? accounts.admit(key.id(), ticketId, accepted.ticket().estimatedTokens())
+    // A key without limits needs no admission: its requests do not wait for its account. Then its organisation's
+    // limits, if it has any; refused there, the key's reservation goes.
+    long estimate = accepted.ticket().estimatedTokens();
+    CompletionStage<KeyAccount.Admission> byKey = authenticated.limited()
+        ? accounts.admit(key.id(), ticketId, estimate)
         : CompletableFuture.completedFuture(UNLIMITED);
+    CompletionStage<KeyAccount.Admission> admitted = byKey.thenCompose(admission ->
+        admission instanceof KeyAccount.Denied ? CompletableFuture.completedFuture(admission)
+            : accounts.admitByOrganization(key.organization(), ticketId, estimate).thenApply(byOrganization -> {
+              if (byOrganization instanceof KeyAccount.Denied) {
+                accounts.release(key.id(), key.organization(), ticketId);
+                return byOrganization;
+              }
+              return admission;
+            }));
     return admitted.thenCompose(admission -> {
       if (admission instanceof KeyAccount.Denied denied) {
         count(model, denied.status());
@@ -175,9 +186,9 @@ final class OpenAiEdge {
       system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), queues.apply(model), outcome,
           clientGone, requestSettings), ticketId, Props.empty());
       return outcome.handle((o, failure) -> {
-        if (authenticated.limited() && (failure != null || o instanceof Outcome.Failure)) {
+        if (failure != null || o instanceof Outcome.Failure) {
           // No server call will settle this ticket's reserved tokens.
-          accounts.release(key.id(), ticketId);
+          accounts.release(key.id(), key.organization(), ticketId);
         }
         HttpResponse response = failure != null
             ? error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)

@@ -368,6 +368,42 @@ class AccountsOverHttpTest {
   }
 
   @Test
+  @Order(9)
+  void anOrganisationsLimitIsSharedByAllItsKeys() throws Exception {
+    HttpResponse<String> created = admin("POST", "/admin/organizations",
+        "{\"name\":\"univ-e\",\"description\":\"a university\",\"requests_per_minute\":4}");
+    assertEquals(201, created.statusCode(), created.body());
+    assertEquals(409, admin("POST", "/admin/organizations", "{\"name\":\"univ-e\"}").statusCode());
+    String one = createKey("{\"name\":\"e1\",\"organization\":\"univ-e\"}").get("key").asText();
+    String two = createKey("{\"name\":\"e2\",\"organization\":\"univ-e\"}").get("key").asText();
+
+    int ok = 0;
+    String refusal = "";
+    for (int i = 0; i < 3; i++) {
+      for (String key : List.of(one, two)) {
+        HttpResponse<String> r = rawChat(key);
+        if (r.statusCode() == 200) {
+          ok++;
+        } else {
+          assertEquals(429, r.statusCode(), r.body());
+          refusal = JSON.readTree(r.body()).path("error").path("message").asText();
+        }
+      }
+    }
+    assertEquals(4, ok, "the organisation's 4 requests per minute, whichever key sends them");
+    assertTrue(refusal.contains("organisation univ-e"), refusal);
+
+    JsonNode shown = JSON.readTree(admin("GET", "/admin/organizations/univ-e", null).body());
+    assertEquals(true, shown.get("recorded").asBoolean());
+    assertEquals(4, shown.get("requests_per_minute").asInt());
+    assertEquals(2, shown.get("keys").asInt());
+    HttpResponse<String> raised = admin("PATCH", "/admin/organizations/univ-e", "{\"requests_per_minute\":100}");
+    assertEquals(100, JSON.readTree(raised.body()).get("requests_per_minute").asInt());
+    assertEquals("a university", JSON.readTree(raised.body()).get("description").asText());
+    assertEquals(200, rawChat(one).statusCode());
+  }
+
+  @Test
   @Order(100)
   void noSecretAppearsInAnyLogLineOrAdminAnswer() throws Exception {
     // A wrong key, sent as a client would, must not be echoed either.

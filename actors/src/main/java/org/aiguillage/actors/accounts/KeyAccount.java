@@ -1,7 +1,8 @@
 package org.aiguillage.actors.accounts;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.time.Duration;
-import java.time.Instant;
 import org.aiguillage.actors.edge.ApiKey;
 import org.aiguillage.protocol.CborSerializable;
 import org.aiguillage.protocol.openai.OpenAiError;
@@ -105,6 +106,10 @@ public final class KeyAccount
 
   public record AuthenticationRefused(String message) implements Authentication {}
 
+  /** Also carried inside an organisation's answer, hence the type name on the wire. */
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME)
+  @JsonSubTypes({@JsonSubTypes.Type(value = Admitted.class, name = "admitted"),
+      @JsonSubTypes.Type(value = Denied.class, name = "denied")})
   public sealed interface Admission extends CborSerializable {}
 
   public record Admitted(RateLimits limits) implements Admission {}
@@ -133,11 +138,8 @@ public final class KeyAccount
   // ---- behaviour
 
   private final String keyId;
-  private final RateWindow window = new RateWindow();
+  private final Limiter limiter = new Limiter();
   private boolean recovered;
-  /** Settled but not yet in the journal: counted against the budget already. */
-  private long unwrittenTokens;
-  private long unwrittenCalls;
 
   private KeyAccount(String keyId, PersistenceId persistenceId) {
     super(persistenceId);
@@ -178,7 +180,7 @@ public final class KeyAccount
         .onCommand(Admit.class, this::onAdmit)
         .onCommand(Settle.class, this::onSettle)
         .onCommand(Release.class, (state, c) -> {
-          window.release(c.ticketId());
+          limiter.release(c.ticketId());
           return Effect().noReply();
         })
         .onCommand(FlushUsage.class, (state, c) -> flush(state).thenNoReply())
@@ -187,13 +189,11 @@ public final class KeyAccount
   }
 
   private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> flush(State state) {
-    if (!state.exists() || unwrittenTokens == 0) {
+    if (!state.exists() || limiter.unwrittenTokens() == 0) {
       return Effect().none();
     }
-    TokensUsed used = new TokensUsed(unwrittenTokens, unwrittenCalls, System.currentTimeMillis());
-    unwrittenTokens = 0;
-    unwrittenCalls = 0;
-    return Effect().persist(used);
+    long[] unwritten = limiter.takeUnwritten();
+    return Effect().persist(new TokensUsed(unwritten[0], unwritten[1], System.currentTimeMillis()));
   }
 
   private ReplyEffect<Event, State> onCreate(State state, Create c) {
@@ -246,72 +246,25 @@ public final class KeyAccount
   }
 
   private ReplyEffect<Event, State> onAdmit(State state, Admit c) {
-    if (!state.exists() || !"active".equals(state.key().status(System.currentTimeMillis()))) {
+    long now = System.currentTimeMillis();
+    if (!state.exists() || !"active".equals(state.key().status(now))) {
       return Effect().reply(c.replyTo(), new Denied(401, OpenAiError.authentication(
           "This API key is not active."), 0, RateLimits.NONE));
     }
     KeySettings s = state.key().settings();
-    long now = System.currentTimeMillis();
-    window.prune(now);
-    Long budget = s.tokenBudget();
-    if (budget != null && state.key().budgetUsedAt(now) + unwrittenTokens + window.pendingTokens() >= budget) {
-      long untilNext = KeyRecord.nextPeriodStart(s.budgetPeriod(), now) - now;
-      return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.of("You exceeded this key's token budget of "
-          + budget + " tokens per " + s.budgetPeriod() + "; it renews at "
-          + Instant.ofEpochMilli(now + untilNext) + ".", "insufficient_quota", null, "insufficient_quota"),
-          (untilNext + 999) / 1000, limits(s, now, 0)));
-    }
-    Integer rpm = s.requestsPerMinute();
-    if (rpm != null && window.requestCount() >= rpm) {
-      long reset = window.requestsResetMillis(now);
-      return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.rateLimited("Rate limit reached for requests "
-          + "on this key: limit " + rpm + " per minute. Retry in " + RateLimits.duration(reset) + ".",
-          "rate_limit_exceeded"), seconds(reset), limits(s, now, 0)));
-    }
-    Long tpm = s.tokensPerMinute();
-    if (tpm != null && c.estimatedTokens() > tpm) {
-      return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.rateLimited("Request too large: it may use "
-          + c.estimatedTokens() + " tokens (prompt and max_tokens) and this key's limit is " + tpm
-          + " tokens per minute. Lower max_tokens or the prompt.", "rate_limit_exceeded"), 0,
-          limits(s, now, 0)));
-    }
-    if (tpm != null && window.tokenCount() + c.estimatedTokens() > tpm) {
-      long reset = window.tokensResetMillis(now, tpm, c.estimatedTokens());
-      return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.rateLimited("Rate limit reached for tokens "
-          + "on this key: limit " + tpm + " per minute, " + window.tokenCount() + " used or reserved, this request "
-          + "may use " + c.estimatedTokens() + ". Retry in " + RateLimits.duration(reset) + ".",
-          "rate_limit_exceeded"), seconds(reset), limits(s, now, 0)));
-    }
-    if (rpm != null || tpm != null || budget != null) {
-      window.admit(c.ticketId(), c.estimatedTokens(), now);
-    }
-    return Effect().reply(c.replyTo(), new Admitted(limits(s, now, 0)));
+    return Effect().reply(c.replyTo(), limiter.admit(limits(s), state.key().budgetUsedAt(now), "this key",
+        c.ticketId(), c.estimatedTokens(), now));
+  }
+
+  static Limiter.Limits limits(KeySettings s) {
+    return new Limiter.Limits(s.requestsPerMinute(), s.tokensPerMinute(), s.tokenBudget(), s.budgetPeriod());
   }
 
   private ReplyEffect<Event, State> onSettle(State state, Settle c) {
-    if (!state.exists()) {
-      return Effect().noReply();
-    }
-    window.settle(c.ticketId(), c.tokens(), System.currentTimeMillis());
-    if (c.tokens() > 0) {
-      unwrittenTokens += c.tokens();
-      unwrittenCalls++;
+    if (state.exists()) {
+      limiter.settle(c.ticketId(), c.tokens(), System.currentTimeMillis());
     }
     return Effect().noReply();
-  }
-
-  private RateLimits limits(KeySettings s, long now, long extra) {
-    Integer rpm = s.requestsPerMinute();
-    Long tpm = s.tokensPerMinute();
-    return new RateLimits(
-        rpm, rpm == null ? null : Math.max(0, rpm - window.requestCount()),
-        rpm == null ? null : window.requestsResetMillis(now),
-        tpm, tpm == null ? null : Math.max(0, tpm - window.tokenCount() - extra),
-        tpm == null ? null : window.tokensResetMillis(now, tpm, 0));
-  }
-
-  private static long seconds(long millis) {
-    return Math.max(1, (millis + 999) / 1000);
   }
 
   @Override
@@ -322,7 +275,7 @@ public final class KeyAccount
         .onEvent(Revoked.class, (state, e) -> new State(state.key().revokedAt(e.atMillis())))
         .onEvent(TokensUsed.class, (state, e) -> {
           if (!recovered) {
-            window.replay(e.tokens(), e.atMillis(), System.currentTimeMillis());
+            limiter.replay(e.tokens(), e.atMillis(), System.currentTimeMillis());
           }
           return new State(state.key().withTokensUsed(e.tokens(), e.atMillis()));
         })

@@ -41,11 +41,19 @@ public final class KeyAccounts {
   private final ClusterSharding sharding;
   private final Duration timeout;
   private final Map<String, Known> authenticated = new ConcurrentHashMap<>();
+  /** Organisations without limits, and when this edge learnt it. */
+  private final Map<String, Long> unlimitedOrganizations = new ConcurrentHashMap<>();
 
   public KeyAccounts(ActorSystem<?> system, Duration timeout) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
+  }
+
+  /** Starts the sharding of the accounts, keys' and organisations' (proxies on nodes without the queue role). */
+  public static void initSharding(ActorSystem<?> system) {
+    KeyAccount.initSharding(system);
+    OrganizationAccount.initSharding(system);
   }
 
   private EntityRef<KeyAccount.Command> account(String keyId) {
@@ -90,12 +98,68 @@ public final class KeyAccounts {
     return account(keyId).ask(replyTo -> new KeyAccount.Admit(ticketId, estimatedTokens, replyTo), timeout);
   }
 
-  public void settle(UsageRecord usage) {
-    account(usage.keyId()).tell(new KeyAccount.Settle(usage.ticketId(), usage.totalTokens()));
+  /**
+   * The organisation's admission of a call. An organisation this edge learnt has no limits (at most {@link
+   * #AUTHENTICATION_MAX_AGE} ago) is not asked.
+   */
+  public CompletionStage<KeyAccount.Admission> admitByOrganization(String organization, String ticketId,
+      long estimatedTokens) {
+    long now = System.nanoTime();
+    Long unlimitedAt = unlimitedOrganizations.get(organization);
+    if (unlimitedAt != null && now - unlimitedAt < AUTHENTICATION_MAX_AGE.toNanos()) {
+      return CompletableFuture.completedFuture(new KeyAccount.Admitted(RateLimits.NONE));
+    }
+    return organization(organization).<OrganizationAccount.Admission>ask(replyTo ->
+            new OrganizationAccount.Admit(ticketId, estimatedTokens, replyTo), timeout)
+        .thenApply(admission -> {
+          if (admission.limited()) {
+            unlimitedOrganizations.remove(organization);
+          } else {
+            unlimitedOrganizations.put(organization, now);
+          }
+          return admission.admission();
+        });
   }
 
-  public void release(String keyId, String ticketId) {
+  /** The call ended: its tokens settle the key's account and its organisation's. */
+  public void settle(UsageRecord usage) {
+    account(usage.keyId()).tell(new KeyAccount.Settle(usage.ticketId(), usage.totalTokens()));
+    organization(usage.organization()).tell(new OrganizationAccount.Settle(usage.ticketId(), usage.totalTokens()));
+  }
+
+  public void release(String keyId, String organization, String ticketId) {
     account(keyId).tell(new KeyAccount.Release(ticketId));
+    organization(organization).tell(new OrganizationAccount.Release(ticketId));
+  }
+
+  private EntityRef<OrganizationAccount.Command> organization(String name) {
+    return sharding.entityRefFor(OrganizationAccount.TYPE_KEY, name);
+  }
+
+  public CompletionStage<OrganizationAccount.Reply> putOrganization(String name, OrganizationAccount.Settings settings) {
+    unlimitedOrganizations.remove(name);
+    return organization(name).ask(replyTo -> new OrganizationAccount.Put(settings, replyTo), timeout);
+  }
+
+  public CompletionStage<OrganizationAccount.Reply> getOrganization(String name) {
+    return organization(name).ask(OrganizationAccount.Get::new, timeout);
+  }
+
+  /** Every organisation recorded in the journal (those made through the admin API). */
+  public CompletionStage<List<OrganizationAccount.Organization>> organizations() {
+    String prefix = OrganizationAccount.TYPE_KEY.name() + "|";
+    return readJournal().currentPersistenceIds()
+        .filter(id -> id.startsWith(prefix))
+        .mapAsync(8, id -> getOrganization(id.substring(prefix.length())))
+        .filter(reply -> reply instanceof OrganizationAccount.Found)
+        .map(reply -> ((OrganizationAccount.Found) reply).organization())
+        .runWith(Sink.seq(), system)
+        .thenApply(List::copyOf);
+  }
+
+  private JdbcReadJournal readJournal() {
+    return PersistenceQuery.get(system.classicSystem())
+        .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
   }
 
   /** Makes or updates a key of the YAML file (validated by the parser). */
@@ -150,10 +214,8 @@ public final class KeyAccounts {
 
   /** Every key in the journal, oldest first. */
   public CompletionStage<List<KeyRecord>> list() {
-    JdbcReadJournal journal = PersistenceQuery.get(system.classicSystem())
-        .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     String prefix = KeyAccount.TYPE_KEY.name() + "|";
-    return journal.currentPersistenceIds()
+    return readJournal().currentPersistenceIds()
         .filter(id -> id.startsWith(prefix))
         .mapAsync(8, id -> get(id.substring(prefix.length())))
         .filter(reply -> reply instanceof KeyAccount.Found)

@@ -36,7 +36,7 @@ abstract class KeyAccountsJournalTest {
     ActorTestKit kit = ActorTestKit.create("journal-test", config);
     Cluster cluster = Cluster.get(kit.system());
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    KeyAccount.initSharding(kit.system());
+    KeyAccounts.initSharding(kit.system());
     return kit;
   }
 
