@@ -139,6 +139,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         .onMessage(QueueCommand.Reassert.class, r -> onEnqueue(r.ticket(), true))
         .onMessage(QueueCommand.Withdraw.class, this::onWithdraw)
         .onMessage(QueueCommand.Demand.class, this::onDemand)
+        .onMessage(QueueCommand.GetFleet.class, this::onGetFleet)
         .onMessage(QueueCommand.AssignAccepted.class, this::onAccepted)
         .onMessage(QueueCommand.AssignRefused.class, this::onRefused)
         .onMessage(QueueCommand.DemandWithdrawn.class, this::onDemandWithdrawn)
@@ -189,6 +190,17 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       agents.get(a.serverId()).ref.tell(new AgentCommand.CancelCall(id));
     }
     publishLength();
+    return this;
+  }
+
+  private Behavior<QueueCommand> onGetFleet(QueueCommand.GetFleet get) {
+    long now = System.currentTimeMillis();
+    List<QueueCommand.ServerView> servers = agents.values().stream()
+        .sorted(Comparator.comparing(a -> a.serverId))
+        .map(a -> new QueueCommand.ServerView(a.serverId, a.organization, a.datacenter, a.credit(), a.snapshot,
+            now - a.lastDemandMillis))
+        .toList();
+    get.replyTo().tell(new QueueCommand.Fleet(model, waiting.size(), servers));
     return this;
   }
 

@@ -34,6 +34,7 @@ import org.aiguillage.protocol.config.FederationConfigParser;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.aiguillage.protocol.config.TokenConfig;
+import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -72,8 +73,11 @@ final class AdminApi {
   private final Supplier<FederationConfig> config;
   private final KeyAccounts accounts;
   private final UsageLedger ledger;
+  private final java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<QueueCommand>> queues;
 
-  AdminApi(ActorSystem<?> system, Supplier<FederationConfig> config, KeyAccounts accounts, UsageLedger ledger) {
+  AdminApi(ActorSystem<?> system, Supplier<FederationConfig> config, KeyAccounts accounts, UsageLedger ledger,
+      java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<QueueCommand>> queues) {
+    this.queues = queues;
     this.system = system;
     this.materializer = Materializer.matFromSystem(system);
     this.config = config;
@@ -145,6 +149,9 @@ final class AdminApi {
       }
       if (path.equals("/admin/usage") && method == HttpMethods.GET) {
         return answer(request, usage(request));
+      }
+      if (path.equals("/admin/models") && method == HttpMethods.GET) {
+        return answer(request, models());
       }
       if (path.equals("/admin/cluster") && method == HttpMethods.GET) {
         return answer(request, cluster());
@@ -396,6 +403,58 @@ final class AdminApi {
       }
       return byName;
     });
+  }
+
+  /**
+   * The models and their servers as their queues see them: each server's state (ready, full, backlog,
+   * kv-cache-full, unhealthy, draining), its live load and how long ago its agent last asked for work. A server
+   * of this node's configuration whose agent has not asked lately is listed as not reporting.
+   */
+  private CompletionStage<HttpResponse> models() {
+    List<CompletableFuture<ObjectNode>> models = config.get().models().stream().map(m ->
+        org.apache.pekko.actor.typed.javadsl.AskPattern.<QueueCommand, QueueCommand.Fleet>ask(queues.apply(m.name()),
+                QueueCommand.GetFleet::new, java.time.Duration.ofSeconds(5), system.scheduler())
+            .thenApply(fleet -> modelView(m, fleet)).toCompletableFuture()).toList();
+    return CompletableFuture.allOf(models.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      ObjectNode list = JSON.createObjectNode().put("object", "list");
+      ArrayNode data = list.putArray("data");
+      models.forEach(f -> data.add(f.join()));
+      return json(200, list);
+    });
+  }
+
+  private static ObjectNode modelView(ModelConfig m, QueueCommand.Fleet fleet) {
+    ObjectNode view = JSON.createObjectNode().put("name", m.name()).put("object", "model")
+        .put("served_name", m.servedName()).put("routing_strategy", m.routingStrategy())
+        .put("queue_timeout_seconds", m.queueTimeout().toSeconds()).put("waiting_tickets", fleet.waitingTickets());
+    ArrayNode servers = view.putArray("servers");
+    java.util.Set<String> reporting = new java.util.HashSet<>();
+    for (QueueCommand.ServerView s : fleet.servers()) {
+      reporting.add(s.serverId());
+      var load = s.snapshot();
+      ObjectNode server = servers.addObject().put("id", s.serverId()).put("organization", s.organization())
+          .put("datacenter", s.datacenter()).put("state", load.state()).put("in_flight", load.inFlight())
+          .put("max_parallel_requests", load.maxParallel()).put("credit", s.credit())
+          .put("last_demand_ms_ago", s.lastDemandMillisAgo());
+      if (load.running() >= 0) {
+        server.put("running", load.running());
+      }
+      if (load.waiting() >= 0) {
+        server.put("waiting", load.waiting());
+      }
+      if (load.kvCacheUsage() >= 0) {
+        server.put("kv_cache_usage", Math.round(load.kvCacheUsage() * 1000) / 1000.0);
+      }
+      server.put("recent_ttft_ms", Math.round(load.recentTtftSeconds() * 1000));
+    }
+    for (ServerConfig c : m.vllmServers()) {
+      String id = ServerSpec.of(m, c).serverId();
+      if (!reporting.contains(id)) {
+        servers.addObject().put("id", id).put("organization", c.organization()).put("datacenter", c.datacenter())
+            .put("state", "not-reporting");
+      }
+    }
+    return view;
   }
 
   /** The cluster as this node sees it: members, their status and roles. */

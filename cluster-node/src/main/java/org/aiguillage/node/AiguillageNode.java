@@ -121,7 +121,8 @@ public final class AiguillageNode implements AutoCloseable {
         ClusterSharding sharding = ClusterSharding.get(system);
         OpenAiEdge edge = new OpenAiEdge(system, () -> config, accounts,
             model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model), RequestActor.Settings.defaults());
-        AdminApi admin = new AdminApi(system, () -> config, accounts, ledger);
+        AdminApi admin = new AdminApi(system, () -> config, accounts, ledger,
+            model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model));
         InFlight inFlight = new InFlight();
         binding = bind(system, edge, admin, config, inFlight);
         ServerBinding bound = binding;
@@ -172,8 +173,7 @@ public final class AiguillageNode implements AutoCloseable {
         if (!server.datacenter().equals("default") && !server.datacenter().equals(datacenter)) {
           continue; // another datacentre's agents front it
         }
-        ServerSpec spec = ServerSpec.of(model, new ServerConfig(server.url(), server.token(), server.organization(),
-            server.maxParallelRequests(), server.type(), datacenter, server.powerWatts()));
+        ServerSpec spec = ServerSpec.of(model, server.withDatacenter(datacenter));
         Behavior<AgentCommand> agent = Behaviors.supervise(
                 GpuAgent.create(spec, queue, AgentSettings.defaults(), usage, localAgents))
             .onFailure(SupervisorStrategy.restart());

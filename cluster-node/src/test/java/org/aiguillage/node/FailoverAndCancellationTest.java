@@ -46,6 +46,7 @@ class FailoverAndCancellationTest {
     node = AiguillageNode.start(FederationConfigParser.parse("""
         http: { port: 0 }
         persistence: { url: "jdbc:h2:mem:failover" }
+        admin: { token: failover-admin }
         tokens: [ { token: %s, name: t, organization: univ-a } ]
         models:
           - name: m
@@ -79,7 +80,35 @@ class FailoverAndCancellationTest {
   }
 
   @Test
+  void aFailingServersHealthIsVisibleInTheAdminApi() throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    String brokenId = "m@" + broken.baseUrl().substring("http://".length());
+    java.util.Set<String> states = new java.util.HashSet<>();
+    long until = System.currentTimeMillis() + 15_000;
+    while (!states.contains("unhealthy") && System.currentTimeMillis() < until) {
+      client.chat().completions().create(chat("m", "keep them busy", 2));
+      var models = json.readTree(http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create(node.baseUrl() + "/admin/models"))
+          .header("Authorization", "Bearer failover-admin").build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+      for (var model : models.get("data")) {
+        for (var server : model.get("servers")) {
+          if (server.get("id").asText().equals(brokenId)) {
+            states.add(server.get("state").asText());
+          }
+          if (model.get("name").asText().equals("m") && !server.get("id").asText().equals(brokenId)) {
+            assertEquals(8, server.get("max_parallel_requests").asInt());
+          }
+        }
+      }
+    }
+    assertTrue(states.contains("unhealthy"), "the broken server was seen as: " + states);
+  }
+
+  @Test
   void aServerThatFailsBeforeAnsweringIsInvisibleToClients() {
+    long completedBefore = healthy.stats().completed();
     for (int i = 0; i < 20; i++) {
       String prompt = "attempt " + i;
       try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions()
@@ -90,7 +119,7 @@ class FailoverAndCancellationTest {
       }
     }
     assertTrue(broken.stats().received() > 0, "the broken server was tried");
-    assertEquals(20, healthy.stats().completed());
+    assertEquals(completedBefore + 20, healthy.stats().completed());
   }
 
   @Test

@@ -227,13 +227,25 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   // ---- demand and assignment
 
   private int freeSlots() {
-    if (draining || !healthy()) {
-      return 0;
+    return state().equals("ready") ? spec.server().maxParallelRequests() - calls.size() : 0;
+  }
+
+  /** Why this agent takes work or not (see {@link LoadSnapshot#state()}). */
+  private String state() {
+    if (draining) {
+      return "draining";
+    }
+    if (!healthy()) {
+      return "unhealthy";
     }
     if (serverLoad.kvCacheUsage() >= settings.kvCacheHighWater()) {
-      return 0;
+      return "kv-cache-full";
     }
-    return Math.max(0, spec.server().maxParallelRequests() - calls.size());
+    int maxWaiting = spec.server().maxWaiting();
+    if (maxWaiting >= 0 && serverLoad.waiting() > maxWaiting) {
+      return "backlog";
+    }
+    return calls.size() >= spec.server().maxParallelRequests() ? "full" : "ready";
   }
 
   private boolean healthy() {
@@ -242,7 +254,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private LoadSnapshot snapshot() {
     return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
-        serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis());
+        serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state());
   }
 
   private void demand() {

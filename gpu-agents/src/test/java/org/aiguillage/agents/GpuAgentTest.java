@@ -83,6 +83,39 @@ class GpuAgentTest {
   }
 
   @Test
+  void asksForNoWorkWhileTheServerQueuesRequestsOfItsOwnAndAgainOnceItDoesNot() throws Exception {
+    // One sequence at a time, and other clients of the server keep it busy: two of their requests wait in it.
+    try (VllmSimulator busy = VllmSimulator.start(MODEL, SimulatorProfile.fast().withMaxNumSeqs(1).withItl(10, 10))) {
+      java.net.http.HttpClient direct = java.net.http.HttpClient.newHttpClient();
+      List<java.util.concurrent.CompletableFuture<?>> others = new java.util.ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        others.add(direct.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(busy.baseUrl()
+                + "/v1/chat/completions")).header("Content-Type", "application/json")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"" + MODEL + "\",\"messages\":"
+                + "[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":100}")).build(),
+            java.net.http.HttpResponse.BodyHandlers.discarding()));
+      }
+      TestProbe<QueueCommand> queue = testKit.createTestProbe();
+      agent(busy.baseUrl(), 8, queue);
+
+      List<QueueCommand> seen = queue.fishForMessage(Duration.ofSeconds(5), m ->
+          m instanceof QueueCommand.Demand d && d.snapshot().state().equals("backlog")
+              ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+      QueueCommand.Demand backlogged = (QueueCommand.Demand) seen.get(seen.size() - 1);
+      assertEquals(0, backlogged.freeSlots());
+      assertTrue(backlogged.snapshot().waiting() > 0);
+
+      for (var other : others) {
+        other.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      List<QueueCommand> later = queue.fishForMessage(Duration.ofSeconds(5), m ->
+          m instanceof QueueCommand.Demand d && d.freeSlots() == 8
+              ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+      assertEquals("ready", ((QueueCommand.Demand) later.get(later.size() - 1)).snapshot().state());
+    }
+  }
+
+  @Test
   void demandsWorkForAllItsSlotsWhenItStarts() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     agent(server.baseUrl(), 8, queue);

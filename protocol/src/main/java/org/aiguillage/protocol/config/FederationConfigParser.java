@@ -127,6 +127,9 @@ public final class FederationConfigParser {
         if (s.maxParallelRequests() < 1) {
           throw new ConfigException("malformed value for '" + sat + ".max_parallel_requests': must be at least 1");
         }
+        if (s.maxWaiting() < -1) {
+          throw new ConfigException("malformed value for '" + sat + ".max_waiting': 0 or more, or -1 to ignore");
+        }
         if (s.powerWatts() != null && !(s.powerWatts() >= 0)) {
           throw new ConfigException("malformed value for '" + sat + ".power_watts': must be zero or more");
         }

@@ -10,6 +10,8 @@ package org.aiguillage.protocol.config;
  * @param type how to read its load: {@code vllm}, {@code sglang}, {@code ollama} or {@code openai}
  * @param datacenter where the server runs
  * @param powerWatts the server's power draw, for the energy estimate of each call; null: no estimate
+ * @param maxWaiting the agent asks for work only while the server's own queue holds at most this many requests
+ *     (from its metrics); -1: ignore the server's queue
  */
 public record ServerConfig(
     String url,
@@ -18,13 +20,19 @@ public record ServerConfig(
     Integer maxParallelRequests,
     String type,
     String datacenter,
-    Double powerWatts) {
+    Double powerWatts,
+    Integer maxWaiting) {
 
   public static final int DEFAULT_MAX_PARALLEL_REQUESTS = 16;
 
   public ServerConfig(String url, String token, String organization, Integer maxParallelRequests, String type,
       String datacenter) {
-    this(url, token, organization, maxParallelRequests, type, datacenter, null);
+    this(url, token, organization, maxParallelRequests, type, datacenter, null, null);
+  }
+
+  public ServerConfig withDatacenter(String newDatacenter) {
+    return new ServerConfig(url, token, organization, maxParallelRequests, type, newDatacenter, powerWatts,
+        maxWaiting);
   }
 
   public ServerConfig {
@@ -33,6 +41,7 @@ public record ServerConfig(
     maxParallelRequests = maxParallelRequests == null ? DEFAULT_MAX_PARALLEL_REQUESTS : maxParallelRequests;
     type = type == null ? "vllm" : type;
     datacenter = datacenter == null ? "default" : datacenter;
+    maxWaiting = maxWaiting == null ? 0 : maxWaiting;
   }
 
   private static String stripTrailingSlash(String url) {

@@ -11,6 +11,8 @@ import org.aiguillage.protocol.CborSerializable;
  * @param waiting requests in the server's own queue (-1 when unknown)
  * @param kvCacheUsage KV-cache use 0..1 (-1 when unknown)
  * @param recentTtftSeconds recent time to first token seen by this agent (0 when nothing seen yet)
+ * @param state why the agent takes work or not: {@code ready}, {@code full}, {@code backlog} (the server queues
+ *     requests of its own), {@code kv-cache-full}, {@code unhealthy} (failed lately; back-off), {@code draining}
  */
 public record LoadSnapshot(
     int inFlight,
@@ -19,4 +21,11 @@ public record LoadSnapshot(
     int waiting,
     double kvCacheUsage,
     double recentTtftSeconds,
-    long takenAtMillis) implements CborSerializable {}
+    long takenAtMillis,
+    String state) implements CborSerializable {
+
+  public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
+      double recentTtftSeconds, long takenAtMillis) {
+    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, "ready");
+  }
+}

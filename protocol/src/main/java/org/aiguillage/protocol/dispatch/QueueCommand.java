@@ -39,4 +39,14 @@ public interface QueueCommand extends CborSerializable {
 
   /** The agent stops taking work for this model (drain, shutdown, server unhealthy). */
   record DemandWithdrawn(String serverId) implements QueueCommand {}
+
+  /** What the queue knows of its servers and tickets now, for operators. */
+  record GetFleet(ActorRef<Fleet> replyTo) implements QueueCommand {}
+
+  /** @param waitingTickets tickets waiting for a server; @param servers the agents that asked for work lately */
+  record Fleet(String model, int waitingTickets, java.util.List<ServerView> servers) implements CborSerializable {}
+
+  /** One server as its queue sees it: its agent's last demand. */
+  record ServerView(String serverId, String organization, String datacenter, int credit, LoadSnapshot snapshot,
+      long lastDemandMillisAgo) implements CborSerializable {}
 }
