@@ -14,6 +14,11 @@ FAST=18501; SLOW1=18502; SLOW2=18503; NODE_PORT=18580
 # handling from being what is measured.
 FAST_ITL=${FAST_ITL:-8,46}
 SLOW_ITL=${SLOW_ITL:-20,60}
+# The dispatcher's ceilings: "tuned" (max_parallel_requests = each server's max-num-seqs, 64/16/16) or
+# "uniform" (64 for every server, as an operator who pasted one value would have: the slow servers' ceilings
+# overstate what they serve, and their own queues fill).
+CEILINGS=${CEILINGS:-tuned}
+if [ "$CEILINGS" = uniform ]; then SLOW_MAX=64; else SLOW_MAX=16; fi
 
 [ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
 work=$(mktemp -d)
@@ -40,8 +45,8 @@ models:
     routing_strategy: $strategy
     vllm_servers:
       - { url: http://127.0.0.1:$FAST, organization: univ-a, max_parallel_requests: 64 }
-      - { url: http://127.0.0.1:$SLOW1, organization: univ-b, max_parallel_requests: 16 }
-      - { url: http://127.0.0.1:$SLOW2, organization: univ-b, max_parallel_requests: 16 }
+      - { url: http://127.0.0.1:$SLOW1, organization: univ-b, max_parallel_requests: $SLOW_MAX }
+      - { url: http://127.0.0.1:$SLOW2, organization: univ-b, max_parallel_requests: $SLOW_MAX }
 YAML
   java -jar cluster-node/target/aiguillage.jar --config "$work/$strategy.yaml" > "$work/node-$strategy.log" 2>&1 &
   node=$!
@@ -56,14 +61,15 @@ YAML
   kill "$node"; wait "$node" 2>/dev/null || true
 done
 
-python3 - "$OUT" "$FAST_ITL" "$SLOW_ITL" <<'PY'
+python3 - "$OUT" "$FAST_ITL" "$SLOW_ITL" "$CEILINGS" "$SLOW_MAX" <<'PY'
 import json, sys
 out = sys.argv[1]
 def f(v): return "-" if v != v else f"{v:.0f}"
 lines = ["# Routing quality", "",
          f"One fast server (64 slots, steps {sys.argv[2]} ms at batch 1 -> 128) and two slow ones (16 slots each, steps {sys.argv[3]} ms);",
          "77 closed-loop users (80 % of the 96 slots) joining over 5 s; 300 tokens in, 128±32 out; same seeded load",
-         "for each strategy, each on a node warmed by 10 s of short requests.", "",
+         "for each strategy, each on a node warmed by 10 s of short requests.",
+         f"Dispatcher ceilings ({sys.argv[4]}): max_parallel_requests 64 on the fast server, {sys.argv[5]} on each slow one.", "",
          "| strategy | TTFT p50 (ms) | TTFT p90 | TTFT p99 | ITL p50 (ms) | E2E p50 (ms) | E2E p99 | output tok/s | requests | errors |",
          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 for strategy in ("least-busy", "round-robin", "random"):
