@@ -34,6 +34,7 @@ import org.aiguillage.protocol.config.FederationConfigParser;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.aiguillage.protocol.config.TokenConfig;
+import org.aiguillage.actors.fleet.FleetRegistry;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -74,10 +75,13 @@ final class AdminApi {
   private final KeyAccounts accounts;
   private final UsageLedger ledger;
   private final java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<QueueCommand>> queues;
+  private final FleetView fleet;
 
   AdminApi(ActorSystem<?> system, Supplier<FederationConfig> config, KeyAccounts accounts, UsageLedger ledger,
-      java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<QueueCommand>> queues) {
+      java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<QueueCommand>> queues,
+      FleetView fleet) {
     this.queues = queues;
+    this.fleet = fleet;
     this.system = system;
     this.materializer = Materializer.matFromSystem(system);
     this.config = config;
@@ -150,8 +154,29 @@ final class AdminApi {
       if (path.equals("/admin/usage") && method == HttpMethods.GET) {
         return answer(request, usage(request));
       }
-      if (path.equals("/admin/models") && method == HttpMethods.GET) {
-        return answer(request, models());
+      if (path.equals("/admin/models")) {
+        if (method == HttpMethods.GET) {
+          return answer(request, models());
+        }
+        if (method == HttpMethods.POST) {
+          return body(request).thenCompose(this::addModel);
+        }
+        return answer(request, notAllowed(method, "GET, POST"));
+      }
+      if (path.startsWith("/admin/models/")) {
+        String[] parts = path.substring("/admin/models/".length()).split("/", 3);
+        String model = java.net.URLDecoder.decode(parts[0], StandardCharsets.UTF_8);
+        if (parts.length == 1 && method == HttpMethods.DELETE) {
+          return answer(request, changeFleet(replyTo -> new FleetRegistry.RemoveModel(model, replyTo), 200,
+              "model " + model + " removed"));
+        }
+        if (parts.length == 2 && parts[1].equals("servers") && method == HttpMethods.POST) {
+          return body(request).thenCompose(b -> addServer(model, b));
+        }
+        if (parts.length == 3 && parts[1].equals("servers") && method == HttpMethods.DELETE) {
+          return answer(request, removeServer(model, java.net.URLDecoder.decode(parts[2], StandardCharsets.UTF_8)));
+        }
+        return answer(request, notAllowed(method, "DELETE /admin/models/{name}, POST|DELETE .../servers"));
       }
       if (path.equals("/admin/cluster") && method == HttpMethods.GET) {
         return answer(request, cluster());
@@ -455,6 +480,67 @@ final class AdminApi {
       }
     }
     return view;
+  }
+
+  // ---- the fleet
+
+  private CompletionStage<HttpResponse> addModel(byte[] body) {
+    ModelConfig model;
+    try {
+      model = FederationConfigParser.parseModel(new String(body, StandardCharsets.UTF_8));
+    } catch (ConfigException e) {
+      return done(invalid(e));
+    }
+    return changeFleet(replyTo -> new FleetRegistry.AddModel(model, replyTo), 201, "model " + model.name()
+        + " added with " + model.vllmServers().size() + " server(s)");
+  }
+
+  private CompletionStage<HttpResponse> addServer(String model, byte[] body) {
+    ServerConfig server;
+    try {
+      server = FederationConfigParser.parseServer(new String(body, StandardCharsets.UTF_8));
+    } catch (ConfigException e) {
+      return done(invalid(e));
+    }
+    return fleet.ask(replyTo -> new FleetRegistry.AddServer(model, server, replyTo)).thenApply(reply -> {
+      if (reply instanceof FleetRegistry.Refused refused) {
+        return error(refused.status(), OpenAiError.invalidRequest(refused.message(), null, "fleet_refused"));
+      }
+      String id = ServerSpec.of(fleet.model(model).orElseThrow(), server).serverId();
+      system.log().info("admin: server {} added", id);
+      return json(201, JSON.createObjectNode().put("id", id).put("object", "server").put("model", model)
+          .put("url", server.url()).put("organization", server.organization())
+          .put("max_parallel_requests", server.maxParallelRequests()).put("datacenter", server.datacenter()));
+    });
+  }
+
+  /** Removes a server from its model: its agent stops taking work, finishes its streams, then stops. */
+  private CompletionStage<HttpResponse> removeServer(String model, String id) {
+    Optional<ServerConfig> server = fleet.model(model).flatMap(m -> m.vllmServers().stream()
+        .filter(s -> ServerSpec.of(m, s).serverId().equals(id)).findFirst());
+    if (server.isEmpty()) {
+      return done(error(404, OpenAiError.invalidRequest("No server " + id + " for model '" + model + "'.", null,
+          "server_not_found")));
+    }
+    return fleet.ask(replyTo -> new FleetRegistry.RemoveServer(model, server.get().url(), replyTo)).thenApply(r -> {
+      if (r instanceof FleetRegistry.Refused refused) {
+        return error(refused.status(), OpenAiError.invalidRequest(refused.message(), null, "fleet_refused"));
+      }
+      system.log().info("admin: server {} removed; its agent drains", id);
+      return json(202, JSON.createObjectNode().put("id", id).put("status", "draining"));
+    });
+  }
+
+  private CompletionStage<HttpResponse> changeFleet(
+      java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<FleetRegistry.Reply>, FleetRegistry.Command>
+          command, int status, String what) {
+    return fleet.ask(command).thenApply(reply -> {
+      if (reply instanceof FleetRegistry.Refused refused) {
+        return error(refused.status(), OpenAiError.invalidRequest(refused.message(), null, "fleet_refused"));
+      }
+      system.log().info("admin: {}", what);
+      return json(status, JSON.createObjectNode().put("status", "ok").put("change", what));
+    });
   }
 
   /** The cluster as this node sees it: members, their status and roles. */

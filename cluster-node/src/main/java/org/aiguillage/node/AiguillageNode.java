@@ -28,6 +28,8 @@ import org.aiguillage.actors.accounts.Database;
 import org.aiguillage.actors.accounts.KeyAccounts;
 import org.aiguillage.actors.accounts.UsageLedger;
 import org.aiguillage.actors.accounts.UsageRecorder;
+import org.aiguillage.actors.fleet.FleetRegistry;
+import java.util.function.Supplier;
 import org.aiguillage.protocol.accounting.UsageRecord;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -93,18 +95,22 @@ public final class AiguillageNode implements AutoCloseable {
     UsageLedger ledger = new UsageLedger(database);
     NodeSettings node = config.node();
     Set<ActorRef<AgentCommand>> localAgents = ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicReference<FleetView> fleetRef = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicReference<ActorRef<UsageRecorder.Command>> recorderRef =
+        new java.util.concurrent.atomic.AtomicReference<>();
     // With seed nodes the node may be Up before its guardian has run: the start waits for both.
     CompletableFuture<Done> wired = new CompletableFuture<>();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
       // Sharding first: the node counts as started once it is Up, and from then on asks its entities. On a node
       // without the queue role these are proxies to the shards elsewhere.
       KeyAccounts.initSharding(ctx.getSystem());
-      ModelQueue.initSharding(ctx.getSystem(), name -> config.model(name).map(QueueSettings::of)
-          .orElseGet(QueueSettings::defaults));
+      FleetRegistry.initSharding(ctx.getSystem());
+      ModelQueue.initSharding(ctx.getSystem(), name -> fleetRef.get() != null
+          ? fleetRef.get().model(name).map(QueueSettings::of).orElseGet(QueueSettings::defaults)
+          : config.model(name).map(QueueSettings::of).orElseGet(QueueSettings::defaults));
       if (node.has("agent")) {
-        startAgents(ctx.getSystem(), config, ledger, localAgents,
-            ctx.spawn(UsageRecorder.create(ledger, Duration.ofMillis(250)), "usage-recorder",
-                DispatcherSelector.blocking()));
+        recorderRef.set(ctx.spawn(UsageRecorder.create(ledger, Duration.ofMillis(250)), "usage-recorder",
+            DispatcherSelector.blocking()));
       }
       join(ctx.getSystem(), config.cluster());
       wired.complete(Done.getInstance());
@@ -115,14 +121,17 @@ public final class AiguillageNode implements AutoCloseable {
       awaitUp(Cluster.get(system), Duration.ofSeconds(60));
       KeyAccounts accounts = new KeyAccounts(system, ASK_TIMEOUT);
       seedKeys(accounts, config);
+      FleetView fleet = startFleet(system, config, accounts, recorderRef.get(), localAgents);
+      fleetRef.set(fleet);
+      Supplier<FederationConfig> current = () -> config.withModels(fleet.models());
       drainAgentsWhenLeaving(system, localAgents, node.drainTimeout());
       ServerBinding binding = null;
       if (node.has("edge")) {
         ClusterSharding sharding = ClusterSharding.get(system);
-        OpenAiEdge edge = new OpenAiEdge(system, () -> config, accounts,
+        OpenAiEdge edge = new OpenAiEdge(system, current, accounts,
             model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model), RequestActor.Settings.defaults());
-        AdminApi admin = new AdminApi(system, () -> config, accounts, ledger,
-            model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model));
+        AdminApi admin = new AdminApi(system, current, accounts, ledger,
+            model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model), fleet);
         InFlight inFlight = new InFlight();
         binding = bind(system, edge, admin, config, inFlight);
         ServerBinding bound = binding;
@@ -153,35 +162,30 @@ public final class AiguillageNode implements AutoCloseable {
   }
 
   /**
-   * One agent per server of this node's datacentre, each a cluster singleton among the agent nodes of the
-   * datacentre: a server is fronted once however many agent nodes run there, and when its node leaves or dies
-   * another one of the datacentre takes it over. The server's token stays in its datacentre's configuration.
+   * The fleet registry, seeded with this node's YAML models and servers (those it never saw), and this node's
+   * view of it. On an agent node the view keeps one agent per registered server of its datacentre, each a cluster
+   * singleton among the datacentre's agent nodes: a server is fronted once however many agent nodes run there,
+   * and when its node leaves or dies another one takes it over. Server tokens stay in their datacentre's YAML.
    */
-  private static void startAgents(ActorSystem<?> system, FederationConfig config, UsageLedger ledger,
-      Set<ActorRef<AgentCommand>> localAgents, ActorRef<UsageRecorder.Command> recorder) {
-    KeyAccounts accounts = new KeyAccounts(system, ASK_TIMEOUT);
+  private static FleetView startFleet(ActorSystem<?> system, FederationConfig config, KeyAccounts accounts,
+      ActorRef<UsageRecorder.Command> recorder, Set<ActorRef<AgentCommand>> localAgents) {
     Consumer<UsageRecord> usage = record -> {
-      recorder.tell(new UsageRecorder.Record(record));
+      if (recorder != null) {
+        recorder.tell(new UsageRecorder.Record(record));
+      }
       accounts.settle(record);
     };
-    String datacenter = config.node().datacenter();
-    ClusterSharding sharding = ClusterSharding.get(system);
-    ClusterSingleton singletons = ClusterSingleton.get(system);
-    for (ModelConfig model : config.models()) {
-      RecipientRef<QueueCommand> queue = sharding.entityRefFor(ModelQueue.TYPE_KEY, model.name());
-      for (ServerConfig server : model.vllmServers()) {
-        if (!server.datacenter().equals("default") && !server.datacenter().equals(datacenter)) {
-          continue; // another datacentre's agents front it
-        }
-        ServerSpec spec = ServerSpec.of(model, server.withDatacenter(datacenter));
-        Behavior<AgentCommand> agent = Behaviors.supervise(
-                GpuAgent.create(spec, queue, AgentSettings.defaults(), usage, localAgents))
-            .onFailure(SupervisorStrategy.restart());
-        singletons.init(SingletonActor.of(agent, "agent-" + URLEncoder.encode(spec.serverId(), StandardCharsets.UTF_8))
-            .withStopMessage(new AgentCommand.Drain(null, true))
-            .withSettings(ClusterSingletonSettings.create(system).withRole(ClusterConfig.agentRole(datacenter))));
-      }
+    FleetView fleet = new FleetView(system, config.models(), config.node().datacenter(),
+        config.node().has("agent"), usage, localAgents);
+    try {
+      fleet.ask(replyTo -> new FleetRegistry.Seed(config.models(), replyTo)).toCompletableFuture()
+          .get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot read the fleet registry in " + config.persistence() + ": "
+          + (e.getCause() != null ? e.getCause() : e), e);
     }
+    fleet.refreshEverySecond();
+    return fleet;
   }
 
   private static void join(ActorSystem<?> system, ClusterSettings cluster) {

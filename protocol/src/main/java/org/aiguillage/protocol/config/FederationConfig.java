@@ -42,6 +42,10 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
     return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models);
   }
 
+  public FederationConfig withModels(List<ModelConfig> newModels) {
+    return new FederationConfig(node, cluster, http, admin, persistence, tokens, newModels);
+  }
+
   public FederationConfig withCluster(ClusterSettings newCluster) {
     return new FederationConfig(node, newCluster, http, admin, persistence, tokens, models);
   }

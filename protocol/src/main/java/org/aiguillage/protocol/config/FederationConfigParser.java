@@ -68,6 +68,25 @@ public final class FederationConfigParser {
 
   public static final Set<String> BOOTSTRAPS = Set.of("seed-nodes", "config", "kubernetes-api");
 
+  /** One {@code models} entry (JSON or YAML), checked as in a whole file; errors name its fields. */
+  public static ModelConfig parseModel(String entry) {
+    try {
+      return parse("{\"models\": [" + entry + "]}").models().get(0);
+    } catch (ConfigException e) {
+      throw new ConfigException(e.getMessage().replace("models[0].", ""));
+    }
+  }
+
+  /** One {@code vllm_servers} entry (JSON or YAML), checked as in a whole file; errors name its fields. */
+  public static ServerConfig parseServer(String entry) {
+    try {
+      return parse("{\"models\": [{\"name\": \"m\", \"vllm_servers\": [" + entry + "]}]}").models().get(0)
+          .vllmServers().get(0);
+    } catch (ConfigException e) {
+      throw new ConfigException(e.getMessage().replace("models[0].vllm_servers[0].", ""));
+    }
+  }
+
   private static void validate(FederationConfig config) {
     for (int i = 0; i < config.node().roles().size(); i++) {
       oneOf(config.node().roles().get(i), NodeSettings.ROLES, "node.roles[" + i + "]");
