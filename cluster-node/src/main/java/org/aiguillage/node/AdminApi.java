@@ -166,6 +166,9 @@ final class AdminApi {
       if (path.startsWith("/admin/models/")) {
         String[] parts = path.substring("/admin/models/".length()).split("/", 3);
         String model = java.net.URLDecoder.decode(parts[0], StandardCharsets.UTF_8);
+        if (parts.length == 1 && method == HttpMethods.PATCH) {
+          return body(request).thenCompose(b -> changeModel(model, b));
+        }
         if (parts.length == 1 && method == HttpMethods.DELETE) {
           return answer(request, changeFleet(replyTo -> new FleetRegistry.RemoveModel(model, replyTo), 200,
               "model " + model + " removed"));
@@ -450,8 +453,10 @@ final class AdminApi {
 
   private static ObjectNode modelView(ModelConfig m, QueueCommand.Fleet fleet) {
     ObjectNode view = JSON.createObjectNode().put("name", m.name()).put("object", "model")
-        .put("served_name", m.servedName()).put("routing_strategy", m.routingStrategy())
+        .put("served_name", m.servedName()).put("lifecycle", m.lifecycle()).put("routing_strategy", m.routingStrategy())
         .put("queue_timeout_seconds", m.queueTimeout().toSeconds()).put("waiting_tickets", fleet.waitingTickets());
+    ArrayNode aliases = view.putArray("aliases");
+    m.aliases().forEach(aliases::add);
     ArrayNode servers = view.putArray("servers");
     java.util.Set<String> reporting = new java.util.HashSet<>();
     for (QueueCommand.ServerView s : fleet.servers()) {
@@ -493,6 +498,41 @@ final class AdminApi {
     }
     return changeFleet(replyTo -> new FleetRegistry.AddModel(model, replyTo), 201, "model " + model.name()
         + " added with " + model.vllmServers().size() + " server(s)");
+  }
+
+  /** {@code PATCH /admin/models/{name}}: {@code lifecycle} and {@code aliases}. */
+  private CompletionStage<HttpResponse> changeModel(String name, byte[] body) {
+    Optional<ModelConfig> current = fleet.model(name);
+    if (current.isEmpty()) {
+      return done(error(404, OpenAiError.invalidRequest("No model '" + name + "'.", null, "model_not_found")));
+    }
+    String lifecycle;
+    List<String> aliases = new java.util.ArrayList<>();
+    try {
+      JsonNode patch = JSON.readTree(body);
+      java.util.Iterator<String> fields = patch.fieldNames();
+      while (fields.hasNext()) {
+        String field = fields.next();
+        if (!field.equals("lifecycle") && !field.equals("aliases")) {
+          return done(badRequest("Unknown field '" + field + "': a model's lifecycle and aliases can change here; "
+              + "for anything else remove it and add it again."));
+        }
+      }
+      lifecycle = patch.path("lifecycle").asText(current.get().lifecycle());
+      if (!ModelConfig.LIFECYCLES.contains(lifecycle)) {
+        return done(badRequest("invalid value for 'lifecycle': '" + lifecycle
+            + "' is not one of deprecated, production, staging"));
+      }
+      if (patch.has("aliases")) {
+        patch.get("aliases").forEach(a -> aliases.add(a.asText()));
+      } else {
+        aliases.addAll(current.get().aliases());
+      }
+    } catch (Exception e) {
+      return done(invalid(e));
+    }
+    return changeFleet(replyTo -> new FleetRegistry.SetModel(name, lifecycle, aliases, replyTo), 200,
+        "model " + name + " is " + lifecycle + ", aliases " + aliases);
   }
 
   private CompletionStage<HttpResponse> addServer(String model, byte[] body) {

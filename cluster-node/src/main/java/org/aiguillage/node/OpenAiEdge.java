@@ -194,6 +194,9 @@ final class OpenAiEdge {
             ? error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
             : respond(o);
         count(model, response.status().intValue());
+        if (accepted.model().lifecycle().equals("deprecated")) {
+          response = response.addHeader(RawHeader.create("Deprecation", "true"));
+        }
         return withLimits(response, limits).addHeader(RawHeader.create("x-request-id", ticketId));
       });
     });
@@ -237,23 +240,33 @@ final class OpenAiEdge {
   }
 
   private HttpResponse models(ApiKey key, String suffix) {
-    List<ModelConfig> models = config.get().models().stream().filter(m -> key.allows(m.name())).toList();
+    List<ModelConfig> models = config.get().models().stream().filter(key::sees).toList();
     if (suffix.isEmpty() || suffix.equals("/")) {
       ObjectNode list = JSON.createObjectNode().put("object", "list");
       ArrayNode data = list.putArray("data");
-      models.forEach(m -> data.add(model(m)));
+      models.forEach(m -> {
+        data.add(model(m, m.name()));
+        m.aliases().forEach(alias -> data.add(model(m, alias)));
+      });
       return json(200, list.toString());
     }
     String id = suffix.substring(1);
-    return models.stream().filter(m -> m.name().equals(id)).findFirst()
-        .map(m -> json(200, model(m).toString()))
+    return models.stream().filter(m -> m.answersTo(id)).findFirst()
+        .map(m -> json(200, model(m, id).toString()))
         .orElseGet(() -> error(404, OpenAiError.invalidRequest("The model '" + id + "' does not exist.", "model",
             "model_not_found"), 0));
   }
 
-  private static JsonNode model(ModelConfig m) {
-    return JSON.createObjectNode().put("id", m.name()).put("object", "model").put("created", 0)
+  private static JsonNode model(ModelConfig m, String id) {
+    ObjectNode model = JSON.createObjectNode().put("id", id).put("object", "model").put("created", 0)
         .put("owned_by", "aiguillage");
+    if (!id.equals(m.name())) {
+      model.put("alias_of", m.name());
+    }
+    if (!m.lifecycle().equals("production")) {
+      model.put("lifecycle", m.lifecycle());
+    }
+    return model;
   }
 
   private CompletionStage<KeyAccount.Authentication> authenticate(HttpRequest request) {

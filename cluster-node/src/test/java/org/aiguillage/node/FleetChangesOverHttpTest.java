@@ -171,4 +171,25 @@ class FleetChangesOverHttpTest {
     assertEquals(1, servers.size(), "the removed server stays removed: " + servers);
     assertEquals(200, chat("m", 5, false).get(30, TimeUnit.SECONDS).statusCode());
   }
+
+  @Test
+  @Order(6)
+  void aModelsLifecycleAndAliasesChangeWhileItServes() throws Exception {
+    HttpResponse<String> deprecated = admin("PATCH", "/admin/models/m",
+        "{\"lifecycle\":\"deprecated\",\"aliases\":[\"m-latest\"]}");
+    assertEquals(200, deprecated.statusCode(), deprecated.body());
+    HttpResponse<String> viaAlias = chat("m-latest", 5, false).get(30, TimeUnit.SECONDS);
+    assertEquals(200, viaAlias.statusCode(), viaAlias.body());
+    assertEquals("true", viaAlias.headers().firstValue("Deprecation").orElse(""));
+    String listed = http.send(HttpRequest.newBuilder(URI.create(node.baseUrl() + "/v1/models"))
+        .header("Authorization", "Bearer sk-fleet").build(), HttpResponse.BodyHandlers.ofString()).body();
+    assertTrue(listed.contains("\"id\":\"m-latest\"") && listed.contains("\"alias_of\":\"m\""), listed);
+
+    assertEquals(200, admin("PATCH", "/admin/models/m", "{\"lifecycle\":\"staging\"}").statusCode());
+    assertEquals(404, chat("m", 5, false).get(30, TimeUnit.SECONDS).statusCode(),
+        "a model in staging is only for keys that name it");
+    assertEquals(400, admin("PATCH", "/admin/models/m", "{\"lifecycle\":\"beta\"}").statusCode());
+    assertEquals(200, admin("PATCH", "/admin/models/m", "{\"lifecycle\":\"production\"}").statusCode());
+    assertEquals(200, chat("m", 5, false).get(30, TimeUnit.SECONDS).statusCode());
+  }
 }

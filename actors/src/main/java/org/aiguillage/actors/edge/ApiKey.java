@@ -25,4 +25,9 @@ public record ApiKey(String id, String name, String organization, int priority, 
   public boolean allows(String model) {
     return models.isEmpty() || models.contains(model);
   }
+
+  /** Whether this key may use the model: a model in staging only for keys whose {@code models} name it. */
+  public boolean sees(org.aiguillage.protocol.config.ModelConfig model) {
+    return "staging".equals(model.lifecycle()) ? models.contains(model.name()) : allows(model.name());
+  }
 }

@@ -87,7 +87,7 @@ public final class CompletionRequest {
           "missing_required_parameter");
     }
     String modelName = modelNode.asText();
-    Optional<ModelConfig> found = models.apply(modelName).filter(m -> key.allows(m.name()));
+    Optional<ModelConfig> found = models.apply(modelName).filter(key::sees);
     if (found.isEmpty()) {
       return new Invalid(404, OpenAiError.invalidRequest("The model '" + modelName + "' does not exist or you do not "
           + "have access to it.", "model", "model_not_found"));

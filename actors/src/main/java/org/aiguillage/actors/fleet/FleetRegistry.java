@@ -49,9 +49,7 @@ public final class FleetRegistry
 
     /** The model's configuration with its servers, as the rest of the node reads it. */
     public ModelConfig withServers() {
-      ModelConfig m = model;
-      return new ModelConfig(m.name(), m.model(), m.routingStrategy(), servers.stream().map(Registered::server)
-          .toList(), m.queueTimeout(), m.priorityHandler(), m.priorityAging());
+      return model.withServers(servers.stream().map(Registered::server).toList());
     }
   }
 
@@ -80,6 +78,10 @@ public final class FleetRegistry
   /** @param url the server's URL (its id within the model) */
   public record RemoveServer(String model, String url, ActorRef<Reply> replyTo) implements Command {}
 
+  /** Sets a model's lifecycle and aliases. */
+  public record SetModel(String name, String lifecycle, List<String> aliases, ActorRef<Reply> replyTo)
+      implements Command {}
+
   public sealed interface Reply extends CborSerializable {}
 
   public record Fleet(State state) implements Reply {}
@@ -95,6 +97,8 @@ public final class FleetRegistry
   public record ServerAdded(String model, ServerConfig server) implements Event {}
 
   public record ServerRemoved(String model, String url) implements Event {}
+
+  public record ModelChanged(String name, String lifecycle, List<String> aliases) implements Event {}
 
   private FleetRegistry(PersistenceId persistenceId) {
     super(persistenceId);
@@ -133,6 +137,18 @@ public final class FleetRegistry
           }
           return Effect().persist(new ServerAdded(c.model(), c.server())).thenReply(c.replyTo(), Fleet::new);
         })
+        .onCommand(SetModel.class, (state, c) -> {
+          if (state.model(c.name()).isEmpty()) {
+            return Effect().reply(c.replyTo(), new Refused(404, "No model '" + c.name() + "'."));
+          }
+          for (String alias : c.aliases()) {
+            if (state.models().stream().anyMatch(m -> !m.model().name().equals(c.name()) && m.model().answersTo(alias))) {
+              return Effect().reply(c.replyTo(), new Refused(409, "'" + alias + "' already names another model."));
+            }
+          }
+          return Effect().persist(new ModelChanged(c.name(), c.lifecycle(), c.aliases()))
+              .thenReply(c.replyTo(), Fleet::new);
+        })
         .onCommand(RemoveServer.class, (state, c) -> {
           Optional<RegisteredModel> model = state.model(c.model());
           if (model.isEmpty() || model.get().servers().stream().noneMatch(r -> r.server().url().equals(c.url()))) {
@@ -166,8 +182,7 @@ public final class FleetRegistry
     return newEventHandlerBuilder().forAnyState()
         .onEvent(ModelAdded.class, (state, e) -> {
           List<RegisteredModel> models = new ArrayList<>(state.models());
-          ModelConfig bare = new ModelConfig(e.model().name(), e.model().model(), e.model().routingStrategy(),
-              List.of(), e.model().queueTimeout(), e.model().priorityHandler(), e.model().priorityAging());
+          ModelConfig bare = e.model().withServers(List.of());
           models.add(new RegisteredModel(bare, List.of()));
           return new State(List.copyOf(models), plus(state.everSeen(), e.model().name()), state.registrations());
         })
@@ -185,6 +200,10 @@ public final class FleetRegistry
           }).toList();
           return new State(models, plus(state.everSeen(), e.model() + "@" + e.server().url()), registration);
         })
+        .onEvent(ModelChanged.class, (state, e) -> new State(state.models().stream().map(m ->
+            !m.model().name().equals(e.name()) ? m
+                : new RegisteredModel(m.model().withLifecycleAndAliases(e.lifecycle(), e.aliases()), m.servers()))
+            .toList(), state.everSeen(), state.registrations()))
         .onEvent(ServerRemoved.class, (state, e) -> new State(state.models().stream().map(m ->
             !m.model().name().equals(e.model()) ? m : new RegisteredModel(m.model(), m.servers().stream()
                 .filter(r -> !r.server().url().equals(e.url())).toList())).toList(),

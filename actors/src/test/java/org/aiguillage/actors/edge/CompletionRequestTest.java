@@ -136,4 +136,19 @@ class CompletionRequestTest {
     assertEquals(status, invalid.status());
     assertEquals(param, invalid.error().error().param());
   }
+
+  @Test
+  void aModelInStagingIsOnlyForKeysThatNameIt() {
+    ModelConfig staging = model("dispatcher").withLifecycleAndAliases("staging", List.of());
+    String body = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    ApiKey tester = new ApiKey("key-3", "tester", "univ-a", 3, 100, RoutingMode.ANY, List.of("chat"));
+
+    CompletionRequest.Parsed forAll = CompletionRequest.parse(CompletionRequest.Endpoint.CHAT,
+        body.getBytes(StandardCharsets.UTF_8), KEY, name -> Optional.of(staging), (o, m) -> true, 1_000);
+    CompletionRequest.Parsed forTester = CompletionRequest.parse(CompletionRequest.Endpoint.CHAT,
+        body.getBytes(StandardCharsets.UTF_8), tester, name -> Optional.of(staging), (o, m) -> true, 1_000);
+
+    assertEquals(404, assertInstanceOf(CompletionRequest.Invalid.class, forAll).status());
+    assertInstanceOf(CompletionRequest.Accepted.class, forTester);
+  }
 }

@@ -26,8 +26,10 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
     this(null, null, http, admin, persistence, tokens, models);
   }
 
+  /** The model clients mean by {@code name}: its name or one of its aliases. */
   public Optional<ModelConfig> model(String name) {
-    return models.stream().filter(m -> m.name().equals(name)).findFirst();
+    return models.stream().filter(m -> m.name().equals(name)).findFirst()
+        .or(() -> models.stream().filter(m -> m.answersTo(name)).findFirst());
   }
 
   public FederationConfig withHttp(HttpSettings newHttp) {

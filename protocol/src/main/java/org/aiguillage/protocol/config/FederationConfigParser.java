@@ -130,6 +130,13 @@ public final class FederationConfigParser {
         throw new ConfigException("malformed value for '" + at + ".name': model '" + m.name() + "' is defined twice");
       }
       oneOf(m.routingStrategy(), ROUTING_STRATEGIES, at + ".routing_strategy");
+      oneOf(m.lifecycle(), ModelConfig.LIFECYCLES, at + ".lifecycle");
+      for (String alias : m.aliases()) {
+        if (!names.add(alias)) {
+          throw new ConfigException("malformed value for '" + at + ".aliases': '" + alias
+              + "' already names a model");
+        }
+      }
       oneOf(m.priorityHandler(), PRIORITY_HANDLERS, at + ".priority_handler");
       if (m.priorityAging().isNegative()) {
         throw new ConfigException("malformed value for '" + at + ".priority_aging': must be positive or off");

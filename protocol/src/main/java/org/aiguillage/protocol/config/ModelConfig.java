@@ -13,6 +13,9 @@ import java.util.List;
  * @param priorityHandler {@code dispatcher} (default) or {@code vllm}: also pass the priority to vLLM
  * @param priorityAging every full step a ticket waits raises its priority by one, so no class starves
  *     ({@code off} in the YAML turns ageing off)
+ * @param lifecycle {@code production} (default); {@code staging}: visible only to keys whose {@code models} name it;
+ *     {@code deprecated}: served, with a {@code Deprecation} header
+ * @param aliases other names clients may ask for it by
  */
 public record ModelConfig(
     String name,
@@ -21,7 +24,11 @@ public record ModelConfig(
     List<ServerConfig> vllmServers,
     Duration queueTimeout,
     String priorityHandler,
-    Duration priorityAging) {
+    Duration priorityAging,
+    String lifecycle,
+    List<String> aliases) {
+
+  public static final java.util.Set<String> LIFECYCLES = java.util.Set.of("production", "staging", "deprecated");
 
   public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofSeconds(120);
   public static final Duration DEFAULT_PRIORITY_AGING = Duration.ofSeconds(30);
@@ -33,6 +40,28 @@ public record ModelConfig(
     queueTimeout = queueTimeout == null ? DEFAULT_QUEUE_TIMEOUT : queueTimeout;
     priorityHandler = priorityHandler == null ? "dispatcher" : priorityHandler;
     priorityAging = priorityAging == null ? DEFAULT_PRIORITY_AGING : priorityAging;
+    lifecycle = lifecycle == null ? "production" : lifecycle;
+    aliases = aliases == null ? List.of() : List.copyOf(aliases);
+  }
+
+  public ModelConfig(String name, String model, String routingStrategy, List<ServerConfig> vllmServers,
+      Duration queueTimeout, String priorityHandler, Duration priorityAging) {
+    this(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging, null, null);
+  }
+
+  public ModelConfig withServers(List<ServerConfig> servers) {
+    return new ModelConfig(name, model, routingStrategy, servers, queueTimeout, priorityHandler, priorityAging,
+        lifecycle, aliases);
+  }
+
+  public ModelConfig withLifecycleAndAliases(String newLifecycle, List<String> newAliases) {
+    return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
+        newLifecycle, newAliases);
+  }
+
+  /** Whether clients asking for {@code requested} mean this model (its name or an alias). */
+  public boolean answersTo(String requested) {
+    return name.equals(requested) || aliases.contains(requested);
   }
 
   /** The name the servers know the model by. */

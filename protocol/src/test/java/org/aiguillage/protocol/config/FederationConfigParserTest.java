@@ -33,6 +33,26 @@ class FederationConfigParserTest {
   }
 
   @Test
+  void aliasesAndLifecycleAreReadAndAnAliasNamingAnotherModelIsRefused() {
+    FederationConfig config = FederationConfigParser.parse("""
+        models:
+          - { name: mistral-small, lifecycle: deprecated, aliases: [mistral, small] }
+          - { name: llama }
+        """);
+    assertEquals("mistral-small", config.model("small").orElseThrow().name());
+    assertEquals("deprecated", config.model("mistral").orElseThrow().lifecycle());
+    assertEquals("production", config.model("llama").orElseThrow().lifecycle());
+
+    ConfigException clash = assertThrows(ConfigException.class, () -> FederationConfigParser.parse("""
+        models: [ { name: a }, { name: b, aliases: [a] } ]
+        """));
+    assertTrue(clash.getMessage().contains("models[1].aliases"), clash.getMessage());
+    ConfigException lifecycle = assertThrows(ConfigException.class, () -> FederationConfigParser.parse(
+        "models: [ { name: a, lifecycle: beta } ]"));
+    assertTrue(lifecycle.getMessage().contains("models[0].lifecycle"), lifecycle.getMessage());
+  }
+
+  @Test
   void absentKeysTakeSensibleDefaults() {
     FederationConfig config = FederationConfigParser.parse("""
         tokens: [ { token: t, name: n, organization: o } ]
