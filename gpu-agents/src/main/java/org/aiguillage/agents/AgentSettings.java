@@ -9,7 +9,8 @@ import java.time.Duration;
  * @param demandInterval how often the agent repeats its demand, so a queue that moved learns of it
  * @param kvCacheHighWater above this KV-cache use the agent asks for no new work
  * @param maxEventBytes the largest SSE event accepted from the server
- * @param unhealthyBackoff how long a server that failed a call is left without work
+ * @param unhealthyBackoff how long a server that failed a call is left without work; each further failure in a
+ *     row doubles it, up to 30 s, and its next answer resets it
  * @param firstEventTimeout a streamed call with no event after this long is a stalled server: retried elsewhere
  * @param wholeAnswerTimeout the same for a call that does not stream (its answer comes in one piece, at the end)
  */

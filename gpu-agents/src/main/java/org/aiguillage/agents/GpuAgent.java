@@ -139,6 +139,11 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private long assignsSeen;
   private double recentTtftSeconds;
   private long unhealthyUntilMillis;
+  /** Failures in a row: each doubles the back-off (up to {@link #MAX_BACKOFF}); an answer resets it. */
+  private int consecutiveFailures;
+  /** The server's /metrics did not answer at the last scrape: it is down or unreachable. */
+  private boolean scrapeFailing;
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   private final kamon.metric.Histogram serverTtft;
   private final kamon.metric.Histogram ttft;
 
@@ -249,7 +254,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private boolean healthy() {
-    return System.currentTimeMillis() >= unhealthyUntilMillis;
+    return !scrapeFailing && System.currentTimeMillis() >= unhealthyUntilMillis;
   }
 
   private LoadSnapshot snapshot() {
@@ -448,7 +453,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private void failRetryably(Call call, String reason) {
     getContext().getLog().warn("server {} failed a call before its first byte: {}", spec.serverId(), reason);
-    unhealthyUntilMillis = System.currentTimeMillis() + settings.unhealthyBackoff().toMillis();
+    consecutiveFailures++;
+    long backoff = Math.min(MAX_BACKOFF.toMillis(),
+        settings.unhealthyBackoff().toMillis() << Math.min(20, consecutiveFailures - 1));
+    unhealthyUntilMillis = System.currentTimeMillis() + backoff;
     call.ticket.requester().tell(new RequestCommand.UpstreamFailed(call.ticket.id(), spec.serverId(), true, reason));
     endCall(call.ticket.id());
     queue.tell(new QueueCommand.DemandWithdrawn(spec.serverId()));
@@ -501,6 +509,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private void answered(Call call) {
     call.answered = true;
+    consecutiveFailures = 0;
     timers.cancel(new FirstEventDue(call.ticket.id()));
     observeFirstEvent(call);
   }
@@ -533,6 +542,16 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private Behavior<AgentCommand> onScraped(Scraped scraped) {
+    boolean wasFailing = scrapeFailing;
+    scrapeFailing = scraped.failure().isPresent();
+    if (scrapeFailing != wasFailing) {
+      getContext().getLog().warn("server {} {}", spec.serverId(), scrapeFailing
+          ? "does not answer its metrics: no work for it until it does (" + scraped.failure().get().getMessage() + ")"
+          : "answers its metrics again");
+      if (!scrapeFailing) {
+        demand();
+      }
+    }
     scraped.load().ifPresent(l -> serverLoad = l);
     if (scraped.failure().isPresent()) {
       serverLoad = ServerLoad.UNKNOWN;

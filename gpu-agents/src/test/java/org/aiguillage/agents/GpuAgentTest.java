@@ -116,6 +116,21 @@ class GpuAgentTest {
   }
 
   @Test
+  void aServerThatStopsAnsweringItsMetricsGetsNoWork() {
+    VllmSimulator dying = VllmSimulator.start(MODEL, SimulatorProfile.fast());
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    agent(dying.baseUrl(), 4, queue);
+    fish(queue, QueueCommand.Demand.class);
+
+    dying.close();
+
+    List<QueueCommand> seen = queue.fishForMessage(Duration.ofSeconds(5), m ->
+        m instanceof QueueCommand.Demand d && d.snapshot().state().equals("unhealthy")
+            ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+    assertEquals(0, ((QueueCommand.Demand) seen.get(seen.size() - 1)).freeSlots());
+  }
+
+  @Test
   void demandsWorkForAllItsSlotsWhenItStarts() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     agent(server.baseUrl(), 8, queue);
