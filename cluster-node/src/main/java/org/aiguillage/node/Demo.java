@@ -23,9 +23,21 @@ final class Demo {
 
   private Demo() {}
 
+  /**
+   * A simulated server on a fixed port when it is free, so that the fleet registry the demo keeps in ./data knows
+   * the same two servers from one run to the next.
+   */
+  private static VllmSimulator simulator(int port) {
+    try {
+      return VllmSimulator.start("127.0.0.1", port, MODEL, SimulatorProfile.h200(), java.util.Optional.empty());
+    } catch (IllegalStateException busy) {
+      return VllmSimulator.start(MODEL, SimulatorProfile.h200());
+    }
+  }
+
   static void run(Map<String, String> env) {
-    VllmSimulator a = VllmSimulator.start(MODEL, SimulatorProfile.h200());
-    VllmSimulator b = VllmSimulator.start(MODEL, SimulatorProfile.h200());
+    VllmSimulator a = simulator(18101);
+    VllmSimulator b = simulator(18102);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       a.close();
       b.close();
