@@ -141,8 +141,12 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private long unhealthyUntilMillis;
   /** Failures in a row: each doubles the back-off (up to {@link #MAX_BACKOFF}); an answer resets it. */
   private int consecutiveFailures;
-  /** The server's /metrics did not answer at the last scrape: it is down or unreachable. */
+  /**
+   * The server's /metrics did not answer at the last scrape (it is down or unreachable), or has not answered yet:
+   * an agent whose server exposes metrics takes work once it has seen them answer.
+   */
   private boolean scrapeFailing;
+  private boolean scrapedOnce;
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   private final kamon.metric.Histogram serverTtft;
   private final kamon.metric.Histogram ttft;
@@ -170,6 +174,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
             "time from the request's arrival to its first event, queue wait included",
             MeasurementUnit.time().nanoseconds())
         .withTag("model", spec.model());
+    scrapeFailing = spec.hasMetrics();
     if (spec.hasMetrics()) {
       timers.startTimerWithFixedDelay(Tick.SCRAPE, Duration.ZERO, settings.scrapeInterval());
     }
@@ -542,21 +547,25 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private Behavior<AgentCommand> onScraped(Scraped scraped) {
-    boolean wasFailing = scrapeFailing;
-    scrapeFailing = scraped.failure().isPresent();
-    if (scrapeFailing != wasFailing) {
-      getContext().getLog().warn("server {} {}", spec.serverId(), scrapeFailing
-          ? "does not answer its metrics: no work for it until it does (" + scraped.failure().get().getMessage() + ")"
-          : "answers its metrics again");
-      if (!scrapeFailing) {
-        demand();
-      }
-    }
     scraped.load().ifPresent(l -> serverLoad = l);
     if (scraped.failure().isPresent()) {
       serverLoad = ServerLoad.UNKNOWN;
     }
+    boolean wasFailing = scrapeFailing;
+    boolean first = !scrapedOnce;
+    scrapeFailing = scraped.failure().isPresent();
+    scrapedOnce = true;
+    if (scrapeFailing && (first || !wasFailing)) {
+      getContext().getLog().warn("server {} does not answer its metrics: no work for it until it does ({})",
+          spec.serverId(), scraped.failure().get().getMessage());
+    } else if (!scrapeFailing && wasFailing) {
+      if (!first) {
+        getContext().getLog().info("server {} answers its metrics again", spec.serverId());
+      }
+      demand();
+    }
     return this;
   }
+
 
 }

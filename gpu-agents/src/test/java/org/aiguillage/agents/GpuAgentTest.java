@@ -62,7 +62,12 @@ class GpuAgentTest {
     ServerSpec spec = ServerSpec.of(model, new ServerConfig(url, null, "univ-a", maxParallel, "vllm", null));
     AgentSettings settings = new AgentSettings(Duration.ofMillis(100), Duration.ofSeconds(1), 0.95, 1 << 20,
         Duration.ofMillis(200), Duration.ofMillis(500), Duration.ofMillis(500));
-    return testKit.spawn(GpuAgent.create(spec, queue.ref(), settings));
+    ActorRef<AgentCommand> agent = testKit.spawn(GpuAgent.create(spec, queue.ref(), settings));
+    // An agent takes work once its server's metrics have answered.
+    queue.fishForMessage(Duration.ofSeconds(5), m ->
+        m instanceof QueueCommand.Demand d && !d.snapshot().state().equals("unhealthy")
+            ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+    return agent;
   }
 
   private DispatchTicket ticket(TestProbe<RequestCommand> requester, boolean stream, int maxTokens) {
@@ -206,15 +211,22 @@ class GpuAgentTest {
   }
 
   @Test
-  void aServerThatRefusesConnectionsIsARetryableFailure() {
+  void aServerThatRefusesConnectionsGetsNoWorkAndAnAssignmentIsRefused() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
-    ActorRef<AgentCommand> agent = agent("http://127.0.0.1:1", 4, queue);
+    ModelConfig model = new ModelConfig(MODEL, MODEL, null, List.of(), null, null, null);
+    ActorRef<AgentCommand> agent = testKit.spawn(GpuAgent.create(ServerSpec.of(model,
+        new ServerConfig("http://127.0.0.1:1", null, "univ-a", 4, "vllm", null)), queue.ref(),
+        AgentSettings.defaults()));
 
-    agent.tell(new AgentCommand.Assign(ticket(requester, false, 5), queue.ref()));
+    QueueCommand.Demand demand = fish(queue, QueueCommand.Demand.class);
+    assertEquals(0, demand.freeSlots());
+    assertEquals("unhealthy", demand.snapshot().state());
+    DispatchTicket ticket = ticket(requester, false, 5);
+    agent.tell(new AgentCommand.Assign(ticket, queue.ref()));
 
-    requester.expectMessageClass(RequestCommand.Started.class);
-    assertTrue(requester.expectMessageClass(RequestCommand.UpstreamFailed.class, Duration.ofSeconds(10)).retryable());
+    assertEquals(ticket.id(), fish(queue, QueueCommand.AssignRefused.class).ticketId());
+    requester.expectNoMessage(Duration.ofMillis(200));
   }
 
   @Test
