@@ -112,6 +112,11 @@ final class FleetView {
     return model + "|" + r.server().url() + "|" + r.registration();
   }
 
+  private AgentSettings settingsFor(ServerSpec spec) {
+    return model(spec.model()).map(m -> AgentSettings.defaults().withFirstEventTimeout(m.firstTokenTimeout()))
+        .orElseGet(AgentSettings::defaults);
+  }
+
   /**
    * A singleton among the agent nodes of this datacentre. Where it starts, it first checks that its server is
    * still registered: a singleton removed here could otherwise start again on another node after a hand-over.
@@ -119,7 +124,7 @@ final class FleetView {
   private ActorRef<AgentCommand> startAgent(String key, ServerSpec spec) {
     var queue = ClusterSharding.get(system).entityRefFor(ModelQueue.TYPE_KEY, spec.model());
     Behavior<AgentCommand> agent = Behaviors.setup(ctx -> registered.contains(key)
-        ? Behaviors.supervise(GpuAgent.create(spec, queue, AgentSettings.defaults(), usage, localAgents))
+        ? Behaviors.supervise(GpuAgent.create(spec, queue, settingsFor(spec), usage, localAgents))
             .onFailure(SupervisorStrategy.restart())
         : Behaviors.stopped());
     String name = "agent-" + URLEncoder.encode(spec.serverId(), StandardCharsets.UTF_8) + "-"

@@ -33,6 +33,8 @@ class FailoverAndCancellationTest {
   private VllmSimulator healthy;
   private VllmSimulator single;
   private VllmSimulator crashing;
+  private VllmSimulator stalling;
+  private VllmSimulator rescuer;
   private AiguillageNode node;
   private OpenAIClient client;
 
@@ -43,6 +45,8 @@ class FailoverAndCancellationTest {
     single = VllmSimulator.start("one", SimulatorProfile.fast());
     crashing = VllmSimulator.start("crash", SimulatorProfile.fast());
     crashing.cutStreamsAfter(5);
+    stalling = VllmSimulator.start("s", SimulatorProfile.fast().withFaults(0, 0, 30_000));
+    rescuer = VllmSimulator.start("s", SimulatorProfile.fast());
     node = AiguillageNode.start(FederationConfigParser.parse("""
         http: { port: 0 }
         persistence: { url: "jdbc:h2:mem:failover" }
@@ -60,7 +64,14 @@ class FailoverAndCancellationTest {
           - name: crash
             vllm_servers:
               - { url: %s, max_parallel_requests: 4 }
-        """.formatted(KEY, broken.baseUrl(), healthy.baseUrl(), single.baseUrl(), crashing.baseUrl())));
+          - name: s
+            routing_strategy: round-robin
+            first_token_timeout: 1s
+            vllm_servers:
+              - { url: %s, max_parallel_requests: 4 }
+              - { url: %s, max_parallel_requests: 4 }
+        """.formatted(KEY, broken.baseUrl(), healthy.baseUrl(), single.baseUrl(), crashing.baseUrl(),
+            stalling.baseUrl(), rescuer.baseUrl())));
     client = OpenAIOkHttpClient.builder().baseUrl(node.baseUrl() + "/v1").apiKey(KEY).maxRetries(0)
         .timeout(Duration.ofSeconds(30)).build();
   }
@@ -72,6 +83,24 @@ class FailoverAndCancellationTest {
     healthy.close();
     single.close();
     crashing.close();
+    stalling.close();
+    rescuer.close();
+  }
+
+  @Test
+  void aServerThatStallsIsTakenOutAndItsRequestsServedElsewhere() {
+    for (int i = 0; i < 6; i++) {
+      String prompt = "stall " + i;
+      try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions()
+          .createStreaming(chat("s", prompt, 5))) {
+        String content = stream.stream().flatMap(c -> c.choices().stream())
+            .map(c -> c.delta().content().orElse("")).collect(Collectors.joining());
+        assertEquals(SimulatedText.answer(prompt, 5), content);
+      }
+    }
+    assertTrue(stalling.stats().received() > 0, "the stalling server was tried");
+    assertTrue(stalling.stats().received() < 6, "and then left without work: " + stalling.stats().received());
+    assertEquals(6, rescuer.stats().completed());
   }
 
   private static ChatCompletionCreateParams chat(String model, String prompt, long maxTokens) {

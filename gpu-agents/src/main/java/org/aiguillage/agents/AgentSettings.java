@@ -27,4 +27,9 @@ public record AgentSettings(
     return new AgentSettings(Duration.ofMillis(500), Duration.ofSeconds(1), 0.95, 4 * 1024 * 1024,
         Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofMinutes(10));
   }
+
+  public AgentSettings withFirstEventTimeout(Duration timeout) {
+    return new AgentSettings(scrapeInterval, demandInterval, kvCacheHighWater, maxEventBytes, unhealthyBackoff,
+        timeout, wholeAnswerTimeout);
+  }
 }

@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.aiguillage.protocol.accounting.UsageRecord;
@@ -147,12 +149,22 @@ public final class KeyAccounts {
 
   /** Every organisation recorded in the journal (those made through the admin API). */
   public CompletionStage<List<OrganizationAccount.Organization>> organizations() {
-    String prefix = OrganizationAccount.TYPE_KEY.name() + "|";
+    return everyEntity(OrganizationAccount.TYPE_KEY.name(), this::getOrganization,
+        reply -> reply instanceof OrganizationAccount.Found f ? Optional.of(f.organization()) : Optional.empty());
+  }
+
+  /**
+   * Asks every entity of a type that has events in the journal, and keeps what {@code found} makes of the answers.
+   */
+  private <R, T> CompletionStage<List<T>> everyEntity(String typeName, Function<String, CompletionStage<R>> ask,
+      Function<R, Optional<T>> found) {
+    String prefix = typeName + "|";
     return readJournal().currentPersistenceIds()
         .filter(id -> id.startsWith(prefix))
-        .mapAsync(8, id -> getOrganization(id.substring(prefix.length())))
-        .filter(reply -> reply instanceof OrganizationAccount.Found)
-        .map(reply -> ((OrganizationAccount.Found) reply).organization())
+        .mapAsync(8, id -> ask.apply(id.substring(prefix.length())))
+        .map(found::apply)
+        .filter(Optional::isPresent)
+        .map(Optional::get)
         .runWith(Sink.seq(), system)
         .thenApply(List::copyOf);
   }
@@ -214,13 +226,8 @@ public final class KeyAccounts {
 
   /** Every key in the journal, oldest first. */
   public CompletionStage<List<KeyRecord>> list() {
-    String prefix = KeyAccount.TYPE_KEY.name() + "|";
-    return readJournal().currentPersistenceIds()
-        .filter(id -> id.startsWith(prefix))
-        .mapAsync(8, id -> get(id.substring(prefix.length())))
-        .filter(reply -> reply instanceof KeyAccount.Found)
-        .map(reply -> ((KeyAccount.Found) reply).key())
-        .runWith(Sink.seq(), system)
+    return everyEntity(KeyAccount.TYPE_KEY.name(), this::get,
+            reply -> reply instanceof KeyAccount.Found f ? Optional.of(f.key()) : Optional.<KeyRecord>empty())
         .thenApply(keys -> keys.stream().sorted(Comparator.comparingLong(KeyRecord::createdAtMillis)
             .thenComparing(KeyRecord::id)).toList());
   }

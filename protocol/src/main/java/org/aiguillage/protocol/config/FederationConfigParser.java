@@ -141,6 +141,9 @@ public final class FederationConfigParser {
       if (m.priorityAging().isNegative()) {
         throw new ConfigException("malformed value for '" + at + ".priority_aging': must be positive or off");
       }
+      if (m.firstTokenTimeout().isNegative() || m.firstTokenTimeout().isZero()) {
+        throw new ConfigException("malformed value for '" + at + ".first_token_timeout': must be positive");
+      }
       if (m.queueTimeout().isNegative() || m.queueTimeout().isZero()) {
         throw new ConfigException("malformed value for '" + at + ".queue_timeout': must be positive");
       }

@@ -16,6 +16,8 @@ import java.util.List;
  * @param lifecycle {@code production} (default); {@code staging}: visible only to keys whose {@code models} name it;
  *     {@code deprecated}: served, with a {@code Deprecation} header
  * @param aliases other names clients may ask for it by
+ * @param firstTokenTimeout a server that sends nothing for this long after a call started has stalled: the call is
+ *     retried on another server and the stalled one left without work for a while
  */
 public record ModelConfig(
     String name,
@@ -26,7 +28,10 @@ public record ModelConfig(
     String priorityHandler,
     Duration priorityAging,
     String lifecycle,
-    List<String> aliases) {
+    List<String> aliases,
+    Duration firstTokenTimeout) {
+
+  public static final Duration DEFAULT_FIRST_TOKEN_TIMEOUT = Duration.ofSeconds(60);
 
   public static final java.util.Set<String> LIFECYCLES = java.util.Set.of("production", "staging", "deprecated");
 
@@ -42,21 +47,22 @@ public record ModelConfig(
     priorityAging = priorityAging == null ? DEFAULT_PRIORITY_AGING : priorityAging;
     lifecycle = lifecycle == null ? "production" : lifecycle;
     aliases = aliases == null ? List.of() : List.copyOf(aliases);
+    firstTokenTimeout = firstTokenTimeout == null ? DEFAULT_FIRST_TOKEN_TIMEOUT : firstTokenTimeout;
   }
 
   public ModelConfig(String name, String model, String routingStrategy, List<ServerConfig> vllmServers,
       Duration queueTimeout, String priorityHandler, Duration priorityAging) {
-    this(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging, null, null);
+    this(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging, null, null, null);
   }
 
   public ModelConfig withServers(List<ServerConfig> servers) {
     return new ModelConfig(name, model, routingStrategy, servers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases);
+        lifecycle, aliases, firstTokenTimeout);
   }
 
   public ModelConfig withLifecycleAndAliases(String newLifecycle, List<String> newAliases) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        newLifecycle, newAliases);
+        newLifecycle, newAliases, firstTokenTimeout);
   }
 
   /** Whether clients asking for {@code requested} mean this model (its name or an alias). */
