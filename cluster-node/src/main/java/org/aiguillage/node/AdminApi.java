@@ -21,7 +21,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.aiguillage.actors.accounts.KeyAccount;
-import org.aiguillage.actors.accounts.KeyAccounts;
+import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyRecord;
 import org.aiguillage.actors.accounts.KeySettings;
 import org.aiguillage.actors.accounts.OrganizationAccount;
@@ -72,12 +72,12 @@ final class AdminApi {
   private final ActorSystem<?> system;
   private final Materializer materializer;
   private final Supplier<FederationConfig> config;
-  private final KeyAccounts accounts;
+  private final Accounts accounts;
   private final UsageLedger ledger;
   private final java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<QueueCommand>> queues;
   private final FleetView fleet;
 
-  AdminApi(ActorSystem<?> system, Supplier<FederationConfig> config, KeyAccounts accounts, UsageLedger ledger,
+  AdminApi(ActorSystem<?> system, Supplier<FederationConfig> config, Accounts accounts, UsageLedger ledger,
       java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<QueueCommand>> queues,
       FleetView fleet) {
     this.queues = queues;

@@ -14,7 +14,7 @@ import org.aiguillage.actors.ModelQueue;
 import org.aiguillage.actors.QueueSettings;
 import org.aiguillage.actors.RequestActor;
 import org.aiguillage.actors.accounts.Database;
-import org.aiguillage.actors.accounts.KeyAccounts;
+import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.UsageLedger;
 import org.aiguillage.actors.accounts.UsageRecorder;
 import org.aiguillage.actors.fleet.FleetRegistry;
@@ -90,7 +90,7 @@ public final class AiguillageNode implements AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
       // Sharding first: the node counts as started once it is Up, and from then on asks its entities. On a node
       // without the queue role these are proxies to the shards elsewhere.
-      KeyAccounts.initSharding(ctx.getSystem());
+      Accounts.initSharding(ctx.getSystem());
       FleetRegistry.initSharding(ctx.getSystem());
       ModelQueue.initSharding(ctx.getSystem(), name -> fleetRef.get() != null
           ? fleetRef.get().model(name).map(QueueSettings::of).orElseGet(QueueSettings::defaults)
@@ -106,7 +106,7 @@ public final class AiguillageNode implements AutoCloseable {
     try {
       wired.get(30, TimeUnit.SECONDS);
       awaitUp(Cluster.get(system), Duration.ofSeconds(60));
-      KeyAccounts accounts = new KeyAccounts(system, ASK_TIMEOUT);
+      Accounts accounts = new Accounts(system, ASK_TIMEOUT);
       seedKeys(accounts, config);
       FleetView fleet = startFleet(system, config, accounts, recorderRef.get(), localAgents);
       fleetRef.set(fleet);
@@ -154,7 +154,7 @@ public final class AiguillageNode implements AutoCloseable {
    * singleton among the datacentre's agent nodes: a server is fronted once however many agent nodes run there,
    * and when its node leaves or dies another one takes it over. Server tokens stay in their datacentre's YAML.
    */
-  private static FleetView startFleet(ActorSystem<?> system, FederationConfig config, KeyAccounts accounts,
+  private static FleetView startFleet(ActorSystem<?> system, FederationConfig config, Accounts accounts,
       ActorRef<UsageRecorder.Command> recorder, Set<ActorRef<AgentCommand>> localAgents) {
     Consumer<UsageRecord> usage = record -> {
       if (recorder != null) {
@@ -201,7 +201,7 @@ public final class AiguillageNode implements AutoCloseable {
   }
 
   /** The YAML's keys, created or brought up to date before the node serves (idempotent). */
-  private static void seedKeys(KeyAccounts accounts, FederationConfig config) {
+  private static void seedKeys(Accounts accounts, FederationConfig config) {
     try {
       CompletableFuture.allOf(config.tokens().stream().map(t -> accounts.seed(t).toCompletableFuture())
           .toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);

@@ -17,7 +17,7 @@ import org.aiguillage.actors.RequestActor;
 import org.aiguillage.actors.RequestActor.Outcome;
 import org.aiguillage.actors.edge.ApiKey;
 import org.aiguillage.actors.accounts.KeyAccount;
-import org.aiguillage.actors.accounts.KeyAccounts;
+import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.RateLimits;
 import org.aiguillage.actors.edge.CompletionRequest;
 import org.aiguillage.agents.SseEvents;
@@ -60,11 +60,11 @@ final class OpenAiEdge {
   private final ActorSystem<?> system;
   private final Materializer materializer;
   private final Supplier<FederationConfig> config;
-  private final KeyAccounts accounts;
+  private final Accounts accounts;
   private final Function<String, RecipientRef<QueueCommand>> queues;
   private final RequestActor.Settings requestSettings;
 
-  OpenAiEdge(ActorSystem<?> system, Supplier<FederationConfig> config, KeyAccounts accounts,
+  OpenAiEdge(ActorSystem<?> system, Supplier<FederationConfig> config, Accounts accounts,
       Function<String, RecipientRef<QueueCommand>> queues, RequestActor.Settings requestSettings) {
     this.system = system;
     this.materializer = Materializer.matFromSystem(system);

@@ -40,10 +40,6 @@ public final class KeySecrets {
     return "key-" + hash.substring(0, 12);
   }
 
-  public static String idOf(String secret) {
-    return idOfHash(hash(secret));
-  }
-
   /**
    * What the admin API shows of a secret: its first characters when the server made it (too few to matter out of
    * 43 random ones), nothing of a secret an operator chose (it may be short).

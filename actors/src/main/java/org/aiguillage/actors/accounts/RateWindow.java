@@ -27,6 +27,8 @@ final class RateWindow {
   private final ArrayDeque<Entry> tokens = new ArrayDeque<>();
   private final Map<String, Entry> reserved = new HashMap<>();
   private long tokenSum;
+  /** The tokens still reserved by calls not yet settled (kept, not summed on each admission). */
+  private long reservedSum;
 
   void prune(long now) {
     while (!requests.isEmpty() && requests.peekFirst() <= now - WINDOW_MILLIS) {
@@ -46,7 +48,7 @@ final class RateWindow {
   }
 
   long pendingTokens() {
-    return reserved.values().stream().mapToLong(e -> e.tokens).sum();
+    return reservedSum;
   }
 
   /** Milliseconds until the oldest request leaves the window. */
@@ -75,6 +77,7 @@ final class RateWindow {
     Entry entry = new Entry(now, estimatedTokens);
     tokens.addLast(entry);
     tokenSum += estimatedTokens;
+    reservedSum += estimatedTokens;
     reserved.put(ticketId, entry);
   }
 
@@ -84,6 +87,8 @@ final class RateWindow {
     if (entry == null) {
       entry = new Entry(now, 0);
       tokens.addLast(entry);
+    } else {
+      reservedSum -= entry.tokens;
     }
     if (entry.atMillis > now - WINDOW_MILLIS) {
       tokenSum += actual - entry.tokens;
@@ -95,6 +100,7 @@ final class RateWindow {
   void release(String ticketId) {
     Entry entry = reserved.remove(ticketId);
     if (entry != null) {
+      reservedSum -= entry.tokens;
       tokenSum -= entry.tokens;
       entry.tokens = 0;
     }

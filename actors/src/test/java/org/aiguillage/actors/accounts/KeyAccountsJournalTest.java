@@ -36,7 +36,7 @@ abstract class KeyAccountsJournalTest {
     ActorTestKit kit = ActorTestKit.create("journal-test", config);
     Cluster cluster = Cluster.get(kit.system());
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    KeyAccounts.initSharding(kit.system());
+    Accounts.initSharding(kit.system());
     return kit;
   }
 
@@ -51,10 +51,10 @@ abstract class KeyAccountsJournalTest {
     db.createSchema();
     db.createSchema(); // every start runs it: it must be re-runnable
     String name = "lab-" + UUID.randomUUID();
-    KeyAccounts.NewKey made;
+    Accounts.NewKey made;
     ActorTestKit first = startNode(db);
     try {
-      KeyAccounts accounts = new KeyAccounts(first.system(), Duration.ofSeconds(10));
+      Accounts accounts = new Accounts(first.system(), Duration.ofSeconds(10));
       made = accounts.create(settings(name, 1_000L)).toCompletableFuture().get();
       assertTrue(made.secret().startsWith("sk-") && made.secret().length() >= 43, "sk- and 32 random bytes");
       accounts.settle(usage(made.key().id(), "t1", 300));
@@ -66,7 +66,7 @@ abstract class KeyAccountsJournalTest {
 
     ActorTestKit second = startNode(db);
     try {
-      KeyAccounts accounts = new KeyAccounts(second.system(), Duration.ofSeconds(10));
+      Accounts accounts = new Accounts(second.system(), Duration.ofSeconds(10));
       var auth = accounts.authenticate(made.secret()).toCompletableFuture().get();
       assertEquals(name, assertInstanceOf(KeyAccount.Authenticated.class, auth).key().name());
       KeyRecord key = ((KeyAccount.Found) accounts.get(made.key().id()).toCompletableFuture().get()).key();

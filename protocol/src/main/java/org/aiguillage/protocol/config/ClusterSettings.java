@@ -47,11 +47,6 @@ public record ClusterSettings(
         requiredContactPoints, serviceName);
   }
 
-  public ClusterSettings withSeedNodes(List<String> newSeeds) {
-    return new ClusterSettings(host, port, newSeeds, bootstrap, managementPort, contactPoints, requiredContactPoints,
-        serviceName);
-  }
-
   /** Whether this node forms a cluster by itself (no seeds, no bootstrap). */
   public boolean formsItsOwnCluster() {
     return seedNodes.isEmpty() && bootstrap.equals("seed-nodes");

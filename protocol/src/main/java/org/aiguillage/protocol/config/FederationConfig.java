@@ -40,10 +40,6 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
     return new FederationConfig(node, cluster, http, newAdmin, persistence, tokens, models);
   }
 
-  public FederationConfig withPersistence(PersistenceSettings newPersistence) {
-    return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models);
-  }
-
   public FederationConfig withModels(List<ModelConfig> newModels) {
     return new FederationConfig(node, cluster, http, admin, persistence, tokens, newModels);
   }

@@ -20,11 +20,12 @@ import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
- * The key accounts as the edge and the admin API use them: asks to the sharded {@link KeyAccount} entities. A
+ * The accounts, keys' and organisations', as the edge and the admin API use them: asks to the sharded {@link
+ * KeyAccount} and {@link OrganizationAccount} entities. A
  * secret goes no further than this class: it is hashed here and only its hash travels (and is the key of the
  * edge's short-lived memory of which secrets work).
  */
-public final class KeyAccounts {
+public final class Accounts {
 
   /** A key just made: its secret, shown this once, and its record. */
   public record NewKey(String secret, KeyRecord key) {}
@@ -46,7 +47,7 @@ public final class KeyAccounts {
   /** Organisations without limits, and when this edge learnt it. */
   private final Map<String, Long> unlimitedOrganizations = new ConcurrentHashMap<>();
 
-  public KeyAccounts(ActorSystem<?> system, Duration timeout) {
+  public Accounts(ActorSystem<?> system, Duration timeout) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
