@@ -16,6 +16,8 @@ final class RateWindow {
   private static final class Entry {
     final long atMillis;
     long tokens;
+    /** Left the window: its tokens no longer count in {@code tokenSum}. */
+    boolean pruned;
 
     Entry(long atMillis, long tokens) {
       this.atMillis = atMillis;
@@ -35,7 +37,9 @@ final class RateWindow {
       requests.pollFirst();
     }
     while (!tokens.isEmpty() && tokens.peekFirst().atMillis <= now - WINDOW_MILLIS) {
-      tokenSum -= tokens.pollFirst().tokens;
+      Entry old = tokens.pollFirst();
+      old.pruned = true;
+      tokenSum -= old.tokens;
     }
   }
 
@@ -90,7 +94,7 @@ final class RateWindow {
     } else {
       reservedSum -= entry.tokens;
     }
-    if (entry.atMillis > now - WINDOW_MILLIS) {
+    if (!entry.pruned) {
       tokenSum += actual - entry.tokens;
       entry.tokens = actual;
     }
@@ -101,8 +105,10 @@ final class RateWindow {
     Entry entry = reserved.remove(ticketId);
     if (entry != null) {
       reservedSum -= entry.tokens;
-      tokenSum -= entry.tokens;
-      entry.tokens = 0;
+      if (!entry.pruned) {
+        tokenSum -= entry.tokens;
+        entry.tokens = 0;
+      }
     }
   }
 
