@@ -74,8 +74,9 @@ final class Engine {
     long delayMicros = (long) ((profile.ttftOverheadMs() + jitterMs) * 1000) + profile.slowStartMs() * 1000;
     thread.schedule(() -> {
       if (!r.done) {
+        // Not published here: vLLM samples its running and waiting counts once per engine step, after scheduling,
+        // so a request that arrived since the last step and will be taken by the next one is never seen waiting.
         waiting.add(r);
-        publishGauges();
         if (!stepScheduled) {
           step();
         }

@@ -80,6 +80,35 @@ class VllmSimulatorTest {
     }
   }
 
+  private String gauge(VllmSimulator sim, String name) throws Exception {
+    String metrics = http.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    return metrics.lines().filter(l -> l.startsWith(name + "{")).findFirst().orElseThrow().replaceAll(".* ", "");
+  }
+
+  @Test
+  void likeVllmCountsARequestWaitingOnlyWhenAnEngineStepCouldNotTakeIt() throws Exception {
+    // Steps of 400 ms: a request that arrives during one is taken by the next, and is never reported waiting.
+    try (VllmSimulator sim = VllmSimulator.start("m", SimulatorProfile.fast().withItl(400, 400))) {
+      post(sim, chat("first", 20, false));
+      Thread.sleep(100);
+      post(sim, chat("second", 20, false));
+      Thread.sleep(100);
+
+      assertEquals("0.0", gauge(sim, "vllm:num_requests_waiting"));
+      assertEquals("1.0", gauge(sim, "vllm:num_requests_running"));
+    }
+    // One sequence at a time: the second stays waiting after the next step, and is reported so.
+    try (VllmSimulator sim = VllmSimulator.start("m", SimulatorProfile.fast().withItl(400, 400).withMaxNumSeqs(1))) {
+      post(sim, chat("first", 20, false));
+      Thread.sleep(100);
+      post(sim, chat("second", 20, false));
+      Thread.sleep(600);
+
+      assertEquals("1.0", gauge(sim, "vllm:num_requests_waiting"));
+    }
+  }
+
   @Test
   void aClientThatDisconnectsMidStreamAbortsTheGeneration() throws Exception {
     try (VllmSimulator sim = VllmSimulator.start("m", SimulatorProfile.fast())) {
