@@ -82,15 +82,17 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     }
 
     /**
-     * The least-busy score: the share of the server's capacity in use (our open calls, plus the server's own
-     * backlog), with KV-cache use as a lighter second term. Relative to capacity, so a large server with 10 calls
-     * scores below a small one with 5.
+     * The least-busy score: how full the server is for its size. The requests on it now (this dispatcher's open
+     * calls and assignments on their way, plus the others its metrics showed: other dispatchers', direct users')
+     * over its capacity: the batch it was seen to run while queueing more when the agent has seen that lately,
+     * otherwise the configured ceiling. Above 1 the server queues, and a new request waits for a slot; KV-cache use
+     * is a lighter second term. Relative to capacity, so a large server with 10 calls scores below a small one
+     * with 5, and a server whose ceiling overstates its batch is scored by what it runs.
      */
     double busyness() {
-      double capacity = Math.max(1, snapshot.maxParallel());
-      double backlog = Math.max(0, snapshot.waiting());
+      double capacity = snapshot.batchLimit() > 0 ? snapshot.batchLimit() : Math.max(1, snapshot.maxParallel());
       double kv = Math.max(0, snapshot.kvCacheUsage());
-      return (inFlight() + backlog) / capacity + 0.25 * kv;
+      return (inFlight() + Math.max(0, snapshot.otherCalls())) / capacity + 0.25 * kv;
     }
   }
 

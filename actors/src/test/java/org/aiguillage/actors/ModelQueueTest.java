@@ -130,6 +130,44 @@ class ModelQueueTest {
     small.expectNoMessage(Duration.ofMillis(100));
   }
 
+  /** A ready agent's demand whose snapshot carries what it learnt from its server's metrics. */
+  private static QueueCommand.Demand demandWithMetrics(String serverId, TestProbe<AgentCommand> agent, int inFlight,
+      int maxParallel, int otherCalls, int batchLimit) {
+    return new QueueCommand.Demand(serverId, agent.ref(), "univ-a", "dc1", maxParallel - inFlight, 0,
+        new LoadSnapshot(inFlight, maxParallel, inFlight + otherCalls, 0, 0.3, 0, System.currentTimeMillis(), "ready",
+            otherCalls, batchLimit));
+  }
+
+  @Test
+  void leastBusyScoresAServerByTheBatchItWasSeenToRunNotByItsCeiling() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> big = testKit.createTestProbe();
+    TestProbe<AgentCommand> overstated = testKit.createTestProbe();
+    // Both configured with a ceiling of 64; the second was seen running 16 while queueing more.
+    queue.tell(demandWithMetrics("big", big, 30, 64, 0, -1)); // 30 of 64
+    queue.tell(demandWithMetrics("overstated", overstated, 12, 64, 0, 16)); // 12 of 16
+
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+
+    big.expectMessageClass(AgentCommand.Assign.class);
+    overstated.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void leastBusyCountsTheCallsOthersHaveOnAServer() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> sharedWithLocals = testKit.createTestProbe();
+    TestProbe<AgentCommand> ours = testKit.createTestProbe();
+    // The same size and the same calls of ours; the first also runs 10 requests of its university's own users.
+    queue.tell(demandWithMetrics("a-shared", sharedWithLocals, 4, 16, 10, -1));
+    queue.tell(demandWithMetrics("b-ours", ours, 4, 16, 0, -1));
+
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+
+    ours.expectMessageClass(AgentCommand.Assign.class);
+    sharedWithLocals.expectNoMessage(Duration.ofMillis(100));
+  }
+
   @Test
   void roundRobinTakesTheServersInTurn() {
     ActorRef<QueueCommand> queue = queue("round-robin");

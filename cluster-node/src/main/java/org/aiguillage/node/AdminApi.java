@@ -475,6 +475,12 @@ final class AdminApi {
       if (load.kvCacheUsage() >= 0) {
         server.put("kv_cache_usage", Math.round(load.kvCacheUsage() * 1000) / 1000.0);
       }
+      if (load.otherCalls() > 0) {
+        server.put("other_calls", load.otherCalls());
+      }
+      if (load.batchLimit() > 0) {
+        server.put("batch_limit", load.batchLimit());
+      }
       server.put("recent_ttft_ms", Math.round(load.recentTtftSeconds() * 1000));
     }
     for (ServerConfig c : m.vllmServers()) {

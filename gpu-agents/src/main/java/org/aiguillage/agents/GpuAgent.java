@@ -136,6 +136,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final List<AgentCommand.Drain> drainWaiters = new java.util.ArrayList<>();
   private long sharesAccruedNanos = System.nanoTime();
   private ServerLoad serverLoad = ServerLoad.UNKNOWN;
+  private final ScrapeHistory scrapes = new ScrapeHistory();
   private long assignsSeen;
   private double recentTtftSeconds;
   private long unhealthyUntilMillis;
@@ -251,8 +252,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (serverLoad.kvCacheUsage() >= settings.kvCacheHighWater()) {
       return "kv-cache-full";
     }
-    int maxWaiting = spec.server().maxWaiting();
-    if (maxWaiting >= 0 && serverLoad.waiting() > maxWaiting) {
+    if (scrapes.backlogged(spec.server().maxWaiting())) {
       return "backlog";
     }
     return calls.size() >= spec.server().maxParallelRequests() ? "full" : "ready";
@@ -264,7 +264,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private LoadSnapshot snapshot() {
     return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
-        serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state());
+        serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state(),
+        scrapes.otherCalls(), scrapes.batchLimit());
   }
 
   private void demand() {
@@ -547,9 +548,13 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private Behavior<AgentCommand> onScraped(Scraped scraped) {
-    scraped.load().ifPresent(l -> serverLoad = l);
+    scraped.load().ifPresent(l -> {
+      serverLoad = l;
+      scrapes.observe(l, calls.size(), System.currentTimeMillis());
+    });
     if (scraped.failure().isPresent()) {
       serverLoad = ServerLoad.UNKNOWN;
+      scrapes.forget();
     }
     boolean wasFailing = scrapeFailing;
     boolean first = !scrapedOnce;

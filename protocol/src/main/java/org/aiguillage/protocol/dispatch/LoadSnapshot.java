@@ -13,6 +13,10 @@ import org.aiguillage.protocol.CborSerializable;
  * @param recentTtftSeconds recent time to first token seen by this agent (0 when nothing seen yet)
  * @param state why the agent takes work or not: {@code ready}, {@code full}, {@code backlog} (the server queues
  *     requests of its own), {@code kv-cache-full}, {@code unhealthy} (failed lately; back-off), {@code draining}
+ * @param otherCalls requests on the server that are not this agent's (other dispatchers, direct users), running
+ *     or waiting, at the last scrape (0 when unknown)
+ * @param batchLimit the most requests the server was seen to run at once while it queued more: its real batch
+ *     size ({@code max-num-seqs} or what its KV cache holds), learned from its metrics (-1 when not seen lately)
  */
 public record LoadSnapshot(
     int inFlight,
@@ -22,10 +26,12 @@ public record LoadSnapshot(
     double kvCacheUsage,
     double recentTtftSeconds,
     long takenAtMillis,
-    String state) implements CborSerializable {
+    String state,
+    int otherCalls,
+    int batchLimit) implements CborSerializable {
 
   public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
       double recentTtftSeconds, long takenAtMillis) {
-    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, "ready");
+    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, "ready", 0, -1);
   }
 }
