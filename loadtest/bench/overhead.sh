@@ -19,6 +19,8 @@ SIM_PORT=${SIM_PORT:-18101}
 # JVM options of the dispatcher's process (docs/benchmarks.md says which were used for the published figures).
 NODE_JAVA_OPTS=${NODE_JAVA_OPTS:-}
 NODE_PORT=${NODE_PORT:-18180}
+# The agent's max_waiting (docs/configuration.md); -1 ignores the server's own queue.
+MAX_WAITING=${MAX_WAITING:-0}
 
 [ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
 
@@ -41,7 +43,7 @@ models:
     model: bench/served
     routing_strategy: least-busy
     vllm_servers:
-      - { url: http://127.0.0.1:$SIM_PORT, organization: bench, max_parallel_requests: 512 }
+      - { url: http://127.0.0.1:$SIM_PORT, organization: bench, max_parallel_requests: 512, max_waiting: $MAX_WAITING }
 YAML
 java $NODE_JAVA_OPTS -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
 NODE_PID=$!

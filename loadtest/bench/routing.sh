@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # "Routing quality": one fast server (64 slots, the H200 step curve) and two slow ones (16 slots, 20 -> 60 ms
-# steps) under 77 closed-loop users, 80 % of the fleet's 96 slots, once per routing strategy with the same seeded
-# load. Writes loadtest/reports/routing/{least-busy,round-robin,random}/ and a side-by-side routing.md.
+# steps) under 77 closed-loop users, 80 % of the fleet's 96 slots, per routing strategy with the same seeded load.
 #
-#   loadtest/bench/routing.sh [duration=60s]
+# One node serves three models, one per strategy, over the same three servers; rounds alternate between them
+# (the order turns each round) so that what the shared cores do at a given moment falls on every strategy alike,
+# and the percentiles pool every round's requests. Writes loadtest/reports/routing/routing.{md,json} and, per
+# round and strategy, the load generator's full report.
+#
+#   loadtest/bench/routing.sh [duration per round=30s] [rounds=3]
+#
+# CEILINGS=tuned: max_parallel_requests is each server's max-num-seqs (64/16/16). CEILINGS=uniform: 64 on every
+# server, as an operator who pasted one value would have: the slow servers' ceilings overstate their 16 sequences.
+# SHARED_USERS=N: N closed-loop users of the slow servers' own university call each slow server directly, for the
+# whole run (the load the dispatcher only sees in the servers' metrics).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DURATION=${1:-60s}
+DURATION=${1:-30s}
+ROUNDS=${2:-3}
+CEILINGS=${CEILINGS:-tuned}
+SHARED_USERS=${SHARED_USERS:-0}
+USERS=${USERS:-77}
 OUT=${OUT:-loadtest/reports/routing}
 FAST=18501; SLOW1=18502; SLOW2=18503; NODE_PORT=18580
 # Step times (ms at batch 1 and 128) of the fast and slow servers. On 2 shared cores, three simulators, the node
@@ -14,17 +27,15 @@ FAST=18501; SLOW1=18502; SLOW2=18503; NODE_PORT=18580
 # handling from being what is measured.
 FAST_ITL=${FAST_ITL:-8,46}
 SLOW_ITL=${SLOW_ITL:-20,60}
-# The dispatcher's ceilings: "tuned" (max_parallel_requests = each server's max-num-seqs, 64/16/16) or
-# "uniform" (64 for every server, as an operator who pasted one value would have: the slow servers' ceilings
-# overstate what they serve, and their own queues fill).
-CEILINGS=${CEILINGS:-tuned}
 if [ "$CEILINGS" = uniform ]; then SLOW_MAX=64; else SLOW_MAX=16; fi
+STRATEGIES=(least-busy round-robin random)
 
 [ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
 work=$(mktemp -d)
 PIDS=""
 cleanup() { kill $PIDS 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
+rm -rf "$OUT"; mkdir -p "$OUT"
 java -jar loadtest/target/loadtest.jar simulate --port $FAST --model served --profile h200 --max-num-seqs 64 \
   --itl-ms "$FAST_ITL" > "$work/fast.log" 2>&1 &
 PIDS="$PIDS $!"
@@ -34,13 +45,14 @@ for port in $SLOW1 $SLOW2; do
   PIDS="$PIDS $!"
 done
 
-for strategy in least-busy round-robin random; do
-  cat > "$work/$strategy.yaml" <<YAML
-http: { host: 127.0.0.1, port: $NODE_PORT }
-persistence: { url: "jdbc:h2:file:$work/data-$strategy" }
-tokens: [ { token: sk-bench, name: bench, organization: univ-c, threshold: 10000 } ]
-models:
-  - name: chat
+{
+  echo "http: { host: 127.0.0.1, port: $NODE_PORT }"
+  echo "persistence: { url: \"jdbc:h2:file:$work/data\" }"
+  echo "tokens: [ { token: sk-bench, name: bench, organization: univ-c, threshold: 10000 } ]"
+  echo "models:"
+  for strategy in "${STRATEGIES[@]}"; do
+    cat <<YAML
+  - name: chat-$strategy
     model: served
     routing_strategy: $strategy
     vllm_servers:
@@ -48,37 +60,97 @@ models:
       - { url: http://127.0.0.1:$SLOW1, organization: univ-b, max_parallel_requests: $SLOW_MAX }
       - { url: http://127.0.0.1:$SLOW2, organization: univ-b, max_parallel_requests: $SLOW_MAX }
 YAML
-  java -jar cluster-node/target/aiguillage.jar --config "$work/$strategy.yaml" > "$work/node-$strategy.log" 2>&1 &
-  node=$!
-  for i in $(seq 1 60); do curl -sf "http://127.0.0.1:$NODE_PORT/health" >/dev/null && break; sleep 0.5; done
-  # Warm the fresh node first (JIT, connection pools): cold, least-busy sends its first burst to one server's pool
-  # and pays more of the start-up than strategies that spread it, which is not what this report compares.
-  java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model chat --key sk-bench \
-    --users 32 --duration 10s --input-tokens 10 --max-tokens 4 --out "$work/warm-$strategy" --quiet > /dev/null
-  java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model chat --key sk-bench \
-    --users 77 --ramp-up 5s --duration "$DURATION" --input-tokens 300 --max-tokens 128 --output-spread 32 --seed 11 \
-    --out "$OUT/$strategy" --quiet > /dev/null
-  kill "$node"; wait "$node" 2>/dev/null || true
+  done
+} > "$work/aiguillage.yaml"
+java -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
+PIDS="$PIDS $!"
+for i in $(seq 1 60); do curl -sf "http://127.0.0.1:$NODE_PORT/health" >/dev/null && break; sleep 0.5; done
+
+load() { # model users duration out [extra options]
+  java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model "$1" --key sk-bench \
+    --users "$2" --duration "$3" --out "$4" --quiet "${@:5}" > /dev/null
+}
+# Warm the node (JIT, connection pools) through every model first.
+for strategy in "${STRATEGIES[@]}"; do
+  load "chat-$strategy" 32 5s "$work/warm-$strategy" --input-tokens 10 --max-tokens 4
+done
+if [ "$SHARED_USERS" -gt 0 ]; then
+  for port in $SLOW1 $SLOW2; do
+    java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$port" --model served --users "$SHARED_USERS" \
+      --duration 24h --input-tokens 300 --max-tokens 128 --output-spread 32 --seed "$port" \
+      --out "$work/shared-$port" --quiet > /dev/null 2>&1 &
+    PIDS="$PIDS $!"
+  done
+  sleep 5
+fi
+
+for round in $(seq 1 "$ROUNDS"); do
+  for k in 0 1 2; do
+    strategy=${STRATEGIES[$(( (round - 1 + k) % 3 ))]}
+    echo "round $round: $strategy" >&2
+    load "chat-$strategy" "$USERS" "$DURATION" "$OUT/round-$round/$strategy" --ramp-up 5s --input-tokens 300 \
+      --max-tokens 128 --output-spread 32 --seed "$round"
+    sleep 2 # the servers finish what the round left
+  done
 done
 
-python3 - "$OUT" "$FAST_ITL" "$SLOW_ITL" "$CEILINGS" "$SLOW_MAX" <<'PY'
-import json, sys
-out = sys.argv[1]
+python3 - "$OUT" "$ROUNDS" "$FAST_ITL" "$SLOW_ITL" "$CEILINGS" "$SLOW_MAX" "$SHARED_USERS" "$USERS" "$DURATION" <<'PY'
+import csv, json, math, sys
+out, rounds, fast_itl, slow_itl, ceilings, slow_max, shared, users, duration = sys.argv[1:]
+rounds = int(rounds)
+strategies = ("least-busy", "round-robin", "random")
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    return v[min(len(v) - 1, max(0, math.ceil(p / 100 * len(v)) - 1))]
+
+def rows(strategy, r):
+    with open(f"{out}/round-{r}/{strategy}/requests.csv") as f:
+        return list(csv.DictReader(f))
+
+pooled, per_round = {}, {}
+for s in strategies:
+    ttft, e2e, tokens, errors, seconds = [], [], 0, 0, 0.0
+    per_round[s] = []
+    for r in range(1, rounds + 1):
+        rs = rows(s, r)
+        ok = [x for x in rs if x["status"] == "200"]
+        errors += len(rs) - len(ok)
+        t = [float(x["ttft_ms"]) for x in ok]
+        ttft += t
+        e2e += [float(x["e2e_ms"]) for x in ok]
+        tokens += sum(int(x["output_tokens"]) for x in ok)
+        report = json.load(open(f"{out}/round-{r}/{s}/report.json"))
+        summary = [x for x in report["summaries"] if x["group"] == "all"][0]
+        per_round[s].append({"p50": pct(t, 50), "p99": pct(t, 99), "tok_s": summary["outputTokensPerS"]})
+    pooled[s] = {"requests": len(ttft), "errors": errors, "ttft_p50": pct(ttft, 50), "ttft_p90": pct(ttft, 90),
+                 "ttft_p99": pct(ttft, 99), "e2e_p50": pct(e2e, 50), "e2e_p99": pct(e2e, 99),
+                 "output_tok_s": sum(x["tok_s"] for x in per_round[s]) / rounds}
+
 def f(v): return "-" if v != v else f"{v:.0f}"
 lines = ["# Routing quality", "",
-         f"One fast server (64 slots, steps {sys.argv[2]} ms at batch 1 -> 128) and two slow ones (16 slots each, steps {sys.argv[3]} ms);",
-         "77 closed-loop users (80 % of the 96 slots) joining over 5 s; 300 tokens in, 128±32 out; same seeded load",
-         "for each strategy, each on a node warmed by 10 s of short requests.",
-         f"Dispatcher ceilings ({sys.argv[4]}): max_parallel_requests 64 on the fast server, {sys.argv[5]} on each slow one.", "",
-         "| strategy | TTFT p50 (ms) | TTFT p90 | TTFT p99 | ITL p50 (ms) | E2E p50 (ms) | E2E p99 | output tok/s | requests | errors |",
+         f"One fast server (64 slots, steps {fast_itl} ms at batch 1 -> 128) and two slow ones (16 slots each, steps "
+         f"{slow_itl} ms); {users} closed-loop users joining over 5 s; 300 tokens in, 128±32 out.",
+         f"Dispatcher ceilings ({ceilings}): max_parallel_requests 64 on the fast server, {slow_max} on each slow one.",
+         (f"{shared} users of the slow servers' own university call each slow server directly throughout."
+          if shared != "0" else "No other load on the servers."),
+         f"{rounds} rounds of {duration} per strategy, alternating on one warmed node (one model per strategy over "
+         "the same servers); each round's seed is the same for every strategy. TTFT in ms, pooled over the rounds.", "",
+         "| strategy | TTFT p50 | TTFT p90 | TTFT p99 | E2E p50 | E2E p99 | output tok/s | requests | errors | "
+         "TTFT p99 per round |",
          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-for strategy in ("least-busy", "round-robin", "random"):
-    s = [x for x in json.load(open(f"{out}/{strategy}/report.json"))["summaries"] if x["group"] == "all"][0]
-    lines.append(f"| {strategy} | {f(s['ttftMs']['p50'])} | {f(s['ttftMs']['p90'])} | {f(s['ttftMs']['p99'])} | "
-                 f"{f(s['itlMs']['p50'])} | {f(s['e2eMs']['p50'])} | {f(s['e2eMs']['p99'])} | "
-                 f"{f(s['outputTokensPerS'])} | {s['completed']} | {s['errorsByStatus'] or 0} |")
-lines += ["", "Full reports: [least-busy](least-busy/report.md), [round-robin](round-robin/report.md), "
-          "[random](random/report.md)."]
+for s in strategies:
+    p = pooled[s]
+    lines.append(f"| {s} | {f(p['ttft_p50'])} | {f(p['ttft_p90'])} | {f(p['ttft_p99'])} | {f(p['e2e_p50'])} | "
+                 f"{f(p['e2e_p99'])} | {f(p['output_tok_s'])} | {p['requests']} | {p['errors']} | "
+                 + " / ".join(f(x["p99"]) for x in per_round[s]) + " |")
+best = {r: min(strategies, key=lambda s: per_round[s][r]["p99"]) for r in range(rounds)}
+wins = sum(1 for r in range(rounds) if best[r] == "least-busy")
+lines += ["", f"Least-busy had the lowest TTFT p99 in {wins} of {rounds} rounds."]
 open(f"{out}/routing.md", "w").write("\n".join(lines) + "\n")
+json.dump({"pooled": pooled, "per_round": per_round, "ceilings": ceilings, "shared_users": int(shared),
+           "users": int(users), "rounds": rounds, "duration": duration}, open(f"{out}/routing.json", "w"), indent=2)
 print("\n".join(lines))
 PY
