@@ -17,6 +17,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
@@ -188,7 +189,7 @@ public final class KeyAccount
         .build();
   }
 
-  private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> flush(State state) {
+  private EffectBuilder<Event, State> flush(State state) {
     if (!state.exists() || limiter.unwrittenTokens() == 0) {
       return Effect().none();
     }
