@@ -41,8 +41,8 @@ import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.headers.Allow;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.StreamTimeoutException;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -55,6 +55,7 @@ final class OpenAiEdge {
   private static final ContentType EVENT_STREAM = ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM);
   private static final ByteString KEEP_ALIVE = ByteString.fromString(": keep-alive\n\n");
   private static final Duration KEEP_ALIVE_AFTER = Duration.ofSeconds(15);
+  private static final Duration BODY_TIMEOUT = Duration.ofSeconds(60);
   private static final KeyAccount.Admission UNLIMITED = new KeyAccount.Admitted(RateLimits.NONE);
 
   private final ActorSystem<?> system;
@@ -119,15 +120,16 @@ final class OpenAiEdge {
         return done(request, unauthorized(refused));
       }
       KeyAccount.Authenticated authenticated = (KeyAccount.Authenticated) auth;
-      if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > limit) {
-        return done(request, tooLarge(limit));
-      }
-      return entity.toStrict(60_000, limit, materializer)
-          .thenCompose(strict -> dispatch(endpoint, strict.getData().toArray(), authenticated, clientGone));
+      return RequestBody.read(entity, limit, BODY_TIMEOUT, materializer).thenCompose(read -> read
+          instanceof RequestBody.Body body
+          ? dispatch(endpoint, body.bytes(), authenticated, clientGone)
+          : CompletableFuture.completedFuture(tooLarge(limit)));
     }).exceptionally(failure -> {
           Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
-          if (cause instanceof EntityStreamSizeException) {
-            return tooLarge(limit);
+          if (cause instanceof StreamTimeoutException) {
+            count(null, 408);
+            return error(408, OpenAiError.invalidRequest("The request body did not arrive within "
+                + BODY_TIMEOUT.toSeconds() + " s.", null, "request_timeout"), 0);
           }
           if (cause instanceof java.util.concurrent.TimeoutException) {
             return accountsUnavailable(cause);
@@ -292,6 +294,7 @@ final class OpenAiEdge {
   }
 
   private static HttpResponse tooLarge(long limit) {
+    count(null, 413);
     return error(413, OpenAiError.invalidRequest("The request body is larger than this endpoint accepts ("
         + limit + " bytes).", null, "request_too_large"), 0);
   }

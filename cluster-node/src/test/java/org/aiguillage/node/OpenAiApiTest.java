@@ -21,10 +21,12 @@ import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.models.Model;
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -256,6 +258,29 @@ class OpenAiApiTest {
 
     assertEquals(413, response.statusCode());
     assertEnvelope(response.body(), "invalid_request_error");
+  }
+
+  @Test
+  void aClientStillSendingAnOversizedBodyReadsThe413InsteadOfAReset() throws Exception {
+    // Megabytes over the limit, more than the sockets buffer: an answer sent before the body is read, then a close,
+    // would reach this client as a connection reset while it still writes.
+    byte[] big = ("{\"model\":\"chat-model\",\"messages\":[{\"role\":\"user\",\"content\":\""
+        + "x".repeat(8 << 20) + "\"}]}").getBytes(StandardCharsets.UTF_8);
+
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> sized = http.send(HttpRequest.newBuilder(URI.create(node.baseUrl()
+          + "/v1/chat/completions")).header("Authorization", "Bearer " + KEY)
+          .POST(HttpRequest.BodyPublishers.ofByteArray(big)).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(413, sized.statusCode());
+      assertEnvelope(sized.body(), "invalid_request_error");
+    }
+
+    HttpResponse<String> chunked = http.send(HttpRequest.newBuilder(URI.create(node.baseUrl()
+        + "/v1/chat/completions")).header("Authorization", "Bearer " + KEY)
+        .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(413, chunked.statusCode());
+    assertEnvelope(chunked.body(), "invalid_request_error");
   }
 
   @Test
