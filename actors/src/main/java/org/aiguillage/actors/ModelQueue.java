@@ -90,13 +90,44 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
      * with 5, and a server whose ceiling overstates its batch is scored by what it runs.
      */
     double busyness() {
-      double capacity = snapshot.batchLimit() > 0 ? snapshot.batchLimit() : Math.max(1, snapshot.maxParallel());
       double kv = Math.max(0, snapshot.kvCacheUsage());
-      return (inFlight() + Math.max(0, snapshot.otherCalls())) / capacity + 0.25 * kv;
+      return calls() / capacity() + 0.25 * kv;
+    }
+
+    /** Whether a new request would wait in the server's own queue: its calls already fill its capacity. */
+    boolean full() {
+      return calls() >= capacity();
+    }
+
+    /**
+     * What a new request's first token would cost on this server, in steps of ms: the step it would join, from the
+     * server's step curve at its calls plus this one, and half a step more for every call still waiting for its
+     * first token (their prompts are prefilled in the same steps as the new one's: requests that arrive together,
+     * as closed-loop users whose answers ended in the same step do, are spread rather than prefilled together).
+     * KV-cache use weighs as in {@link #busyness()}. Only when the agent knows the curve.
+     */
+    double firstTokenCost() {
+      double batch = Math.min(calls(), capacity()) + 1;
+      double kv = Math.max(0, snapshot.kvCacheUsage());
+      double step = snapshot.stepBaseMillis() + snapshot.stepMillisPerCall() * batch;
+      int prefilling = snapshot.awaitingFirstToken() + (int) (assignsSent - assignsSeen);
+      return step * (1 + 0.5 * prefilling) * (1 + 0.25 * kv);
+    }
+
+    private int calls() {
+      return inFlight() + Math.max(0, snapshot.otherCalls());
+    }
+
+    private double capacity() {
+      return snapshot.batchLimit() > 0 ? snapshot.batchLimit() : Math.max(1, snapshot.maxParallel());
     }
   }
 
   private record Assigned(DispatchTicket ticket, String serverId, long sentMillis) {}
+
+  private static final Comparator<AgentView> BY_BUSYNESS = Comparator.comparingDouble(AgentView::busyness);
+  private static final Comparator<AgentView> BY_STEP = Comparator.comparing(AgentView::full)
+      .thenComparingDouble(a -> a.full() ? a.busyness() : a.firstTokenCost());
 
   public static Behavior<QueueCommand> create(String model, Function<String, QueueSettings> settingsFor) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
@@ -370,10 +401,10 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     if (!settings.routingStrategy().equals("least-busy") || datacenter.equals(chosen.datacenter)) {
       return chosen;
     }
-    double busyness = chosen.busyness();
+    Comparator<AgentView> order = leastBusyOrder(candidates);
     for (AgentView other : candidates) {
       if (datacenter.equals(other.datacenter) && other.organization.equals(chosen.organization)
-          && Math.abs(other.busyness() - busyness) < 1e-9) {
+          && order.compare(other, chosen) == 0) {
         return other;
       }
     }
@@ -395,11 +426,27 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         }
       }
       case "random" -> Collections.shuffle(withRoom, ThreadLocalRandom.current());
-      default -> withRoom.sort(Comparator.comparingDouble(AgentView::busyness)
+      default -> withRoom.sort(leastBusyOrder(withRoom)
           .thenComparingDouble(a -> a.snapshot.recentTtftSeconds())
           .thenComparing(a -> a.serverId));
     }
     return withRoom;
+  }
+
+  /**
+   * Least-busy's order. When every candidate's agent knows how its server's step grows with its batch: first the
+   * servers with room in their batch, the cheapest first token first ({@link AgentView#firstTokenCost()}: the step a
+   * new request would join sets its first token and every token after, so a fast server takes more requests than
+   * a slow one until their steps are alike); then full servers, the least over first. Otherwise, servers by how
+   * full they are for their size ({@link AgentView#busyness()}).
+   */
+  private static Comparator<AgentView> leastBusyOrder(List<AgentView> candidates) {
+    for (AgentView a : candidates) {
+      if (!a.snapshot.knowsItsSteps()) {
+        return BY_BUSYNESS;
+      }
+    }
+    return BY_STEP;
   }
 
   private void assign(AgentView agent, DispatchTicket ticket, long now) {

@@ -133,9 +133,78 @@ class ModelQueueTest {
   /** A ready agent's demand whose snapshot carries what it learnt from its server's metrics. */
   private static QueueCommand.Demand demandWithMetrics(String serverId, TestProbe<AgentCommand> agent, int inFlight,
       int maxParallel, int otherCalls, int batchLimit) {
+    return demandWithSteps(serverId, agent, inFlight, maxParallel, otherCalls, batchLimit, -1, -1, 0);
+  }
+
+  /** The same, with the step curve its agent learnt ({@code base + perCall x running} ms) and its calls still prefilling. */
+  private static QueueCommand.Demand demandWithSteps(String serverId, TestProbe<AgentCommand> agent, int inFlight,
+      int maxParallel, int otherCalls, int batchLimit, double base, double perCall, int awaitingFirstToken) {
     return new QueueCommand.Demand(serverId, agent.ref(), "univ-a", "dc1", maxParallel - inFlight, 0,
         new LoadSnapshot(inFlight, maxParallel, inFlight + otherCalls, 0, 0.3, 0, System.currentTimeMillis(), "ready",
-            otherCalls, batchLimit));
+            otherCalls, batchLimit, base, perCall, awaitingFirstToken));
+  }
+
+  @Test
+  void leastBusyGivesTheFastServerMoreThanItsShareWhileItsStepsStayShorter() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> fast = testKit.createTestProbe();
+    TestProbe<AgentCommand> slow = testKit.createTestProbe();
+    // Fuller for its size (50 of 64 against 10 of 16), but its next step is shorter: 8 + 0.3 x 51 = 23.3 ms against
+    // 20 + 0.32 x 11 = 23.5 ms.
+    queue.tell(demandWithSteps("a-fast", fast, 50, 64, 0, -1, 8, 0.3, 0));
+    queue.tell(demandWithSteps("b-slow", slow, 10, 16, 0, -1, 20, 0.32, 0));
+
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+
+    fast.expectMessageClass(AgentCommand.Assign.class);
+    slow.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void leastBusySpreadsRequestsThatArriveTogetherRatherThanPrefillingThemOnOneServer() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> a = testKit.createTestProbe();
+    TestProbe<AgentCommand> b = testKit.createTestProbe();
+    queue.tell(demandWithSteps("a", a, 10, 64, 0, -1, 8, 0.3, 0));
+    queue.tell(demandWithSteps("b", b, 11, 64, 0, -1, 8, 0.3, 0));
+
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+
+    // The first makes a's calls 11 like b's, but it still waits for its first token there: the second goes to b.
+    a.expectMessageClass(AgentCommand.Assign.class);
+    b.expectMessageClass(AgentCommand.Assign.class);
+    a.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void leastBusyByStepsStillSendsNothingToAServerWhoseBatchIsFull() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> full = testKit.createTestProbe();
+    TestProbe<AgentCommand> slower = testKit.createTestProbe();
+    // The first runs the 16 it was seen to run at most: a new request would wait there, however short its steps.
+    queue.tell(demandWithSteps("a-full", full, 16, 64, 0, 16, 8, 0.3, 0));
+    queue.tell(demandWithSteps("b-slower", slower, 30, 64, 0, -1, 20, 0.5, 0));
+
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+
+    slower.expectMessageClass(AgentCommand.Assign.class);
+    full.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void leastBusyScoresByFullnessWhileOneServerHasNoStepCurve() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> fast = testKit.createTestProbe();
+    TestProbe<AgentCommand> unknown = testKit.createTestProbe();
+    // Steps in ms and fullness do not compare: with one curve unknown, both are scored by how full they are.
+    queue.tell(demandWithSteps("a-fast", fast, 50, 64, 0, -1, 8, 0.3, 0));
+    queue.tell(demandWithMetrics("b-unknown", unknown, 10, 16, 0, -1));
+
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+
+    unknown.expectMessageClass(AgentCommand.Assign.class);
+    fast.expectNoMessage(Duration.ofMillis(100));
   }
 
   @Test

@@ -481,6 +481,10 @@ final class AdminApi {
       if (load.batchLimit() > 0) {
         server.put("batch_limit", load.batchLimit());
       }
+      if (load.knowsItsSteps()) {
+        server.putObject("step_ms").put("base", Math.round(load.stepBaseMillis() * 100) / 100.0)
+            .put("per_call", Math.round(load.stepMillisPerCall() * 1000) / 1000.0);
+      }
       server.put("recent_ttft_ms", Math.round(load.recentTtftSeconds() * 1000));
     }
     for (ServerConfig c : m.vllmServers()) {

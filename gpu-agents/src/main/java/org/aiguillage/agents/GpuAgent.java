@@ -137,6 +137,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private long sharesAccruedNanos = System.nanoTime();
   private ServerLoad serverLoad = ServerLoad.UNKNOWN;
   private final ScrapeHistory scrapes = new ScrapeHistory();
+  private final StepCurve steps = new StepCurve();
   private long assignsSeen;
   private double recentTtftSeconds;
   private long unhealthyUntilMillis;
@@ -265,7 +266,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private LoadSnapshot snapshot() {
     return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
         serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state(),
-        scrapes.otherCalls(), scrapes.batchLimit());
+        scrapes.otherCalls(), scrapes.batchLimit(), steps.baseMillis(), steps.millisPerCall(),
+        (int) calls.values().stream().filter(c -> c.firstEventMillis < 0).count());
   }
 
   private void demand() {
@@ -550,11 +552,14 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private Behavior<AgentCommand> onScraped(Scraped scraped) {
     scraped.load().ifPresent(l -> {
       serverLoad = l;
-      scrapes.observe(l, calls.size(), System.currentTimeMillis());
+      long now = System.currentTimeMillis();
+      scrapes.observe(l, calls.size(), now);
+      steps.observe(l.tokenGapSeconds(), l.tokenGaps(), l.running(), now);
     });
     if (scraped.failure().isPresent()) {
       serverLoad = ServerLoad.UNKNOWN;
       scrapes.forget();
+      steps.forget();
     }
     boolean wasFailing = scrapeFailing;
     boolean first = !scrapedOnce;

@@ -2,11 +2,13 @@ package org.aiguillage.agents;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads the load of a server from its Prometheus text: vLLM v1 ({@code vllm:kv_cache_usage_perc}) and v0
  * ({@code vllm:gpu_cache_usage_perc}) names, summed over the {@code engine} series of a data-parallel server, and
- * SGLang's names. Lines it cannot read (truncated, NaN, unknown) are skipped, never fatal.
+ * SGLang's names; and the sum and count of vLLM's inter-token latency histogram, from which an agent learns how a
+ * step grows with the batch ({@link StepCurve}). Lines it cannot read (truncated, NaN, unknown) are skipped, never fatal.
  */
 public final class MetricsParser {
 
@@ -24,7 +26,7 @@ public final class MetricsParser {
         continue;
       }
       String name = line.substring(0, nameEnd);
-      if (!WANTED.containsKey(name)) {
+      if (!WANTED.contains(name)) {
         continue;
       }
       int valueStart = line.charAt(nameEnd) == '{' ? line.lastIndexOf('}') + 1 : nameEnd;
@@ -52,17 +54,32 @@ public final class MetricsParser {
     if (kv < 0) {
       kv = first(sums, "sglang:token_usage", null, true);
     }
-    return new ServerLoad(running, waiting, kv);
+    // The inter-token histogram: the v1 name, else v0's; its engines' series add up (gaps of different requests).
+    double gapSeconds = first(sums, "vllm:inter_token_latency_seconds_sum", null, false);
+    double gaps = first(sums, "vllm:inter_token_latency_seconds_count", null, false);
+    if (gapSeconds < 0 || gaps < 0) {
+      gapSeconds = first(sums, "vllm:time_per_output_token_seconds_sum", null, false);
+      gaps = first(sums, "vllm:time_per_output_token_seconds_count", null, false);
+    }
+    if (gapSeconds < 0 || gaps < 0) {
+      gapSeconds = -1;
+      gaps = -1;
+    }
+    return new ServerLoad(running, waiting, kv, gapSeconds, gaps);
   }
 
-  private static final Map<String, Boolean> WANTED = Map.of(
-      "vllm:num_requests_running", true,
-      "vllm:num_requests_waiting", true,
-      "vllm:kv_cache_usage_perc", true,
-      "vllm:gpu_cache_usage_perc", true,
-      "sglang:num_running_reqs", true,
-      "sglang:num_queue_reqs", true,
-      "sglang:token_usage", true);
+  private static final Set<String> WANTED = Set.of(
+      "vllm:num_requests_running",
+      "vllm:num_requests_waiting",
+      "vllm:kv_cache_usage_perc",
+      "vllm:gpu_cache_usage_perc",
+      "sglang:num_running_reqs",
+      "sglang:num_queue_reqs",
+      "sglang:token_usage",
+      "vllm:inter_token_latency_seconds_sum",
+      "vllm:inter_token_latency_seconds_count",
+      "vllm:time_per_output_token_seconds_sum",
+      "vllm:time_per_output_token_seconds_count");
 
   private static double first(Map<String, double[]> sums, String a, String b, boolean average) {
     double[] acc = sums.get(a);

@@ -4,8 +4,15 @@ package org.aiguillage.agents;
  * What a server's {@code /metrics} says about its load; -1 where the server does not say.
  *
  * @param kvCacheUsage 0..1
+ * @param tokenGapSeconds the sum of its inter-token latency histogram: every gap between two tokens of a request,
+ *     since the server started (seconds)
+ * @param tokenGaps that histogram's count
  */
-public record ServerLoad(int running, int waiting, double kvCacheUsage) {
+public record ServerLoad(int running, int waiting, double kvCacheUsage, double tokenGapSeconds, double tokenGaps) {
 
   public static final ServerLoad UNKNOWN = new ServerLoad(-1, -1, -1);
+
+  public ServerLoad(int running, int waiting, double kvCacheUsage) {
+    this(running, waiting, kvCacheUsage, -1, -1);
+  }
 }

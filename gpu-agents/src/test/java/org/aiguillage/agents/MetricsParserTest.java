@@ -14,7 +14,7 @@ class MetricsParserTest {
     try (InputStream in = getClass().getResourceAsStream("/fixtures/vllm-v0-metrics.txt")) {
       ServerLoad load = MetricsParser.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
 
-      assertEquals(new ServerLoad(0, 0, 0.0), load);
+      assertEquals(new ServerLoad(0, 0, 0.0), load); // it has no inter-token series (no token yet): -1
     }
   }
 
@@ -30,9 +30,31 @@ class MetricsParserTest {
         vllm:kv_cache_usage_perc{engine="0",model_name="openai/gpt-oss-120b"} 0.5
         vllm:kv_cache_usage_perc{engine="1",model_name="openai/gpt-oss-120b"} 0.7
         vllm:time_to_first_token_seconds_bucket{le="0.1",engine="0",model_name="openai/gpt-oss-120b"} 4.0
+        vllm:inter_token_latency_seconds_sum{engine="0",model_name="openai/gpt-oss-120b"} 30.5
+        vllm:inter_token_latency_seconds_sum{engine="1",model_name="openai/gpt-oss-120b"} 20.0
+        vllm:inter_token_latency_seconds_count{engine="0",model_name="openai/gpt-oss-120b"} 1200.0
+        vllm:inter_token_latency_seconds_count{model_name="openai/gpt-oss-120b",engine="1"} 800.0
         """;
 
-    assertEquals(new ServerLoad(21, 4, 0.6), round(MetricsParser.parse(text)));
+    ServerLoad load = MetricsParser.parse(text);
+    assertEquals(new ServerLoad(21, 4, 0.6), round(load));
+    assertEquals(50.5, load.tokenGapSeconds(), 1e-9);
+    assertEquals(2000.0, load.tokenGaps());
+  }
+
+  @Test
+  void readsTheV0InterTokenHistogram() {
+    String text = """
+        vllm:num_requests_running{model_name="m"} 3.0
+        vllm:time_per_output_token_seconds_bucket{le="0.025",model_name="m"} 90.0
+        vllm:time_per_output_token_seconds_sum{model_name="m"} 2.5
+        vllm:time_per_output_token_seconds_count{model_name="m"} 100.0
+        """;
+
+    ServerLoad load = MetricsParser.parse(text);
+
+    assertEquals(2.5, load.tokenGapSeconds(), 1e-9);
+    assertEquals(100.0, load.tokenGaps());
   }
 
   @Test

@@ -17,6 +17,12 @@ import org.aiguillage.protocol.CborSerializable;
  *     or waiting, at the last scrape (0 when unknown)
  * @param batchLimit the most requests the server was seen to run at once while it queued more: its real batch
  *     size ({@code max-num-seqs} or what its KV cache holds), learned from its metrics (-1 when not seen lately)
+ * @param stepBaseMillis with {@code stepMillisPerCall}, how long one engine step of the server lasts against the
+ *     requests it runs: {@code stepBaseMillis + stepMillisPerCall x running} ms, learned from its inter-token latency
+ *     (-1 when not known)
+ * @param stepMillisPerCall what each running request adds to a step, in ms (-1 when not known)
+ * @param awaitingFirstToken calls of this agent that have not had their first token yet: their prompts are being
+ *     prefilled, or wait to be
  */
 public record LoadSnapshot(
     int inFlight,
@@ -28,10 +34,18 @@ public record LoadSnapshot(
     long takenAtMillis,
     String state,
     int otherCalls,
-    int batchLimit) implements CborSerializable {
+    int batchLimit,
+    double stepBaseMillis,
+    double stepMillisPerCall,
+    int awaitingFirstToken) implements CborSerializable {
 
   public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
       double recentTtftSeconds, long takenAtMillis) {
-    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, "ready", 0, -1);
+    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, "ready", 0, -1, -1, -1, 0);
+  }
+
+  /** Whether the server's step time against its batch is known. */
+  public boolean knowsItsSteps() {
+    return stepBaseMillis >= 0 && stepMillisPerCall >= 0;
   }
 }
