@@ -88,15 +88,20 @@ for round in $(seq 1 "$ROUNDS"); do
   for k in 0 1 2; do
     strategy=${STRATEGIES[$(( (round - 1 + k) % 3 ))]}
     echo "round $round: $strategy" >&2
+    servers="$OUT/round-$round/$strategy/servers"; mkdir -p "$servers"
+    for port in $FAST $SLOW1 $SLOW2 $NODE_PORT; do curl -sf "http://127.0.0.1:$port/metrics" > "$servers/$port.before"; done
     load "chat-$strategy" "$USERS" "$DURATION" "$OUT/round-$round/$strategy" --ramp-up 5s --input-tokens 300 \
       --max-tokens 128 --output-spread 32 --seed "$round"
+    for port in $FAST $SLOW1 $SLOW2 $NODE_PORT; do curl -sf "http://127.0.0.1:$port/metrics" > "$servers/$port.after"; done
     sleep 2 # the servers finish what the round left
   done
 done
 
-python3 - "$OUT" "$ROUNDS" "$FAST_ITL" "$SLOW_ITL" "$CEILINGS" "$SLOW_MAX" "$SHARED_USERS" "$USERS" "$DURATION" <<'PY'
+python3 - "$OUT" "$ROUNDS" "$FAST_ITL" "$SLOW_ITL" "$CEILINGS" "$SLOW_MAX" "$SHARED_USERS" "$USERS" "$DURATION" \
+  "$FAST $SLOW1 $SLOW2" "$NODE_PORT" <<'PY'
 import csv, json, math, sys
-out, rounds, fast_itl, slow_itl, ceilings, slow_max, shared, users, duration = sys.argv[1:]
+out, rounds, fast_itl, slow_itl, ceilings, slow_max, shared, users, duration, ports, node = sys.argv[1:]
+ports = ports.split()
 rounds = int(rounds)
 strategies = ("least-busy", "round-robin", "random")
 
@@ -129,6 +134,50 @@ for s in strategies:
                  "ttft_p99": pct(ttft, 99), "e2e_p50": pct(e2e, 50), "e2e_p99": pct(e2e, 99),
                  "output_tok_s": sum(x["tok_s"] for x in per_round[s]) / rounds}
 
+def bucket(path, name, le):
+    return sum(float(line.split()[-1]) for line in open(path)
+               if line.startswith(f"{name}_bucket") and f'le="{le}"' in line)
+
+def histogram(path, name, label=""):
+    total = {"sum": 0.0, "count": 0.0}
+    for line in open(path):
+        for part in ("sum", "count"):
+            if line.startswith(f"{name}_{part}") and label in line:
+                total[part] += float(line.split()[-1])
+    return total
+
+def mean_ms(s, name):
+    """The dispatcher's own mean of a histogram of the strategy's model over its rounds, in ms."""
+    total = count = 0.0
+    for r in range(1, rounds + 1):
+        base = f"{out}/round-{r}/{s}/servers/{node}"
+        a = histogram(base + ".after", name, f'model="chat-{s}"')
+        b = histogram(base + ".before", name, f'model="chat-{s}"')
+        total += a["sum"] - b["sum"]; count += a["count"] - b["count"]
+    return 1000 * total / count if count else float("nan")
+
+# What each server did during the rounds (the shared users' requests included): requests finished, mean TTFT
+# and mean inter-token latency, from the differences of its own histograms.
+servers = {}
+for s in strategies:
+    servers[s] = []
+    for port in ports:
+        done = ttft = ttft_n = itl = itl_n = fast = 0.0
+        for r in range(1, rounds + 1):
+            base = f"{out}/round-{r}/{s}/servers/{port}"
+            fast += (bucket(base + ".after", "vllm:time_to_first_token_seconds", "0.1")
+                     - bucket(base + ".before", "vllm:time_to_first_token_seconds", "0.1"))
+            d = {}
+            for name in ("vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds",
+                         "vllm:inter_token_latency_seconds"):
+                a, b = histogram(base + ".after", name), histogram(base + ".before", name)
+                d[name] = (a["sum"] - b["sum"], a["count"] - b["count"])
+            done += d["vllm:e2e_request_latency_seconds"][1]
+            ttft += d["vllm:time_to_first_token_seconds"][0]; ttft_n += d["vllm:time_to_first_token_seconds"][1]
+            itl += d["vllm:inter_token_latency_seconds"][0]; itl_n += d["vllm:inter_token_latency_seconds"][1]
+        servers[s].append({"port": port, "requests": int(done), "ttft_over_100ms": int(ttft_n - fast), "ttft_mean_ms": 1000 * ttft / ttft_n if ttft_n else
+                           float("nan"), "itl_mean_ms": 1000 * itl / itl_n if itl_n else float("nan")})
+
 def f(v): return "-" if v != v else f"{v:.0f}"
 lines = ["# Routing quality", "",
          f"One fast server (64 slots, steps {fast_itl} ms at batch 1 -> 128) and two slow ones (16 slots each, steps "
@@ -148,9 +197,24 @@ for s in strategies:
                  + " / ".join(f(x["p99"]) for x in per_round[s]) + " |")
 best = {r: min(strategies, key=lambda s: per_round[s][r]["p99"]) for r in range(rounds)}
 wins = sum(1 for r in range(rounds) if best[r] == "least-busy")
-lines += ["", f"Least-busy had the lowest TTFT p99 in {wins} of {rounds} rounds."]
+lines += ["", f"Least-busy had the lowest TTFT p99 in {wins} of {rounds} rounds.", "",
+          "What each server did, from its own metrics over the same rounds (requests finished; mean TTFT and mean "
+          "inter-token latency in ms; the fast server first):", "",
+          "| strategy | requests per server | server TTFT mean | server ITL mean | dispatcher: queue wait mean | "
+          "call to first event mean | arrival to first event mean | first tokens over 100 ms at the servers |",
+          "|---|---|---|---|---:|---:|---:|---:|"]
+for s in strategies:
+    slow = sum(x["ttft_over_100ms"] for x in servers[s])
+    total = sum(x["requests"] for x in servers[s])
+    lines.append(f"| {s} | " + " / ".join(str(x["requests"]) for x in servers[s]) + " | "
+                 + " / ".join(f"{x['ttft_mean_ms']:.1f}" for x in servers[s]) + " | "
+                 + " / ".join(f"{x['itl_mean_ms']:.1f}" for x in servers[s]) + " | "
+                 + f"{mean_ms(s, 'aiguillage_queue_wait_seconds'):.1f} | "
+                 + f"{mean_ms(s, 'aiguillage_server_ttft_seconds'):.1f} | "
+                 + f"{mean_ms(s, 'aiguillage_ttft_seconds'):.1f} | "
+                 + f"{slow} ({100 * slow / total if total else 0:.1f} %) |")
 open(f"{out}/routing.md", "w").write("\n".join(lines) + "\n")
-json.dump({"pooled": pooled, "per_round": per_round, "ceilings": ceilings, "shared_users": int(shared),
+json.dump({"pooled": pooled, "per_round": per_round, "servers": servers, "ceilings": ceilings, "shared_users": int(shared),
            "users": int(users), "rounds": rounds, "duration": duration}, open(f"{out}/routing.json", "w"), indent=2)
 print("\n".join(lines))
 PY
