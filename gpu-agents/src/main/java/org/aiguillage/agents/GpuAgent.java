@@ -266,8 +266,24 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private LoadSnapshot snapshot() {
     return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
         serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state(),
-        scrapes.otherCalls(), scrapes.batchLimit(), steps.baseMillis(), steps.millisPerCall(),
-        (int) calls.values().stream().filter(c -> c.firstEventMillis < 0).count());
+        scrapes.otherCalls(), scrapes.batchLimit(), steps.baseMillis(), steps.millisPerCall(), awaitingFirstToken());
+  }
+
+  /**
+   * Calls whose prompt the server is still prefilling, as far as this agent can tell: streams without their first
+   * event; a call that is not streamed answers only when it is whole, so it counts while it is younger than the
+   * server's recent time to first token.
+   */
+  private int awaitingFirstToken() {
+    long now = System.currentTimeMillis();
+    long ttftMillis = Math.round(recentTtftSeconds * 1000);
+    int n = 0;
+    for (Call c : calls.values()) {
+      if (c.firstEventMillis < 0 && (c.ticket.call().stream() || now - c.startMillis < ttftMillis)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private void demand() {
@@ -525,7 +541,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private void observeFirstEvent(Call call) {
     call.firstEventMillis = System.currentTimeMillis();
     double seconds = (System.nanoTime() - call.startNanos) / 1e9;
-    recentTtftSeconds = recentTtftSeconds == 0 ? seconds : 0.8 * recentTtftSeconds + 0.2 * seconds;
+    if (call.ticket.call().stream()) {
+      // A call that is not streamed answers when it is whole: its wait says nothing of the first token.
+      recentTtftSeconds = recentTtftSeconds == 0 ? seconds : 0.8 * recentTtftSeconds + 0.2 * seconds;
+    }
     serverTtft.record(Math.round(seconds * 1e9));
     long sinceArrival = System.currentTimeMillis() - call.ticket.info().arrivalMillis();
     ttft.record(Math.max(0, sinceArrival) * 1_000_000L);
