@@ -94,13 +94,18 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       return calls() / capacity() + 0.25 * kv;
     }
 
-    /** Whether a new request would wait in the server's own queue: its calls already fill its capacity. */
+    /**
+     * Whether a new request could wait in the server's own queue: its calls already fill its capacity, less a margin
+     * for the calls that are not ours. Those are known from a scrape up to half a second old and move by about their
+     * square root between two scrapes (6 direct users: 3 slots kept free); a request that finds the batch full waits
+     * there until a running one ends, a whole answer's time shared by the batch, far more than any step.
+     */
     boolean full() {
-      return calls() >= capacity();
+      return calls() + Math.ceil(Math.sqrt(Math.max(0, snapshot.otherCalls()))) >= capacity();
     }
 
     /**
-     * What a new request's first token would cost on this server, in steps of ms: the step it would join, from the
+     * What a new request's first token would cost on this server, in ms: the step it would join, from the
      * server's step curve at its calls plus this one, and half a step more for every call still waiting for its
      * first token (their prompts are prefilled in the same steps as the new one's: requests that arrive together,
      * as closed-loop users whose answers ended in the same step do, are spread rather than prefilled together).

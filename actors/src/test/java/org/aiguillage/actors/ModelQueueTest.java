@@ -193,6 +193,21 @@ class ModelQueueTest {
   }
 
   @Test
+  void leastBusyByStepsKeepsSlotsFreeForTheCallsOfOthersOnASharedServer() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> shared = testKit.createTestProbe();
+    TestProbe<AgentCommand> ours = testKit.createTestProbe();
+    // 8 of ours and 6 of its university's users on 16: two slots left, fewer than the 3 kept for those 6 to move.
+    queue.tell(demandWithSteps("a-shared", shared, 8, 16, 6, -1, 8, 0.3, 0));
+    queue.tell(demandWithSteps("b-ours", ours, 40, 64, 0, -1, 8, 0.5, 0));
+
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+
+    ours.expectMessageClass(AgentCommand.Assign.class);
+    shared.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
   void leastBusyScoresByFullnessWhileOneServerHasNoStepCurve() {
     ActorRef<QueueCommand> queue = queue("least-busy");
     TestProbe<AgentCommand> fast = testKit.createTestProbe();
