@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +46,7 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.StreamTimeoutException;
 
 /**
  * The operators' API under {@code /admin/}: keys, organisations, usage, and the cluster (its members; this node
@@ -54,6 +56,9 @@ import org.apache.pekko.stream.Materializer;
  */
 final class AdminApi {
 
+  /** Admin bodies are keys, organisations, models and servers: a megabyte is far more than any. */
+  private static final long BODY_LIMIT = 1 << 20;
+  private static final Duration BODY_TIMEOUT = Duration.ofSeconds(10);
   private static final ObjectMapper JSON = new ObjectMapper()
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -90,6 +95,11 @@ final class AdminApi {
   }
 
   CompletionStage<HttpResponse> handle(HttpRequest request) {
+    // A body that cannot be read (too large, too slow) fails the stage of whichever route reads it.
+    return route(request).exceptionally(this::failed);
+  }
+
+  private CompletionStage<HttpResponse> route(HttpRequest request) {
     String token = config.get().admin().token();
     if (token == null) {
       return answer(request, error(403, OpenAiError.of("The admin API is closed: set admin.token in the "
@@ -685,7 +695,19 @@ final class AdminApi {
   // ---- plumbing
 
   private CompletionStage<byte[]> body(HttpRequest request) {
-    return request.entity().toStrict(10_000, 1 << 20, materializer).thenApply(s -> s.getData().toArray());
+    return RequestBody.read(request.entity(), BODY_LIMIT, BODY_TIMEOUT, materializer).thenApply(read -> {
+      if (read instanceof RequestBody.Body body) {
+        return body.bytes();
+      }
+      throw new BodyTooLarge();
+    });
+  }
+
+  /** An admin body over {@link #BODY_LIMIT}: answered 413. */
+  private static final class BodyTooLarge extends RuntimeException {
+    BodyTooLarge() {
+      super(null, null, false, false);
+    }
   }
 
   private CompletionStage<HttpResponse> answer(HttpRequest request, HttpResponse response) {
@@ -705,6 +727,14 @@ final class AdminApi {
   private HttpResponse failed(Throwable failure) {
     Throwable cause = failure instanceof CompletionException && failure.getCause() != null
         ? failure.getCause() : failure;
+    if (cause instanceof BodyTooLarge) {
+      return error(413, OpenAiError.invalidRequest("The request body is larger than the admin API accepts ("
+          + BODY_LIMIT + " bytes).", null, "request_too_large"));
+    }
+    if (cause instanceof StreamTimeoutException) {
+      return error(408, OpenAiError.invalidRequest("The request body did not arrive within "
+          + BODY_TIMEOUT.toSeconds() + " s.", null, "request_timeout"));
+    }
     if (cause instanceof java.util.concurrent.TimeoutException) {
       return error(503, OpenAiError.serverError("The key accounts did not answer in time. Retry later.",
           "accounts_unavailable"));

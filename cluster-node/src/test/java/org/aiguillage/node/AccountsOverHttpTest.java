@@ -222,6 +222,10 @@ class AccountsOverHttpTest {
 
     HttpResponse<String> missing = admin("POST", "/admin/keys", "{\"organization\":\"o\"}");
     assertTrue(missing.body().contains("missing field 'name'"), missing.body());
+
+    HttpResponse<String> huge = admin("POST", "/admin/keys", "{\"name\":\"" + "x".repeat(2 << 20) + "\"}");
+    assertEquals(413, huge.statusCode());
+    assertEquals("request_too_large", JSON.readTree(huge.body()).path("error").path("code").asText());
   }
 
   @Test
