@@ -1,6 +1,7 @@
 package org.aiguillage.actors;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -66,6 +67,10 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     long assignsSent;
     LoadSnapshot snapshot;
     long lastDemandMillis;
+    /** When this queue's latest assignments to the agent were sent, oldest first. */
+    final ArrayDeque<Long> assignedAt = new ArrayDeque<>();
+    /** Calls on the server still waiting for their first token, as counted by {@link #countPrefilling(long)}. */
+    int prefilling;
 
     AgentView(String serverId) {
       this.serverId = serverId;
@@ -115,8 +120,30 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       double batch = Math.min(calls(), capacity()) + 1;
       double kv = Math.max(0, snapshot.kvCacheUsage());
       double step = snapshot.stepBaseMillis() + snapshot.stepMillisPerCall() * batch;
-      int prefilling = snapshot.awaitingFirstToken() + (int) (assignsSent - assignsSeen);
       return step * (1 + 0.5 * prefilling) * (1 + 0.25 * kv);
+    }
+
+    /**
+     * Counts the calls still waiting for their first token: those this queue assigned less than the server's recent
+     * time to first token ago (known here at once, where the agent's count is only as fresh as its last demand);
+     * before the agent has measured that time, the agent's count and the assignments on their way.
+     */
+    void countPrefilling(long now) {
+      long ttftMillis = Math.round(snapshot.recentTtftSeconds() * 1000);
+      while (!assignedAt.isEmpty() && now - assignedAt.peekFirst() > Math.max(ttftMillis, 1_000)) {
+        assignedAt.pollFirst();
+      }
+      if (ttftMillis <= 0) {
+        prefilling = snapshot.awaitingFirstToken() + (int) (assignsSent - assignsSeen);
+        return;
+      }
+      int n = 0;
+      for (long t : assignedAt) {
+        if (now - t < ttftMillis) {
+          n++;
+        }
+      }
+      prefilling = n;
     }
 
     private int calls() {
@@ -431,9 +458,12 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         }
       }
       case "random" -> Collections.shuffle(withRoom, ThreadLocalRandom.current());
-      default -> withRoom.sort(leastBusyOrder(withRoom)
+      default -> {
+        withRoom.forEach(a -> a.countPrefilling(now));
+        withRoom.sort(leastBusyOrder(withRoom)
           .thenComparingDouble(a -> a.snapshot.recentTtftSeconds())
           .thenComparing(a -> a.serverId));
+      }
     }
     return withRoom;
   }
@@ -456,6 +486,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
 
   private void assign(AgentView agent, DispatchTicket ticket, long now) {
     agent.assignsSent++;
+    agent.assignedAt.addLast(now);
     roundRobin++;
     leases.remove(ticket.id());
     assigned.put(ticket.id(), new Assigned(ticket, agent.serverId, now));

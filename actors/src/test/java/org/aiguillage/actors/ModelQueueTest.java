@@ -178,6 +178,34 @@ class ModelQueueTest {
   }
 
   @Test
+  void leastBusyCountsItsOwnRecentAssignmentsAsPrefillingBeforeTheAgentSaysSo() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> a = testKit.createTestProbe();
+    TestProbe<AgentCommand> b = testKit.createTestProbe();
+    // The agents have measured a 200 ms TTFT; a is the cheaper by a little. Their demands then say nothing new.
+    queue.tell(demandWithTtft("a", a, 10, 0.2));
+    queue.tell(demandWithTtft("b", b, 12, 0.2));
+
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+    a.expectMessageClass(AgentCommand.Assign.class);
+    // a's agent saw the assignment and answers with its usual demand, its call not counted as prefilling yet.
+    queue.tell(new QueueCommand.Demand("a", a.ref(), "univ-a", "dc1", 53, 1, new LoadSnapshot(11, 64, 11, 0, 0.3,
+        0.2, System.currentTimeMillis(), "ready", 0, -1, 8, 0.3, 0)));
+    queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
+
+    // Sent 200 ms ago at most, a's last assignment is still being prefilled: the next one goes to b.
+    b.expectMessageClass(AgentCommand.Assign.class);
+    a.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  private static QueueCommand.Demand demandWithTtft(String serverId, TestProbe<AgentCommand> agent, int inFlight,
+      double recentTtftSeconds) {
+    return new QueueCommand.Demand(serverId, agent.ref(), "univ-a", "dc1", 64 - inFlight, 0,
+        new LoadSnapshot(inFlight, 64, inFlight, 0, 0.3, recentTtftSeconds, System.currentTimeMillis(), "ready", 0,
+            -1, 8, 0.3, 0));
+  }
+
+  @Test
   void leastBusyByStepsStillSendsNothingToAServerWhoseBatchIsFull() {
     ActorRef<QueueCommand> queue = queue("least-busy");
     TestProbe<AgentCommand> full = testKit.createTestProbe();
