@@ -30,6 +30,11 @@ final class RequestBody {
   private RequestBody() {}
 
   static CompletionStage<Read> read(HttpEntity entity, long limit, Duration timeout, Materializer materializer) {
+    if (entity instanceof HttpEntity.Strict strict) {
+      // The usual case: the whole body came with the headers; nothing left to read or drain.
+      ByteString data = strict.getData();
+      return CompletableFuture.completedFuture(data.size() <= limit ? new Body(data.toArray()) : new TooLarge());
+    }
     if (entity.getContentLengthOption().isPresent()) {
       long length = entity.getContentLengthOption().getAsLong();
       if (length > limit + DRAIN_BYTES) {
