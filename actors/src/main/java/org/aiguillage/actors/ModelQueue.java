@@ -486,7 +486,9 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
 
   private void assign(AgentView agent, DispatchTicket ticket, long now) {
     agent.assignsSent++;
-    agent.assignedAt.addLast(now);
+    if (settings.routingStrategy().equals("least-busy")) {
+      agent.assignedAt.addLast(now); // only least-busy reads (and prunes) them
+    }
     roundRobin++;
     leases.remove(ticket.id());
     assigned.put(ticket.id(), new Assigned(ticket, agent.serverId, now));
