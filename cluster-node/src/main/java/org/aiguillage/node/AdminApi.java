@@ -46,7 +46,6 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.StreamTimeoutException;
 
 /**
  * The operators' API under {@code /admin/}: keys, organisations, usage, and the cluster (its members; this node
@@ -699,14 +698,19 @@ final class AdminApi {
       if (read instanceof RequestBody.Body body) {
         return body.bytes();
       }
-      throw new BodyTooLarge();
+      throw new BodyRefused(read instanceof RequestBody.TooSlow slow ? error(408, slow.error())
+          : error(413, OpenAiError.invalidRequest("The request body is larger than the admin API accepts ("
+              + BODY_LIMIT + " bytes).", null, "request_too_large")));
     });
   }
 
-  /** An admin body over {@link #BODY_LIMIT}: answered 413. */
-  private static final class BodyTooLarge extends RuntimeException {
-    BodyTooLarge() {
+  /** An admin body that could not be read (too large, too slow), with the answer it gets. */
+  private static final class BodyRefused extends RuntimeException {
+    final transient HttpResponse response;
+
+    BodyRefused(HttpResponse response) {
       super(null, null, false, false);
+      this.response = response;
     }
   }
 
@@ -727,13 +731,8 @@ final class AdminApi {
   private HttpResponse failed(Throwable failure) {
     Throwable cause = failure instanceof CompletionException && failure.getCause() != null
         ? failure.getCause() : failure;
-    if (cause instanceof BodyTooLarge) {
-      return error(413, OpenAiError.invalidRequest("The request body is larger than the admin API accepts ("
-          + BODY_LIMIT + " bytes).", null, "request_too_large"));
-    }
-    if (cause instanceof StreamTimeoutException) {
-      return error(408, OpenAiError.invalidRequest("The request body did not arrive within "
-          + BODY_TIMEOUT.toSeconds() + " s.", null, "request_timeout"));
+    if (cause instanceof BodyRefused refused) {
+      return refused.response;
     }
     if (cause instanceof java.util.concurrent.TimeoutException) {
       return error(503, OpenAiError.serverError("The key accounts did not answer in time. Retry later.",

@@ -42,7 +42,6 @@ import org.apache.pekko.http.javadsl.model.headers.Allow;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.StreamTimeoutException;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -120,17 +119,18 @@ final class OpenAiEdge {
         return done(request, unauthorized(refused));
       }
       KeyAccount.Authenticated authenticated = (KeyAccount.Authenticated) auth;
-      return RequestBody.read(entity, limit, BODY_TIMEOUT, materializer).thenCompose(read -> read
-          instanceof RequestBody.Body body
-          ? dispatch(endpoint, body.bytes(), authenticated, clientGone)
-          : CompletableFuture.completedFuture(tooLarge(limit)));
+      return RequestBody.read(entity, limit, BODY_TIMEOUT, materializer).thenCompose(read -> {
+        if (read instanceof RequestBody.Body body) {
+          return dispatch(endpoint, body.bytes(), authenticated, clientGone);
+        }
+        if (read instanceof RequestBody.TooSlow slow) {
+          count(null, 408);
+          return CompletableFuture.completedFuture(error(408, slow.error(), 0));
+        }
+        return CompletableFuture.completedFuture(tooLarge(limit));
+      });
     }).exceptionally(failure -> {
           Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
-          if (cause instanceof StreamTimeoutException) {
-            count(null, 408);
-            return error(408, OpenAiError.invalidRequest("The request body did not arrive within "
-                + BODY_TIMEOUT.toSeconds() + " s.", null, "request_timeout"), 0);
-          }
           if (cause instanceof java.util.concurrent.TimeoutException) {
             return accountsUnavailable(cause);
           }

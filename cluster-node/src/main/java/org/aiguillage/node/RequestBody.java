@@ -2,9 +2,12 @@ package org.aiguillage.node;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.StreamTimeoutException;
 import org.apache.pekko.util.ByteString;
 import org.apache.pekko.util.ByteStringBuilder;
 
@@ -20,12 +23,21 @@ final class RequestBody {
   /** How much past the limit is read and dropped before the edge gives up and answers anyway. */
   static final long DRAIN_BYTES = 32L << 20;
 
-  /** What was read: the body, or that it was larger than the limit. */
-  sealed interface Read permits Body, TooLarge {}
+  /** What was read: the body, or that it was larger than the limit, or that it did not arrive in time. */
+  sealed interface Read permits Body, TooLarge, TooSlow {}
 
   record Body(byte[] bytes) implements Read {}
 
   record TooLarge() implements Read {}
+
+  record TooSlow(Duration timeout) implements Read {
+
+    /** The answer's error, for HTTP 408. */
+    OpenAiError error() {
+      return OpenAiError.invalidRequest("The request body did not arrive within " + timeout.toSeconds() + " s.",
+          null, "request_timeout");
+    }
+  }
 
   private RequestBody() {}
 
@@ -48,7 +60,17 @@ final class RequestBody {
         .completionTimeout(timeout)
         .takeWhile(reader::add)
         .runForeach(chunk -> { }, materializer)
-        .thenApply(done -> reader.result());
+        .handle((done, failure) -> {
+          Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+              ? failure.getCause() : failure;
+          if (cause instanceof StreamTimeoutException) {
+            return new TooSlow(timeout);
+          }
+          if (cause != null) {
+            throw new CompletionException(cause);
+          }
+          return reader.result();
+        });
   }
 
   /** One read's state; used only by the stream that reads it, one element at a time. */
