@@ -30,7 +30,7 @@ trap cleanup EXIT
 
 # The H200 profile with room for every stream, so the server's own queue is not what is measured.
 java -jar loadtest/target/loadtest.jar simulate --port "$SIM_PORT" --model bench/served --profile "$PROFILE" \
-  --max-num-seqs 512 > "$work/sim.log" 2>&1 &
+  --max-num-seqs 512 --call-timings > "$work/sim.log" 2>&1 &
 SIM_PID=$!
 
 cat > "$work/aiguillage.yaml" <<YAML
@@ -56,5 +56,6 @@ done
 java -jar loadtest/target/loadtest.jar overhead \
   --direct "http://127.0.0.1:$SIM_PORT" --direct-model bench/served \
   --via "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench --pid "$NODE_PID" \
+  --server-timings "http://127.0.0.1:$SIM_PORT" \
   --users "$USERS" --duration "$DURATION" --rounds "$ROUNDS" --input-tokens 100 --max-tokens 128 --output-spread 16 \
   --out "$OUT" --quiet --note "dispatcher JVM options: ${NODE_JAVA_OPTS:-(defaults)}"

@@ -92,7 +92,8 @@ public final class Main {
     LoadRunner direct = new LoadRunner(plan(o, o.require("direct"), o.get("direct-model", o.require("model"))),
         o.has("quiet") ? null : System.err);
     LoadRunner via = new LoadRunner(plan(o, o.require("via"), o.require("model")), o.has("quiet") ? null : System.err);
-    OverheadBenchmark bench = new OverheadBenchmark(direct, via, Long.parseLong(o.require("pid")));
+    OverheadBenchmark bench = new OverheadBenchmark(direct, via, Long.parseLong(o.require("pid")),
+        Optional.ofNullable(o.get("server-timings", null)));
     // Warm both paths with thousands of short requests, so that the JIT has compiled them before measuring.
     Duration warmup = o.duration("warmup", "20s");
     if (!warmup.isZero()) {
@@ -138,6 +139,9 @@ public final class Main {
         opts.integer("port", 8001), model, profile,
         Optional.ofNullable(opts.get("api-key", null)));
     sim.cutStreamsAfter(opts.integer("cut-after-tokens", 0));
+    if (opts.has("call-timings")) {
+      sim.recordCallTimings();
+    }
     System.out.println("simulated vLLM serving " + model + " at " + sim.baseUrl() + " (" + profile + ")");
     Runtime.getRuntime().addShutdownHook(new Thread(sim::close));
     new CountDownLatch(1).await();
@@ -150,6 +154,7 @@ public final class Main {
           java -jar loadtest.jar simulate [--port 8001] [--model demo-model] [--profile h200|fast|steady]
                  [--max-num-seqs N] [--max-model-len N] [--itl-ms batch1,batch128] [--api-key K]
                  [--error-rate 0.1] [--fail-after N] [--slow-start-ms MS] [--cut-after-tokens N]
+                 [--call-timings]   keep each streamed call's arrival and first token for GET /simulator/timings
           java -jar loadtest.jar run --url URL[,URL...] --model M --key [label=]SECRET[,weight=N][,field=value]...
                  (several URLs: requests take them in turn, skipping one that refuses connections)
                  [--users N --duration 30s --ramp-up 60s --ramp-down 30s]   closed-loop users
@@ -160,6 +165,7 @@ public final class Main {
           java -jar loadtest.jar report --from DIR/results.json [--out DIR]
           java -jar loadtest.jar overhead --direct URL --direct-model M --via URL --model M --key SECRET
                  --pid DISPATCHER_PID [--users 50,200 --ramp-up 2s --duration 20s --rounds 2 --warmup 20s]
+                 [--server-timings SIMULATOR_URL]   split each TTFT at the server (simulate --call-timings)
                  [--out DIR]""");
   }
 }

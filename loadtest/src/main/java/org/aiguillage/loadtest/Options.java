@@ -10,6 +10,9 @@ import org.aiguillage.protocol.config.FederationConfigParser;
 /** {@code --name value} options; a name may repeat. */
 final class Options {
 
+  /** Options that take no value. */
+  private static final java.util.Set<String> FLAGS = java.util.Set.of("quiet", "call-timings");
+
   private final Map<String, List<String>> values = new LinkedHashMap<>();
 
   Options(String[] args, int from) {
@@ -19,7 +22,7 @@ final class Options {
         throw new IllegalArgumentException("expected an option, got '" + a + "'");
       }
       String name = a.substring(2);
-      if (name.equals("quiet")) {
+      if (FLAGS.contains(name)) {
         values.computeIfAbsent(name, k -> new ArrayList<>()).add("true");
         continue;
       }

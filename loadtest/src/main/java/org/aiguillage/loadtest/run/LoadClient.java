@@ -17,6 +17,7 @@ import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.aiguillage.loadtest.sim.CallTimings;
 
 /**
  * Sends one streamed chat completion to any OpenAI-compatible endpoint and times it. Reading an SSE line costs a
@@ -79,6 +80,8 @@ public final class LoadClient {
       Duration timeout) {
     String body = body(prompt, maxTokens, keyClass.extraFields());
     long start = System.nanoTime();
+    long sentEpochMicros = CallTimings.nowMicros();
+    String responseId = "";
     List<Double> chunks = new ArrayList<>();
     int status = 0;
     int promptTokens = 0;
@@ -101,6 +104,9 @@ public final class LoadClient {
                 // nothing after [DONE] but the stream's end
               }
               break;
+            }
+            if (responseId.isEmpty()) {
+              responseId = idOf(line);
             }
             if (carriesOutput(line)) {
               chunks.add(ms(System.nanoTime(), runStartNanos));
@@ -127,8 +133,19 @@ public final class LoadClient {
     double end = ms(System.nanoTime(), runStartNanos);
     return new RequestRecord(keyClass.label(), concurrency, ms(start, runStartNanos),
         chunks.isEmpty() ? -1 : chunks.get(0), end, chunks, promptTokens,
-        outputTokens >= 0 ? outputTokens : chunks.size(), status, error);
+        outputTokens >= 0 ? outputTokens : chunks.size(), status, error, responseId, sentEpochMicros);
   }
+
+  /** The {@code "id"} of a chunk, or "" when the line has none. */
+  static String idOf(String line) {
+    int i = line.indexOf("\"id\":\"");
+    if (i < 0) {
+      return "";
+    }
+    int end = line.indexOf('"', i + 6);
+    return end < 0 ? "" : line.substring(i + 6, end);
+  }
+
 
   /** Sends to the next endpoint in turn; one that refuses the connection (it is down) passes to the next. */
   private HttpResponse<InputStream> connect(KeyClass keyClass, String body, Duration timeout)

@@ -1,14 +1,20 @@
 package org.aiguillage.loadtest.run;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -32,16 +38,39 @@ public final class OverheadBenchmark {
       double addedE2eP99Ms,
       double throughputRatio,
       double dispatcherCpuCores,
-      double dispatcherRssMaxMb) {}
+      double dispatcherRssMaxMb,
+      Optional<TtftSplit> directSplit,
+      Optional<TtftSplit> viaSplit) {
+
+    /** The dispatcher's own share of TTFT at p50 and p99: time outside the server, via minus direct. */
+    public Optional<double[]> ownTtftP50P99Ms() {
+      return directSplit.flatMap(d -> viaSplit.map(v -> new double[] {
+          v.outsideMs().p50() - d.outsideMs().p50(), v.outsideMs().p99() - d.outsideMs().p99()}));
+    }
+  }
+
+  /**
+   * Each request's TTFT cut where the server saw it, from the server's own timings (a simulator started with
+   * {@code --call-timings}, on the same machine): before the server (sent -> the server received it), the server's
+   * own (received -> its first token left), after the server (-> the client read it), and outside the server
+   * (before + after: all that is not the server's doing).
+   */
+  public record TtftSplit(int matched, Percentiles beforeMs, Percentiles serverMs, Percentiles afterMs,
+      Percentiles outsideMs) {}
 
   private final LoadRunner direct;
   private final LoadRunner via;
   private final long dispatcherPid;
+  private final Optional<URI> serverTimings;
+  private final HttpClient http = HttpClient.newHttpClient();
 
-  public OverheadBenchmark(LoadRunner direct, LoadRunner via, long dispatcherPid) {
+  /** @param serverTimings the server's {@code /simulator/timings}, to split each TTFT; empty: no split */
+  public OverheadBenchmark(LoadRunner direct, LoadRunner via, long dispatcherPid, Optional<String> serverTimings) {
     this.direct = direct;
     this.via = via;
     this.dispatcherPid = dispatcherPid;
+    this.serverTimings = serverTimings.map(u -> URI.create(
+        (u.endsWith("/") ? u.substring(0, u.length() - 1) : u) + "/simulator/timings"));
   }
 
   /** {@code rampUp}: users join evenly over it, directly and through the dispatcher alike. */
@@ -54,8 +83,12 @@ public final class OverheadBenchmark {
     long viaTokens = 0;
     double cpuSeconds = 0;
     AtomicLong rssMaxKb = new AtomicLong();
+    Map<String, long[]> directTimings = new HashMap<>();
+    Map<String, long[]> viaTimings = new HashMap<>();
     for (int round = 0; round < rounds; round++) {
+      serverTimings();
       List<RequestRecord> d = direct.closedLoop(users, rampUp, perRound, Duration.ZERO);
+      directTimings.putAll(serverTimings());
       Summary ds = LoadMetrics.summarize("direct", users, d, 200, 50);
       directSeconds += ds.durationS();
       directTokens += d.stream().filter(RequestRecord::ok).mapToLong(RequestRecord::outputTokens).sum();
@@ -67,6 +100,7 @@ public final class OverheadBenchmark {
           TimeUnit.MILLISECONDS);
       List<RequestRecord> v = via.closedLoop(users, rampUp, perRound, Duration.ZERO);
       sampler.shutdownNow();
+      viaTimings.putAll(serverTimings());
       Summary vs = LoadMetrics.summarize("via", users, v, 200, 50);
       cpuSeconds += cpuSeconds() - cpuBefore;
       viaSeconds += vs.durationS();
@@ -79,7 +113,54 @@ public final class OverheadBenchmark {
         vs.ttftMs().p50() - ds.ttftMs().p50(), vs.ttftMs().p99() - ds.ttftMs().p99(),
         vs.e2eMs().p50() - ds.e2eMs().p50(), vs.e2eMs().p99() - ds.e2eMs().p99(),
         (viaTokens / viaSeconds) / (directTokens / directSeconds),
-        cpuSeconds / viaSeconds, rssMaxKb.get() / 1024.0);
+        cpuSeconds / viaSeconds, rssMaxKb.get() / 1024.0,
+        split(directRecords, directTimings), split(viaRecords, viaTimings));
+  }
+
+  /** Splits the TTFT of every completed request the server has timings for; empty when it has none. */
+  static Optional<TtftSplit> split(List<RequestRecord> records, Map<String, long[]> timings) {
+    List<Double> before = new ArrayList<>();
+    List<Double> server = new ArrayList<>();
+    List<Double> after = new ArrayList<>();
+    List<Double> outside = new ArrayList<>();
+    for (RequestRecord r : records) {
+      long[] t = r.ok() ? timings.get(r.responseId()) : null;
+      if (t == null) {
+        continue;
+      }
+      double b = (t[0] - r.sentEpochMicros()) / 1000.0;
+      double s = (t[1] - t[0]) / 1000.0;
+      before.add(b);
+      server.add(s);
+      after.add(r.ttftMs() - b - s);
+      outside.add(r.ttftMs() - s);
+    }
+    return before.isEmpty() ? Optional.empty() : Optional.of(new TtftSplit(before.size(), Percentiles.of(before),
+        Percentiles.of(server), Percentiles.of(after), Percentiles.of(outside)));
+  }
+
+  /** What the server recorded since the last call: response id -> {received, first token} in epoch micros. */
+  private Map<String, long[]> serverTimings() {
+    Map<String, long[]> timings = new HashMap<>();
+    if (serverTimings.isEmpty()) {
+      return timings;
+    }
+    try {
+      HttpResponse<String> answer = http.send(HttpRequest.newBuilder(serverTimings.get()).GET().build(),
+          HttpResponse.BodyHandlers.ofString());
+      if (answer.statusCode() != 200) {
+        throw new IllegalStateException(serverTimings.get() + " answered " + answer.statusCode() + ": "
+            + answer.body());
+      }
+      answer.body().lines().map(l -> l.split(" ")).filter(f -> f.length == 3)
+          .forEach(f -> timings.put(f[0], new long[] {Long.parseLong(f[1]), Long.parseLong(f[2])}));
+      return timings;
+    } catch (IOException e) {
+      throw new IllegalStateException("the server's timings could not be read at " + serverTimings.get(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
   }
 
   /** utime + stime of the dispatcher's process, in seconds (clock ticks of 1/100 s on Linux). */
@@ -123,6 +204,22 @@ public final class OverheadBenchmark {
     line(md, "TTFT p99 direct / via (ms)", levels, l -> f(l.direct().ttftMs().p99()) + " / " + f(l.via().ttftMs().p99()));
     line(md, "**added TTFT p50 (ms)**", levels, l -> f(l.addedTtftP50Ms()));
     line(md, "**added TTFT p99 (ms)**", levels, l -> f(l.addedTtftP99Ms()));
+    if (levels.stream().allMatch(l -> l.ownTtftP50P99Ms().isPresent())) {
+      line(md, "TTFT outside the server p50 direct / via (ms)", levels, l -> f(l.directSplit().get().outsideMs().p50())
+          + " / " + f(l.viaSplit().get().outsideMs().p50()));
+      line(md, "TTFT outside the server p99 direct / via (ms)", levels, l -> f(l.directSplit().get().outsideMs().p99())
+          + " / " + f(l.viaSplit().get().outsideMs().p99()));
+      line(md, "**dispatcher's own TTFT p50 (ms)**", levels, l -> f(l.ownTtftP50P99Ms().get()[0]));
+      line(md, "**dispatcher's own TTFT p99 (ms)**", levels, l -> f(l.ownTtftP50P99Ms().get()[1]));
+      line(md, "via: before the server p50 / p99 (ms)", levels, l -> f(l.viaSplit().get().beforeMs().p50())
+          + " / " + f(l.viaSplit().get().beforeMs().p99()));
+      line(md, "via: after the server p50 / p99 (ms)", levels, l -> f(l.viaSplit().get().afterMs().p50())
+          + " / " + f(l.viaSplit().get().afterMs().p99()));
+      line(md, "server's own TTFT p99 direct / via (ms)", levels, l -> f(l.directSplit().get().serverMs().p99())
+          + " / " + f(l.viaSplit().get().serverMs().p99()));
+      line(md, "requests split direct / via", levels, l -> l.directSplit().get().matched() + " / "
+          + l.viaSplit().get().matched());
+    }
     line(md, "added E2E p50 (ms)", levels, l -> f(l.addedE2eP50Ms()));
     line(md, "added E2E p99 (ms)", levels, l -> f(l.addedE2eP99Ms()));
     line(md, "output tok/s direct / via", levels, l -> f(l.direct().outputTokensPerS()) + " / "
@@ -135,10 +232,23 @@ public final class OverheadBenchmark {
     md.append("\nAdded = dispatcher minus direct, on the pooled requests of all rounds. Throughput kept = output "
         + "tokens/s through the dispatcher / directly, each over the sum of its rounds' durations. Rounds "
         + "alternate direct and through the dispatcher with the same seeded prompts; in each, users join evenly "
-        + "over the ramp-up, then run for the duration; every request counts.\n\n## Definitions\n\n")
+        + "over the ramp-up, then run for the duration; every request counts.\n\n"
+        + (levels.stream().allMatch(l -> l.ownTtftP50P99Ms().isPresent()) ? SPLIT_FORMULAS : "")
+        + "## Definitions\n\n")
         .append(LoadMetrics.FORMULAS).append('\n');
     Files.writeString(dir.resolve("overhead.md"), md.toString());
   }
+
+  static final String SPLIT_FORMULAS = """
+      Each request's TTFT is also cut where the server saw it (the simulator keeps, per answer id, when the call \
+      reached it and when its first token left, on the machine's wall clock): before the server = server received \
+      - client sent; the server's own = its first token - it received the call; after the server = TTFT - before \
+      - the server's own; outside the server = before + after. The dispatcher's own TTFT = outside the server \
+      through the dispatcher - outside the server directly, at the same percentile. Unlike the added TTFT above, \
+      it does not move with when each request fell in the server's step (that part belongs to the server and is \
+      the same whichever way the request came).
+
+      """;
 
   private static void line(StringBuilder md, String name, List<Level> levels,
       java.util.function.Function<Level, String> cell) {

@@ -24,6 +24,7 @@ import java.util.stream.Collectors;
 public final class Reports {
 
   static final ObjectMapper JSON = new ObjectMapper()
+      .registerModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
       .enable(SerializationFeature.INDENT_OUTPUT)
       .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 

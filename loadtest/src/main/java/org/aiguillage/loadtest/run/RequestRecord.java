@@ -9,6 +9,9 @@ import java.util.List;
  * @param label the key class the request was sent with (e.g. {@code low}, {@code high})
  * @param status HTTP status, or 0 when the connection failed
  * @param outputTokens completion tokens as the server reported them (or the content chunks, if it did not)
+ * @param responseId the {@code id} of the answer's chunks, as the server made it ("" if none came)
+ * @param sentEpochMicros when the request was sent, in microseconds of the machine's wall clock, to match with a
+ *     server's own timings on the same machine
  */
 public record RequestRecord(
     String label,
@@ -20,7 +23,9 @@ public record RequestRecord(
     int promptTokens,
     int outputTokens,
     int status,
-    String error) {
+    String error,
+    String responseId,
+    long sentEpochMicros) {
 
   public boolean ok() {
     return status == 200 && error.isEmpty() && firstTokenMs >= 0;

@@ -50,9 +50,11 @@ public final class VllmSimulator implements AutoCloseable {
   private final Materializer materializer;
   private final SimulatorMetrics metrics = new SimulatorMetrics();
   private final Engine engine;
+  private final CallTimings timings = new CallTimings();
   private final AtomicLong ids = new AtomicLong();
   private volatile ServerBinding binding;
   private volatile int cutStreamsAfter;
+  private volatile boolean recordingCallTimings;
 
   private VllmSimulator(String model, SimulatorProfile profile, Optional<String> token) {
     this.model = model;
@@ -116,6 +118,14 @@ public final class VllmSimulator implements AutoCloseable {
     cutStreamsAfter = tokens;
   }
 
+  /**
+   * From now on, keep when each streamed call arrived and when its first token left, for {@code GET
+   * /simulator/timings} (see {@link CallTimings}); off by default, so an unread simulator keeps nothing.
+   */
+  public void recordCallTimings() {
+    recordingCallTimings = true;
+  }
+
   public SimulatorStats stats() {
     return new SimulatorStats(metrics.received.sum(), metrics.success.sum(), metrics.aborted.sum(), metrics.running,
         metrics.waiting, engine.peakRunning(), metrics.promptTokens.sum(), metrics.generationTokens.sum());
@@ -137,12 +147,16 @@ public final class VllmSimulator implements AutoCloseable {
   }
 
   private CompletionStage<HttpResponse> handle(HttpRequest request) {
+    long receivedMicros = CallTimings.nowMicros();
     String path = request.getUri().path();
     if (request.method() == HttpMethods.GET) {
       return CompletableFuture.completedFuture(switch (path) {
         case "/health" -> HttpResponse.create();
         case "/metrics" -> HttpResponse.create().withEntity(
             ContentTypes.TEXT_PLAIN_UTF8, metrics.render(model, profile));
+        case "/simulator/timings" -> recordingCallTimings
+            ? HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8, timings.drain())
+            : error(404, "Call timings are not recorded: start the simulator with --call-timings.", "NotFoundError");
         case "/v1/models" -> json(200, "{\"object\":\"list\",\"data\":[{\"id\":" + quotedModel
             + ",\"object\":\"model\",\"owned_by\":\"vllm\",\"max_model_len\":" + profile.maxModelLen() + "}]}");
         default -> error(404, "Not Found", "NotFoundError");
@@ -161,18 +175,18 @@ public final class VllmSimulator implements AutoCloseable {
     }
     boolean chat = path.equals("/v1/chat/completions");
     return request.entity().toStrict(30_000, materializer)
-        .thenCompose(strict -> complete(chat, strict.getData().utf8String()));
+        .thenCompose(strict -> complete(chat, strict.getData().utf8String(), receivedMicros));
   }
 
-  private CompletionStage<HttpResponse> complete(boolean chat, String body) {
+  private CompletionStage<HttpResponse> complete(boolean chat, String body, long receivedMicros) {
     try {
-      return answer(chat, body);
+      return answer(chat, body, receivedMicros);
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(error(500, "simulator failure: " + e, "InternalServerError"));
     }
   }
 
-  private CompletionStage<HttpResponse> answer(boolean chat, String body) {
+  private CompletionStage<HttpResponse> answer(boolean chat, String body, long receivedMicros) {
     metrics.received.increment();
     JsonNode req;
     try {
@@ -212,7 +226,8 @@ public final class VllmSimulator implements AutoCloseable {
     long created = System.currentTimeMillis() / 1000;
     long seed = SimulatedText.seed(prompt);
     return stream
-        ? CompletableFuture.completedFuture(streamed(chat, id, created, promptTokens, maxTokens, seed, includeUsage))
+        ? CompletableFuture.completedFuture(
+            streamed(chat, id, created, promptTokens, maxTokens, seed, includeUsage, receivedMicros))
         : whole(chat, id, created, promptTokens, maxTokens, seed);
   }
 
@@ -232,7 +247,7 @@ public final class VllmSimulator implements AutoCloseable {
   }
 
   private HttpResponse streamed(boolean chat, String id, long created, int promptTokens, int maxTokens, long seed,
-      boolean includeUsage) {
+      boolean includeUsage, long receivedMicros) {
     String head = "data: {\"id\":\"" + id + "\",\"object\":\"" + (chat ? "chat.completion.chunk" : "text_completion")
         + "\",\"created\":" + created + ",\"model\":" + quotedModel + ",\"choices\":[";
     Pair<BoundedSourceQueue<ByteString>, Source<ByteString, NotUsed>> pair =
@@ -244,6 +259,9 @@ public final class VllmSimulator implements AutoCloseable {
       public void token(int index, String text) {
         boolean last = index + 1 >= maxTokens;
         String finish = last ? "\"length\"" : "null";
+        if (index == 0 && recordingCallTimings) {
+          timings.record(id, receivedMicros, CallTimings.nowMicros());
+        }
         if (chat) {
           if (index == 0) {
             out.offer(ByteString.fromString(head + "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"

@@ -12,7 +12,7 @@ class LoadMetricsTest {
   /** A request sent at {@code start}, whose output chunks arrived at {@code chunks}. */
   private static RequestRecord request(String label, double start, int tokens, double... chunks) {
     List<Double> times = java.util.Arrays.stream(chunks).boxed().toList();
-    return new RequestRecord(label, 2, start, chunks[0], chunks[chunks.length - 1], times, 10, tokens, 200, "");
+    return new RequestRecord(label, 2, start, chunks[0], chunks[chunks.length - 1], times, 10, tokens, 200, "", "", 0);
   }
 
   @Test
@@ -57,8 +57,8 @@ class LoadMetricsTest {
   @Test
   void failuresAreCountedByStatusAndLeftOutOfLatencies() {
     RequestRecord ok = request("a", 0, 2, 100, 120);
-    RequestRecord rejected = new RequestRecord("a", 2, 0, -1, 5, List.of(), 0, 0, 429, "queue full");
-    RequestRecord refused = new RequestRecord("a", 2, 0, -1, 1, List.of(), 0, 0, 0, "ConnectException");
+    RequestRecord rejected = new RequestRecord("a", 2, 0, -1, 5, List.of(), 0, 0, 429, "queue full", "", 0);
+    RequestRecord refused = new RequestRecord("a", 2, 0, -1, 1, List.of(), 0, 0, 0, "ConnectException", "", 0);
 
     Summary s = LoadMetrics.summarize("all", 2, List.of(ok, rejected, refused), 200, 50);
 

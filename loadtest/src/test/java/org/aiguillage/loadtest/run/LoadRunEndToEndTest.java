@@ -49,8 +49,8 @@ class LoadRunEndToEndTest {
   @Test
   void theSameResultsAlwaysRenderTheSameReport(@TempDir Path a, @TempDir Path b) throws Exception {
     List<RequestRecord> records = List.of(
-        new RequestRecord("x", 1, 0, 50, 90, List.of(50.0, 70.0, 90.0), 5, 3, 200, ""),
-        new RequestRecord("x", 1, 100, 160, 200, List.of(160.0, 180.0, 200.0), 5, 3, 200, ""));
+        new RequestRecord("x", 1, 0, 50, 90, List.of(50.0, 70.0, 90.0), 5, 3, 200, "", "", 0),
+        new RequestRecord("x", 1, 100, 160, 200, List.of(160.0, 180.0, 200.0), 5, 3, 200, "", "", 0));
     Results results = new Results(Map.of("users", "1"), 200, 50, records);
     Reports.write(results, a);
 
