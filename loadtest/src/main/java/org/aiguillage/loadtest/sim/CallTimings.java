@@ -5,7 +5,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * When each streamed call reached the simulated server and when the server sent its first token, in microseconds
+ * When each streamed call reached the simulated server whole (its body read: when vLLM could start on it) and when
+ * the server sent its first token, in microseconds
  * of the machine's wall clock, so that a load generator on the same machine can split a request's TTFT into the
  * time before the server, the server's own and the time after it (what a dispatcher in front adds). Not a vLLM
  * feature: served at {@code GET /simulator/timings}, which hands over and forgets what was recorded.

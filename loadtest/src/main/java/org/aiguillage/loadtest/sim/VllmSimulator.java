@@ -147,7 +147,6 @@ public final class VllmSimulator implements AutoCloseable {
   }
 
   private CompletionStage<HttpResponse> handle(HttpRequest request) {
-    long receivedMicros = CallTimings.nowMicros();
     String path = request.getUri().path();
     if (request.method() == HttpMethods.GET) {
       return CompletableFuture.completedFuture(switch (path) {
@@ -175,7 +174,7 @@ public final class VllmSimulator implements AutoCloseable {
     }
     boolean chat = path.equals("/v1/chat/completions");
     return request.entity().toStrict(30_000, materializer)
-        .thenCompose(strict -> complete(chat, strict.getData().utf8String(), receivedMicros));
+        .thenCompose(strict -> complete(chat, strict.getData().utf8String(), CallTimings.nowMicros()));
   }
 
   private CompletionStage<HttpResponse> complete(boolean chat, String body, long receivedMicros) {
