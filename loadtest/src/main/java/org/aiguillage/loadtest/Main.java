@@ -94,15 +94,21 @@ public final class Main {
     LoadRunner via = new LoadRunner(plan(o, o.require("via"), o.require("model")), o.has("quiet") ? null : System.err);
     OverheadBenchmark bench = new OverheadBenchmark(direct, via, Long.parseLong(o.require("pid")),
         Optional.ofNullable(o.get("server-timings", null)));
-    // Warm both paths with thousands of short requests, so that the JIT has compiled them before measuring.
-    Duration warmup = o.duration("warmup", "20s");
+    // Warm both paths before measuring, so that what is measured is the JIT-compiled steady state a dispatcher
+    // serving for days is in: first thousands of short requests (the request path), then the measured load itself
+    // at its first level (the per-event path of long streams, which short requests hardly exercise).
+    Duration warmup = o.duration("warmup", "60s");
     if (!warmup.isZero()) {
       Options shortOnes = new Options(new String[] {"--input-tokens", "10", "--max-tokens", "4",
           "--key", o.get("key", "none")}, 0);
-      new LoadRunner(plan(shortOnes, o.require("direct"), o.get("direct-model", o.require("model"))), null)
-          .closedLoop(32, Duration.ZERO, warmup.dividedBy(2), Duration.ZERO);
-      new LoadRunner(plan(shortOnes, o.require("via"), o.require("model")), null)
-          .closedLoop(32, Duration.ZERO, warmup.dividedBy(2), Duration.ZERO);
+      int users = o.integers("users", "50,200").get(0);
+      for (String[] path : List.of(new String[] {o.require("direct"), o.get("direct-model", o.require("model"))},
+          new String[] {o.require("via"), o.require("model")})) {
+        new LoadRunner(plan(shortOnes, path[0], path[1]), null)
+            .closedLoop(32, Duration.ZERO, warmup.dividedBy(4), Duration.ZERO);
+        new LoadRunner(plan(o, path[0], path[1]), null)
+            .closedLoop(users, o.duration("ramp-up", "2s"), warmup.dividedBy(4), Duration.ZERO);
+      }
     }
     List<OverheadBenchmark.Level> levels = new ArrayList<>();
     for (int users : o.integers("users", "50,200")) {
@@ -164,7 +170,7 @@ public final class Main {
                  [--ttft-slo-ms 200 --itl-slo-ms 50] [--out DIR] [--quiet]
           java -jar loadtest.jar report --from DIR/results.json [--out DIR]
           java -jar loadtest.jar overhead --direct URL --direct-model M --via URL --model M --key SECRET
-                 --pid DISPATCHER_PID [--users 50,200 --ramp-up 2s --duration 20s --rounds 2 --warmup 20s]
+                 --pid DISPATCHER_PID [--users 50,200 --ramp-up 2s --duration 20s --rounds 2 --warmup 60s]
                  [--server-timings SIMULATOR_URL]   split each TTFT at the server (simulate --call-timings)
                  [--out DIR]""");
   }
