@@ -13,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.aiguillage.actors.ModelQueue;
@@ -84,10 +85,16 @@ class ClusterOfThreeTest {
   }
 
   private HttpResponse<String> chat(AiguillageNode edge, String key, String model) throws Exception {
+    return chat(edge, key, model, false);
+  }
+
+  private HttpResponse<String> chat(AiguillageNode edge, String key, String model, boolean stream)
+      throws Exception {
     return http.send(HttpRequest.newBuilder(URI.create(edge.baseUrl() + "/v1/chat/completions"))
         .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model
-            + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4}"))
+            + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4,\"stream\":"
+            + stream + "}"))
         .build(), HttpResponse.BodyHandlers.ofString());
   }
 
@@ -105,6 +112,17 @@ class ClusterOfThreeTest {
       assertEquals(200, response.statusCode(), response.body());
     }
     assertTrue(server.stats().completed() >= MODELS, "the one server, fronted by node 3, answered");
+  }
+
+  @Test
+  void aStreamedAnswerCrossesFromNodeThreesAgentToNodeTwosClient() throws Exception {
+    // The request actor is on node 2, the agent on node 3: the answer travels as a stream ref.
+    HttpResponse<String> response = chat(node2, "sk-cluster-key", "model-0", true);
+
+    assertEquals(200, response.statusCode(), response.body());
+    List<String> events = response.body().lines().filter(l -> l.startsWith("data: ")).toList();
+    assertEquals("data: [DONE]", events.get(events.size() - 1));
+    assertEquals(1 + 4 + 1, events.size(), "role chunk, 4 tokens, [DONE]: " + events);
   }
 
   @Test

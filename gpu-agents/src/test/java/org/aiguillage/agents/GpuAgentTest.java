@@ -12,6 +12,7 @@ import org.aiguillage.loadtest.sim.SimulatedText;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
 import org.aiguillage.loadtest.sim.VllmSimulator;
 import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.accounting.UsageRecord;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.aiguillage.protocol.dispatch.AgentCommand;
@@ -36,7 +37,10 @@ import org.junit.jupiter.api.TestInstance;
 class GpuAgentTest {
 
   private static final String MODEL = "m";
-  private final ActorTestKit testKit = ActorTestKit.create();
+  // An answer handed over and never run gives its server back after the substream's subscription timeout.
+  private final ActorTestKit testKit = ActorTestKit.create(com.typesafe.config.ConfigFactory.parseString(
+      "pekko.stream.materializer.subscription-timeout.timeout = 1s").withFallback(
+      com.typesafe.config.ConfigFactory.load()));
   private VllmSimulator server;
   private VllmSimulator failingServer;
   private VllmSimulator stallingServer;
@@ -58,11 +62,16 @@ class GpuAgentTest {
   }
 
   private ActorRef<AgentCommand> agent(String url, int maxParallel, TestProbe<QueueCommand> queue) {
+    return agent(url, maxParallel, queue, usage -> {});
+  }
+
+  private ActorRef<AgentCommand> agent(String url, int maxParallel, TestProbe<QueueCommand> queue,
+      java.util.function.Consumer<UsageRecord> usage) {
     ModelConfig model = new ModelConfig(MODEL, MODEL, null, List.of(), null, null, null);
     ServerSpec spec = ServerSpec.of(model, new ServerConfig(url, null, "univ-a", maxParallel, "vllm", null));
     AgentSettings settings = new AgentSettings(Duration.ofMillis(100), Duration.ofSeconds(1), 0.95, 1 << 20,
         Duration.ofMillis(200), Duration.ofMillis(500), Duration.ofMillis(500));
-    ActorRef<AgentCommand> agent = testKit.spawn(GpuAgent.create(spec, queue.ref(), settings));
+    ActorRef<AgentCommand> agent = testKit.spawn(GpuAgent.create(spec, queue.ref(), settings, usage));
     // An agent takes work once its server's metrics have answered.
     queue.fishForMessage(Duration.ofSeconds(5), m ->
         m instanceof QueueCommand.Demand d && !d.snapshot().state().equals("unhealthy")
@@ -158,8 +167,9 @@ class GpuAgentTest {
 
     assertEquals(ticket.id(), fish(queue, QueueCommand.AssignAccepted.class).ticketId());
     requester.expectMessageClass(RequestCommand.Started.class);
-    RequestCommand.Streaming streaming = requester.expectMessageClass(RequestCommand.Streaming.class);
-    List<ByteString> events = streaming.events().getSource()
+    // The requester is in the agent's own ActorSystem: the stream itself, no stream ref.
+    RequestCommand.LocalStreaming streaming = requester.expectMessageClass(RequestCommand.LocalStreaming.class);
+    List<ByteString> events = streaming.events()
         .runWith(Sink.seq(), Materializer.matFromSystem(testKit.system()))
         .toCompletableFuture().get(5, TimeUnit.SECONDS);
     assertEquals("data: [DONE]\n\n", events.get(events.size() - 1).utf8String());
@@ -167,6 +177,30 @@ class GpuAgentTest {
     assertTrue(events.get(1).utf8String().contains(SimulatedText.answer("prompt " + ticket.id(), 1)));
     QueueCommand.Demand after = fish(queue, QueueCommand.Demand.class);
     assertEquals(1, after.assignsSeen());
+  }
+
+  @Test
+  void anAnswerHandedOverButNeverRunFreesItsServerAndCountsAsCancelled() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    List<UsageRecord> usage = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ActorRef<AgentCommand> agent = agent(server.baseUrl(), 1, queue, usage::add);
+    long abortedBefore = server.stats().aborted();
+
+    agent.tell(new AgentCommand.Assign(ticket(requester, true, 5000), queue.ref()));
+    fish(queue, QueueCommand.AssignAccepted.class);
+    requester.expectMessageClass(RequestCommand.Started.class);
+    // The client left between the hand-over and its response: nobody runs the stream.
+    requester.expectMessageClass(RequestCommand.LocalStreaming.class);
+
+    queue.fishForMessage(Duration.ofSeconds(5), m -> m instanceof QueueCommand.Demand d && d.freeSlots() == 1
+        ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+    assertEquals(1, usage.size());
+    assertEquals(499, usage.get(0).status());
+    testKit.createTestProbe().awaitAssert(() -> {
+      assertEquals(abortedBefore + 1, server.stats().aborted(), "the server's generation was aborted");
+      return null;
+    });
   }
 
   @Test
