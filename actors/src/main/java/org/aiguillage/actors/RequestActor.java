@@ -120,7 +120,6 @@ public final class RequestActor {
     Behavior<RequestCommand> running(int attempt, ActorRef<AgentCommand> agent, String serverId) {
       return Behaviors.receive(RequestCommand.class)
           .onMessage(RequestCommand.Streaming.class, s -> finish(new Outcome.Stream(s.serverId(), s.events().getSource())))
-          .onMessage(RequestCommand.LocalStreaming.class, s -> finish(new Outcome.Stream(s.serverId(), s.events())))
           .onMessage(RequestCommand.Whole.class, w ->
               finish(new Outcome.Whole(w.serverId(), w.status(), w.contentType(), w.body())))
           .onMessage(RequestCommand.UpstreamFailed.class, f -> retry(attempt, agent, f.reason()))

@@ -116,7 +116,7 @@ class ClusterOfThreeTest {
 
   @Test
   void aStreamedAnswerCrossesFromNodeThreesAgentToNodeTwosClient() throws Exception {
-    // The request actor is on node 2, the agent on node 3: the answer travels as a stream ref.
+    // The request actor is on node 2, the agent on node 3: the answer travels as a stream ref (decision 002).
     HttpResponse<String> response = chat(node2, "sk-cluster-key", "model-0", true);
 
     assertEquals(200, response.statusCode(), response.body());

@@ -56,10 +56,9 @@ import org.apache.pekko.util.ByteString;
  * QueueCommand.Demand} to the model's queue, with a {@link LoadSnapshot} of its live load. On {@link
  * AgentCommand.Assign} it accepts (and calls the server) or refuses (its fresh view no longer fits).
  *
- * <p>A streamed answer is handed to the request actor once its first event arrived, so a server that fails before
- * that is a retryable failure, invisible to the client: as the stream itself to a request actor of this node, as a
- * {@link SourceRef} to one on another node (decision 010). Cancelling it (the client went away) cancels the server
- * call, which closes its connection: vLLM then aborts the generation.
+ * <p>A streamed answer is handed to the request actor as a {@link SourceRef} once its first event arrived, so a
+ * server that fails before that is a retryable failure, invisible to the client. Cancelling the {@code SourceRef}
+ * (the client went away) cancels the server call, which closes its connection: vLLM then aborts the generation.
  */
 public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
@@ -76,11 +75,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private record WholeBody(String ticketId, int status, String contentType, ByteString body) implements AgentCommand {}
 
-  /**
-   * A streamed call's events stopped flowing toward the client: all went, the client cancelled, or the hand-over
-   * broke. Carries the call itself: a ticket retried on this server again is another call.
-   */
-  private record StreamEnded(Call call, Optional<Throwable> failure) implements AgentCommand {}
+  /** @param status what the call came to, as in {@link UsageRecord#status()} */
+  private record CallEnded(String ticketId, int status, Usage usage) implements AgentCommand {}
 
   /** The deadline of a call's first event (also its timer key). */
   private record FirstEventDue(String ticketId) implements AgentCommand {}
@@ -204,7 +200,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         .onMessage(CallFailed.class, this::onCallFailed)
         .onMessage(FirstEvent.class, this::onFirstEvent)
         .onMessage(WholeBody.class, this::onWholeBody)
-        .onMessage(StreamEnded.class, this::onStreamEnded)
+        .onMessage(CallEnded.class, this::onCallEnded)
         .onMessage(FirstEventDue.class, this::onFirstEventDue)
         .onMessage(AgentCommand.Drain.class, this::onDrain)
         .onMessageEquals(Tick.DRAINED, this::drainedIfIdle)
@@ -372,8 +368,6 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
               : new CallFailed(ticketId, failure));
       return this;
     }
-    boolean clientWantsUsage = call.ticket.call().clientWantsUsage();
-    ActorRef<AgentCommand> self = getContext().getSelf();
     Pair<UniqueKillSwitch, CompletionStage<Pair<List<ByteString>, Source<ByteString, NotUsed>>>> started =
         response.entity().getDataBytes()
             .viaMat(KillSwitches.single(), Keep.right())
@@ -385,18 +379,6 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
               return SseEvents.BROKEN_STREAM_END;
             })
             .buffer(64, OverflowStrategy.backpressure())
-            .filter(event -> {
-              call.events++;
-              Optional<Usage> usage = SseEvents.usageOf(event);
-              usage.ifPresent(u -> call.usage = u);
-              return clientWantsUsage || usage.isEmpty() || !SseEvents.isUsageOnly(event);
-            })
-            // Here, in the part of the stream this agent runs, so that the call's end is known even when nobody
-            // runs the rest (the client left before the hand-over: its subscription times out).
-            .watchTermination((killSwitch, done) -> {
-              done.whenComplete((d, failure) -> self.tell(new StreamEnded(call, Optional.ofNullable(failure))));
-              return killSwitch;
-            })
             .prefixAndTail(1)
             .toMat(Sink.head(), Keep.both())
             .run(materializer);
@@ -418,24 +400,23 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       return this;
     }
     answered(call);
-    Source<ByteString, NotUsed> events = Source.from(first.first()).concat(first.rest());
-    ActorRef<RequestCommand> requester = call.ticket.requester();
-    if (requester.path().address().hasLocalScope()) {
-      requester.tell(new RequestCommand.LocalStreaming(first.ticketId(), spec.serverId(), 200, events));
-    } else {
-      requester.tell(new RequestCommand.Streaming(first.ticketId(), spec.serverId(), 200,
-          events.runWith(StreamRefs.sourceRef(), materializer)));
-    }
+    boolean clientWantsUsage = call.ticket.call().clientWantsUsage();
+    String ticketId = first.ticketId();
+    SourceRef<ByteString> events = Source.from(first.first()).concat(first.rest())
+        .filter(event -> {
+          call.events++;
+          Optional<Usage> usage = SseEvents.usageOf(event);
+          usage.ifPresent(u -> call.usage = u);
+          return clientWantsUsage || usage.isEmpty() || !SseEvents.isUsageOnly(event);
+        })
+        .watchTermination((mat, done) -> {
+          getContext().pipeToSelf(done, (d, failure) -> new CallEnded(ticketId, streamStatus(call, failure),
+              call.usage));
+          return mat;
+        })
+        .runWith(StreamRefs.sourceRef(), materializer);
+    call.ticket.requester().tell(new RequestCommand.Streaming(ticketId, spec.serverId(), 200, events));
     return this;
-  }
-
-  private Behavior<AgentCommand> onStreamEnded(StreamEnded ended) {
-    Call call = ended.call();
-    // A call that failed before its first event was retried or ended then; its stream ending says nothing more.
-    if (calls.get(call.ticket.id()) != call || !call.answered) {
-      return this;
-    }
-    return ended(call, streamStatus(call, ended.failure()), call.usage);
   }
 
   private Behavior<AgentCommand> onWholeBody(WholeBody whole) {
@@ -449,7 +430,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         new RequestCommand.Whole(whole.ticketId(), spec.serverId(), whole.status(), whole.contentType(), body));
     Usage usage = whole.status() < 300
         ? SseEvents.parseUsage(whole.body().utf8String()).orElse(Usage.NONE) : Usage.NONE;
-    return ended(call, whole.status(), usage);
+    return onCallEnded(new CallEnded(whole.ticketId(), whole.status(), usage));
   }
 
   private Behavior<AgentCommand> onCallFailed(CallFailed failed) {
@@ -464,20 +445,21 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     return this;
   }
 
-  /** @param status what the call came to, as in {@link UsageRecord#status()} */
-  private Behavior<AgentCommand> ended(Call call, int status, Usage usage) {
-    String outcome = status < 300 ? "completed" : status == 499 ? "cancelled" : "interrupted";
-    Kamon.counter("aiguillage_server_calls", "calls made to inference servers")
-        .withTags(tags("model", spec.model(), "server", spec.serverId(), "outcome", outcome)).increment();
-    Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
-        .withTags(tags("model", spec.model(), "kind", "prompt")).increment(usage.promptTokens());
-    Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
-        .withTags(tags("model", spec.model(), "kind", "completion")).increment(usage.completionTokens());
-    account(call, status, usage);
-    endCall(call.ticket.id());
+  private Behavior<AgentCommand> onCallEnded(CallEnded ended) {
+    Call call = calls.get(ended.ticketId());
+    if (call != null) {
+      String outcome = ended.status() < 300 ? "completed" : ended.status() == 499 ? "cancelled" : "interrupted";
+      Kamon.counter("aiguillage_server_calls", "calls made to inference servers")
+          .withTags(tags("model", spec.model(), "server", spec.serverId(), "outcome", outcome)).increment();
+      Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
+          .withTags(tags("model", spec.model(), "kind", "prompt")).increment(ended.usage().promptTokens());
+      Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
+          .withTags(tags("model", spec.model(), "kind", "completion")).increment(ended.usage().completionTokens());
+      account(call, ended.status(), ended.usage());
+    }
+    endCall(ended.ticketId());
     return this;
   }
-
 
   private HttpRequest withServerToken(HttpRequest request) {
     String token = spec.server().token();
@@ -526,17 +508,13 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     sharesAccruedNanos = now;
   }
 
-  private static int streamStatus(Call call, Optional<Throwable> failure) {
-    if (call.cancelled && call.usage == Usage.NONE) {
-      return 499; // the client went away (aborting the call broke the stream, which is not the server's doing)
-    }
-    if (failure.isPresent() || call.interrupted) {
+  private static int streamStatus(Call call, Throwable failure) {
+    if (failure != null || call.interrupted) {
       return 502;
     }
     // Streams always ask the server for usage, which it sends last: without it, the client cut the stream.
     return call.usage == Usage.NONE ? 499 : 200;
   }
-
 
   /** The call's usage record: the tokens the server reported (a cut stream: its events, one token each). */
   private void account(Call call, int status, Usage usage) {

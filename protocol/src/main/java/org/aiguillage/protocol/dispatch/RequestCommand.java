@@ -2,10 +2,8 @@ package org.aiguillage.protocol.dispatch;
 
 import org.aiguillage.protocol.CborSerializable;
 import org.aiguillage.protocol.openai.OpenAiError;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.stream.SourceRef;
-import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
 /** Messages the edge's request actor understands from the queue and the agents. */
@@ -19,14 +17,6 @@ public interface RequestCommand extends CborSerializable {
    * {@code data: [DONE]}. Back-pressured and cancellable across nodes.
    */
   record Streaming(String ticketId, String serverId, int status, SourceRef<ByteString> events)
-      implements RequestCommand {}
-
-  /**
-   * {@link Streaming}, to a request actor in the agent's own ActorSystem: the stream itself, which the edge runs
-   * as the HTTP response, with no stream-ref hand-over (decision 010). Never crosses the wire: its {@code Source}
-   * cannot be serialized, and an agent sends it only to a requester whose address is local.
-   */
-  record LocalStreaming(String ticketId, String serverId, int status, Source<ByteString, NotUsed> events)
       implements RequestCommand {}
 
   /** The server's whole answer to a call that did not stream, or any answer with an error status. */
