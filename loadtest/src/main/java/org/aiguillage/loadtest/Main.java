@@ -57,7 +57,7 @@ public final class Main {
         : new Shape("custom", o.integer("input-tokens", 500), o.integer("input-spread", 0),
             o.integer("max-tokens", 128), o.integer("output-spread", 0));
     return new LoadRunner.Plan(new LoadClient(url, model, Boolean.parseBoolean(o.get("ignore-eos", "true"))),
-        classes, shape, o.integer("seed", 42), o.duration("timeout", "10m"));
+        classes, shape, o.integer("seed", 42), o.duration("timeout", "10m"), o.duration("think-time", "0s"));
   }
 
   private static void run(Options o) throws IOException {
@@ -164,6 +164,7 @@ public final class Main {
           java -jar loadtest.jar run --url URL[,URL...] --model M --key [label=]SECRET[,weight=N][,field=value]...
                  (several URLs: requests take them in turn, skipping one that refuses connections)
                  [--users N --duration 30s --ramp-up 60s --ramp-down 30s]   closed-loop users
+                 [--think-time 5s]        each user's mean pause between an answer and its next request
                  [--sweep 1,2,4,8,16,32,64,128 --duration 30s]             one closed loop per level
                  [--rate 5 --duration 60s]                                 open-loop Poisson arrivals
                  [--shape A|B|C | --input-tokens 500 --max-tokens 128] [--seed 42]

@@ -23,8 +23,17 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class LoadRunner {
 
-  /** What to send. */
-  public record Plan(LoadClient client, List<KeyClass> classes, Shape shape, long seed, Duration requestTimeout) {}
+  /**
+   * What to send. {@code thinkTime}: a closed-loop user waits this long on average (exponentially distributed,
+   * from its seeded source) between the end of an answer and its next request, as a person reading and typing
+   * does; zero sends at once. It also takes users' arrivals off a server's step grid (docs/benchmarks.md).
+   */
+  public record Plan(LoadClient client, List<KeyClass> classes, Shape shape, long seed, Duration requestTimeout,
+      Duration thinkTime) {
+    public Plan(LoadClient client, List<KeyClass> classes, Shape shape, long seed, Duration requestTimeout) {
+      this(client, classes, shape, seed, requestTimeout, Duration.ZERO);
+    }
+  }
 
   private final Plan plan;
   private final PrintStream progress;
@@ -87,6 +96,7 @@ public final class LoadRunner {
           try {
             while (System.nanoTime() < stopAt && !Thread.currentThread().isInterrupted()) {
               records.add(one(classOf(user), users, random, runStart));
+              think(random, stopAt);
             }
           } finally {
             activeUsers.decrementAndGet();
@@ -99,6 +109,14 @@ public final class LoadRunner {
       ticker.close();
     }
     return sorted(records);
+  }
+
+  private void think(Random random, long stopAt) {
+    long mean = plan.thinkTime().toNanos();
+    if (mean > 0) {
+      long pause = (long) (-Math.log(1 - random.nextDouble()) * mean);
+      LockSupport.parkNanos(Math.min(pause, stopAt - System.nanoTime()));
+    }
   }
 
   /** One closed loop per level, {@code perLevel} each, levels one after the other. */

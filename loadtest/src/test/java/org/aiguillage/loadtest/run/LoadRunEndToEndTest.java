@@ -63,6 +63,25 @@ class LoadRunEndToEndTest {
   }
 
   @Test
+  void aUserWithAThinkTimePausesBetweenAnAnswerAndItsNextRequest() throws Exception {
+    try (VllmSimulator server = VllmSimulator.start("m", SimulatorProfile.fast())) {
+      LoadRunner runner = new LoadRunner(new LoadRunner.Plan(new LoadClient(server.baseUrl(), "m", true),
+          List.of(KeyClass.parse("a=none")), new Shape("test", 10, 0, 4, 0), 3, Duration.ofSeconds(30),
+          Duration.ofMillis(100)), null);
+
+      List<RequestRecord> records = runner.closedLoop(1, Duration.ZERO, Duration.ofSeconds(1), Duration.ZERO);
+
+      // Answers take a few ms here: without a pause one user sends a hundred requests a second.
+      assertTrue(records.size() >= 3 && records.size() <= 25, records.size() + " requests");
+      double pauses = 0;
+      for (int i = 1; i < records.size(); i++) {
+        pauses += records.get(i).startMs() - records.get(i - 1).endMs();
+      }
+      assertTrue(pauses / (records.size() - 1) >= 40, "mean pause " + pauses / (records.size() - 1) + " ms");
+    }
+  }
+
+  @Test
   void theSameSeedSendsTheSamePrompts() {
     assertEquals(LoadClient.prompt(new java.util.Random(42), 30), LoadClient.prompt(new java.util.Random(42), 30));
   }
