@@ -394,6 +394,11 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       first.rest().runWith(Sink.cancelled(), materializer);
       return this;
     }
+    if (call.cancelled) {
+      // The client left before its first token and the call was aborted on its word: the server did not fail.
+      first.rest().runWith(Sink.cancelled(), materializer);
+      return onCallEnded(new CallEnded(first.ticketId(), 499, Usage.NONE));
+    }
     if (first.first().isEmpty() || first.first().get(0) == SseEvents.BROKEN_STREAM_END) {
       first.rest().runWith(Sink.cancelled(), materializer);
       failRetryably(call, "server ended the stream before its first event");
@@ -509,6 +514,9 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private static int streamStatus(Call call, Throwable failure) {
+    if (call.cancelled && call.usage == Usage.NONE) {
+      return 499; // the client left; aborting the call on its word breaks the stream, which is not the server's doing
+    }
     if (failure != null || call.interrupted) {
       return 502;
     }

@@ -290,4 +290,35 @@ class GpuAgentTest {
     assertTrue(failed.reason().contains("stalled"), failed.reason());
     fish(queue, QueueCommand.DemandWithdrawn.class);
   }
+
+  @Test
+  void aClientLeavingBeforeTheFirstTokenDoesNotTakeTheServerOut() {
+    // Headers at once, the first token after 30 s: as vLLM answers a long prompt it is still prefilling.
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    List<UsageRecord> usage = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ActorRef<AgentCommand> agent = agent(stallingServer.baseUrl(), 4, queue, usage::add);
+    long received = stallingServer.stats().received();
+    DispatchTicket ticket = ticket(requester, true, 5);
+    agent.tell(new AgentCommand.Assign(ticket, queue.ref()));
+    requester.expectMessageClass(RequestCommand.Started.class);
+    testKit.createTestProbe().awaitAssert(() -> {
+      assertEquals(received + 1, stallingServer.stats().received());
+      return null;
+    });
+    requester.expectNoMessage(Duration.ofMillis(100)); // the server's headers reach the agent
+
+    // The client closed its tab: its request actor cancels the call.
+    agent.tell(new AgentCommand.CancelCall(ticket.id()));
+
+    queue.fishForMessage(Duration.ofSeconds(3), m -> {
+      if (m instanceof QueueCommand.DemandWithdrawn) {
+        throw new AssertionError("the server was taken out because a client left");
+      }
+      return m instanceof QueueCommand.Demand d && d.freeSlots() == 4
+          ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore();
+    });
+    requester.expectNoMessage(Duration.ofMillis(200));
+    assertEquals(List.of(499), usage.stream().map(UsageRecord::status).toList(), "accounted as cancelled");
+  }
 }
