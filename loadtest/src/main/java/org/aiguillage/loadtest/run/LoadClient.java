@@ -146,7 +146,6 @@ public final class LoadClient {
     return end < 0 ? "" : line.substring(i + 6, end);
   }
 
-
   /** Sends to the next endpoint in turn; one that refuses the connection (it is down) passes to the next. */
   private HttpResponse<InputStream> connect(KeyClass keyClass, String body, Duration timeout)
       throws IOException, InterruptedException {
