@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.aiguillage.loadtest.sim.SimulatedText;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
@@ -182,7 +183,7 @@ class GpuAgentTest {
   void anAnswerHandedOverButNeverRunFreesItsServerAndAbortsTheGeneration() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
-    List<UsageRecord> usage = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<UsageRecord> usage = new CopyOnWriteArrayList<>();
     ActorRef<AgentCommand> agent = agent(server.baseUrl(), 1, queue, usage::add);
     long abortedBefore = server.stats().aborted();
 
@@ -296,7 +297,7 @@ class GpuAgentTest {
     // Headers at once, the first token after 30 s: as vLLM answers a long prompt it is still prefilling.
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
-    List<UsageRecord> usage = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<UsageRecord> usage = new CopyOnWriteArrayList<>();
     ActorRef<AgentCommand> agent = agent(stallingServer.baseUrl(), 4, queue, usage::add);
     long received = stallingServer.stats().received();
     DispatchTicket ticket = ticket(requester, true, 5);
