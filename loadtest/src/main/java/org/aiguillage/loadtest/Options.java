@@ -5,13 +5,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.aiguillage.protocol.config.FederationConfigParser;
 
 /** {@code --name value} options; a name may repeat. */
 final class Options {
 
   /** Options that take no value. */
-  private static final java.util.Set<String> FLAGS = java.util.Set.of("quiet", "call-timings");
+  private static final Set<String> FLAGS = Set.of("quiet", "call-timings");
 
   private final Map<String, List<String>> values = new LinkedHashMap<>();
 

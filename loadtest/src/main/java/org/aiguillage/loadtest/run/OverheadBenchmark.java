@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.aiguillage.loadtest.sim.CallTimings;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -86,7 +87,7 @@ public final class OverheadBenchmark {
     Map<String, long[]> directTimings = new HashMap<>();
     Map<String, long[]> viaTimings = new HashMap<>();
     for (int round = 0; round < rounds; round++) {
-      serverTimings();
+      serverTimings(); // forget what the server kept of the warm-up and of the other level
       List<RequestRecord> d = direct.closedLoop(users, rampUp, perRound, Duration.ZERO);
       directTimings.putAll(serverTimings());
       Summary ds = LoadMetrics.summarize("direct", users, d, 200, 50);
@@ -141,9 +142,8 @@ public final class OverheadBenchmark {
 
   /** What the server recorded since the last call: response id -> {received, first token} in epoch micros. */
   private Map<String, long[]> serverTimings() {
-    Map<String, long[]> timings = new HashMap<>();
     if (serverTimings.isEmpty()) {
-      return timings;
+      return Map.of();
     }
     try {
       HttpResponse<String> answer = http.send(HttpRequest.newBuilder(serverTimings.get()).GET().build(),
@@ -152,9 +152,7 @@ public final class OverheadBenchmark {
         throw new IllegalStateException(serverTimings.get() + " answered " + answer.statusCode() + ": "
             + answer.body());
       }
-      answer.body().lines().map(l -> l.split(" ")).filter(f -> f.length == 3)
-          .forEach(f -> timings.put(f[0], new long[] {Long.parseLong(f[1]), Long.parseLong(f[2])}));
-      return timings;
+      return CallTimings.parse(answer.body());
     } catch (IOException e) {
       throw new IllegalStateException("the server's timings could not be read at " + serverTimings.get(), e);
     } catch (InterruptedException e) {
@@ -204,7 +202,8 @@ public final class OverheadBenchmark {
     line(md, "TTFT p99 direct / via (ms)", levels, l -> f(l.direct().ttftMs().p99()) + " / " + f(l.via().ttftMs().p99()));
     line(md, "**added TTFT p50 (ms)**", levels, l -> f(l.addedTtftP50Ms()));
     line(md, "**added TTFT p99 (ms)**", levels, l -> f(l.addedTtftP99Ms()));
-    if (levels.stream().allMatch(l -> l.ownTtftP50P99Ms().isPresent())) {
+    boolean split = levels.stream().allMatch(l -> l.ownTtftP50P99Ms().isPresent());
+    if (split) {
       line(md, "TTFT outside the server p50 direct / via (ms)", levels, l -> f(l.directSplit().get().outsideMs().p50())
           + " / " + f(l.viaSplit().get().outsideMs().p50()));
       line(md, "TTFT outside the server p99 direct / via (ms)", levels, l -> f(l.directSplit().get().outsideMs().p99())
@@ -233,7 +232,7 @@ public final class OverheadBenchmark {
         + "tokens/s through the dispatcher / directly, each over the sum of its rounds' durations. Rounds "
         + "alternate direct and through the dispatcher with the same seeded prompts; in each, users join evenly "
         + "over the ramp-up, then run for the duration; every request counts.\n\n"
-        + (levels.stream().allMatch(l -> l.ownTtftP50P99Ms().isPresent()) ? SPLIT_FORMULAS : "")
+        + (split ? SPLIT_FORMULAS : "")
         + "## Definitions\n\n")
         .append(LoadMetrics.FORMULAS).append('\n');
     Files.writeString(dir.resolve("overhead.md"), md.toString());
@@ -241,7 +240,7 @@ public final class OverheadBenchmark {
 
   static final String SPLIT_FORMULAS = """
       Each request's TTFT is also cut where the server saw it (the simulator keeps, per answer id, when the call \
-      reached it and when its first token left, on the machine's wall clock): before the server = server received \
+      reached it whole and when its first token left, on the machine's wall clock): before the server = server received \
       - client sent; the server's own = its first token - it received the call; after the server = TTFT - before \
       - the server's own; outside the server = before + after. The dispatcher's own TTFT = outside the server \
       through the dispatcher - outside the server directly, at the same percentile. Unlike the added TTFT above, \

@@ -2,6 +2,7 @@ package org.aiguillage.loadtest.run;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +25,7 @@ import java.util.stream.Collectors;
 public final class Reports {
 
   static final ObjectMapper JSON = new ObjectMapper()
-      .registerModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
+      .registerModule(new Jdk8Module())
       .enable(SerializationFeature.INDENT_OUTPUT)
       .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 

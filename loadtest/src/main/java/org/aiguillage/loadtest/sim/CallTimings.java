@@ -1,15 +1,17 @@
 package org.aiguillage.loadtest.sim;
 
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * When each streamed call reached the simulated server whole (its body read: when vLLM could start on it) and when
- * the server sent its first token, in microseconds
- * of the machine's wall clock, so that a load generator on the same machine can split a request's TTFT into the
- * time before the server, the server's own and the time after it (what a dispatcher in front adds). Not a vLLM
- * feature: served at {@code GET /simulator/timings}, which hands over and forgets what was recorded.
+ * the server sent its first token, in microseconds of the machine's wall clock, so that a load generator on the
+ * same machine can split a request's TTFT into the time before the server, the server's own and the time after it
+ * (what a dispatcher in front adds). Not a vLLM feature: served at {@code GET /simulator/timings}, which hands over
+ * and forgets what was recorded; {@link #parse} reads it back.
  */
 public final class CallTimings {
 
@@ -44,5 +46,13 @@ public final class CallTimings {
       sb.append(t.id()).append(' ').append(t.receivedMicros()).append(' ').append(t.firstTokenMicros()).append('\n');
     }
     return sb.toString();
+  }
+
+  /** What {@link #drain} wrote: answer id -> {received, first token}, in epoch microseconds. */
+  public static Map<String, long[]> parse(String drained) {
+    Map<String, long[]> timings = new HashMap<>();
+    drained.lines().map(l -> l.split(" ")).filter(f -> f.length == 3)
+        .forEach(f -> timings.put(f[0], new long[] {Long.parseLong(f[1]), Long.parseLong(f[2])}));
+    return timings;
   }
 }

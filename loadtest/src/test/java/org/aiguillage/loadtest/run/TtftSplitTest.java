@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.aiguillage.loadtest.sim.CallTimings;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
 import org.aiguillage.loadtest.sim.VllmSimulator;
 import org.junit.jupiter.api.Test;
@@ -59,9 +60,7 @@ class TtftSplitTest {
       List<RequestRecord> records = runner.closedLoop(3, Duration.ZERO, Duration.ofMillis(500), Duration.ZERO);
       String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
           URI.create(server.baseUrl() + "/simulator/timings")).build(), HttpResponse.BodyHandlers.ofString()).body();
-      Map<String, long[]> timings = new HashMap<>();
-      body.lines().map(l -> l.split(" "))
-          .forEach(f -> timings.put(f[0], new long[] {Long.parseLong(f[1]), Long.parseLong(f[2])}));
+      Map<String, long[]> timings = CallTimings.parse(body);
 
       assertEquals(records.size(), timings.size(), "one line per streamed call");
       Optional<OverheadBenchmark.TtftSplit> split = OverheadBenchmark.split(records, timings);
