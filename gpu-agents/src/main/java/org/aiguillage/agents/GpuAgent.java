@@ -20,7 +20,6 @@ import org.aiguillage.protocol.dispatch.DispatchTicket;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.dispatch.RequestCommand;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -44,10 +43,9 @@ import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.SourceRef;
+import org.apache.pekko.stream.StreamRefSubscriptionTimeoutException;
 import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.StreamRefs;
 import org.apache.pekko.util.ByteString;
 
@@ -70,8 +68,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private record CallFailed(String ticketId, Throwable cause) implements AgentCommand {}
 
-  private record FirstEvent(String ticketId, List<ByteString> first, Source<ByteString, NotUsed> rest)
-      implements AgentCommand {}
+  /** @param answered whether the server's first event is an answer's, not the stream breaking or ending first */
+  private record FirstEvent(String ticketId, boolean answered) implements AgentCommand {}
 
   private record WholeBody(String ticketId, int status, String contentType, ByteString body) implements AgentCommand {}
 
@@ -91,6 +89,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     double shareSeconds;
     volatile long events;
     UniqueKillSwitch killSwitch;
+    /** A streamed answer, materialized when the server's response came and handed over at its first event. */
+    SourceRef<ByteString> answer;
+    /** Set by the answer's stream when its first event passes. */
+    volatile boolean firstEventSeen;
     boolean cancelled;
     boolean answered;
     volatile boolean interrupted;
@@ -368,46 +370,28 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
               : new CallFailed(ticketId, failure));
       return this;
     }
-    Pair<UniqueKillSwitch, CompletionStage<Pair<List<ByteString>, Source<ByteString, NotUsed>>>> started =
-        response.entity().getDataBytes()
-            .viaMat(KillSwitches.single(), Keep.right())
-            .via(SseEvents.framing(settings.maxEventBytes()))
-            // A server that fails mid-answer ends the stream in-band, and the buffer keeps pulling: a failure
-            // travelling as a failure overtakes the events not yet pulled, and the client would lose them.
-            .recover(Throwable.class, () -> {
-              call.interrupted = true;
-              return SseEvents.BROKEN_STREAM_END;
-            })
-            .buffer(64, OverflowStrategy.backpressure())
-            .prefixAndTail(1)
-            .toMat(Sink.head(), Keep.both())
-            .run(materializer);
-    call.killSwitch = started.first();
-    getContext().pipeToSelf(started.second(), (p, failure) ->
-        failure == null ? new FirstEvent(ticketId, p.first(), p.second()) : new CallFailed(ticketId, failure));
-    return this;
-  }
-
-  private Behavior<AgentCommand> onFirstEvent(FirstEvent first) {
-    Call call = calls.get(first.ticketId());
-    if (call == null) {
-      first.rest().runWith(Sink.cancelled(), materializer);
-      return this;
-    }
-    if (call.cancelled) {
-      // The client left before its first token and the call was aborted on its word: the server did not fail.
-      first.rest().runWith(Sink.cancelled(), materializer);
-      return onCallEnded(new CallEnded(first.ticketId(), 499, Usage.NONE));
-    }
-    if (first.first().isEmpty() || first.first().get(0) == SseEvents.BROKEN_STREAM_END) {
-      first.rest().runWith(Sink.cancelled(), materializer);
-      failRetryably(call, "server ended the stream before its first event");
-      return this;
-    }
-    answered(call);
+    // One graph from the server's bytes to the hand-over, materialized now: the first event is seen as it passes,
+    // before the buffer, which keeps it (and what follows) until the request actor's side collects the SourceRef.
+    // A second graph for the rest of the answer would cost every event one more asynchronous hop.
+    ActorRef<AgentCommand> self = getContext().getSelf();
     boolean clientWantsUsage = call.ticket.call().clientWantsUsage();
-    String ticketId = first.ticketId();
-    SourceRef<ByteString> events = Source.from(first.first()).concat(first.rest())
+    Pair<UniqueKillSwitch, SourceRef<ByteString>> started = response.entity().getDataBytes()
+        .viaMat(KillSwitches.single(), Keep.right())
+        .via(SseEvents.framing(settings.maxEventBytes()))
+        // A server that fails mid-answer ends the stream in-band, and the buffer keeps pulling: a failure
+        // travelling as a failure overtakes the events not yet pulled, and the client would lose them.
+        .recover(Throwable.class, () -> {
+          call.interrupted = true;
+          return SseEvents.BROKEN_STREAM_END;
+        })
+        .map(event -> {
+          if (!call.firstEventSeen) {
+            call.firstEventSeen = true;
+            self.tell(new FirstEvent(ticketId, event != SseEvents.BROKEN_STREAM_END));
+          }
+          return event;
+        })
+        .buffer(64, OverflowStrategy.backpressure())
         .filter(event -> {
           call.events++;
           Optional<Usage> usage = SseEvents.usageOf(event);
@@ -419,8 +403,29 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
               call.usage));
           return mat;
         })
-        .runWith(StreamRefs.sourceRef(), materializer);
-    call.ticket.requester().tell(new RequestCommand.Streaming(ticketId, spec.serverId(), 200, events));
+        .toMat(StreamRefs.sourceRef(), Keep.both())
+        .run(materializer);
+    call.killSwitch = started.first();
+    call.answer = started.second();
+    return this;
+  }
+
+  private Behavior<AgentCommand> onFirstEvent(FirstEvent first) {
+    Call call = calls.get(first.ticketId());
+    if (call == null) {
+      return this;
+    }
+    if (call.cancelled) {
+      // The client left before its first token and the call was aborted on its word: the server did not fail.
+      return onCallEnded(new CallEnded(first.ticketId(), 499, Usage.NONE));
+    }
+    if (!first.answered()) {
+      call.killSwitch.abort(new RuntimeException("the server ended the stream before its first event"));
+      failRetryably(call, "server ended the stream before its first event");
+      return this;
+    }
+    answered(call);
+    call.ticket.requester().tell(new RequestCommand.Streaming(first.ticketId(), spec.serverId(), 200, call.answer));
     return this;
   }
 
@@ -452,6 +457,11 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private Behavior<AgentCommand> onCallEnded(CallEnded ended) {
     Call call = calls.get(ended.ticketId());
+    if (call != null && !call.answered && !call.cancelled && call.ticket.call().stream()) {
+      // A body that ended before any event (the stream breaking is an event): the server failed.
+      failRetryably(call, "server ended the stream before its first event");
+      return this;
+    }
     if (call != null) {
       String outcome = ended.status() < 300 ? "completed" : ended.status() == 499 ? "cancelled" : "interrupted";
       Kamon.counter("aiguillage_server_calls", "calls made to inference servers")
@@ -516,6 +526,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private static int streamStatus(Call call, Throwable failure) {
     if (call.cancelled && call.usage == Usage.NONE) {
       return 499; // the client left; aborting the call on its word breaks the stream, which is not the server's doing
+    }
+    Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
+    if (cause instanceof StreamRefSubscriptionTimeoutException) {
+      return 499; // the answer was handed over and nobody collected it: its client left on the way
     }
     if (failure != null || call.interrupted) {
       return 502;

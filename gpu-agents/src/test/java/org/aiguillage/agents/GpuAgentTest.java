@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.aiguillage.loadtest.sim.SimulatedText;
@@ -25,9 +27,19 @@ import org.aiguillage.protocol.dispatch.UpstreamCall;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,6 +57,8 @@ class GpuAgentTest {
   private VllmSimulator server;
   private VllmSimulator failingServer;
   private VllmSimulator stallingServer;
+  /** Answers 200 and an event stream under /empty that ends at once, under /broken that breaks at once. */
+  private ServerBinding brokenServer;
   private int ticketCounter;
 
   @BeforeAll
@@ -52,10 +66,23 @@ class GpuAgentTest {
     server = VllmSimulator.start(MODEL, SimulatorProfile.fast());
     failingServer = VllmSimulator.start(MODEL, SimulatorProfile.fast().withFaults(1.0, 0, 0));
     stallingServer = VllmSimulator.start(MODEL, SimulatorProfile.fast().withFaults(0, 0, 30_000));
+    ContentType eventStream = ContentTypes.parse("text/event-stream");
+    Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> {
+      request.discardEntityBytes(testKit.system());
+      // The break comes once the headers are out, as when the engine crashes during the prefill.
+      Source<ByteString, NotUsed> events = request.getUri().path().startsWith("/empty") ? Source.empty()
+          : Source.completionStage(CompletableFuture.<ByteString>supplyAsync(() -> {
+            throw new IllegalStateException("the engine crashed");
+          }, CompletableFuture.delayedExecutor(200, TimeUnit.MILLISECONDS)));
+      return CompletableFuture.completedFuture(HttpResponse.create()
+          .withEntity(HttpEntities.createChunked(eventStream, events)));
+    };
+    brokenServer = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(handler).toCompletableFuture().join();
   }
 
   @AfterAll
   void stop() {
+    brokenServer.unbind().toCompletableFuture().join();
     testKit.shutdownTestKit();
     server.close();
     failingServer.close();
@@ -68,8 +95,13 @@ class GpuAgentTest {
 
   private ActorRef<AgentCommand> agent(String url, int maxParallel, TestProbe<QueueCommand> queue,
       java.util.function.Consumer<UsageRecord> usage) {
+    return agent(url, "vllm", maxParallel, queue, usage);
+  }
+
+  private ActorRef<AgentCommand> agent(String url, String type, int maxParallel, TestProbe<QueueCommand> queue,
+      java.util.function.Consumer<UsageRecord> usage) {
     ModelConfig model = new ModelConfig(MODEL, MODEL, null, List.of(), null, null, null);
-    ServerSpec spec = ServerSpec.of(model, new ServerConfig(url, null, "univ-a", maxParallel, "vllm", null));
+    ServerSpec spec = ServerSpec.of(model, new ServerConfig(url, null, "univ-a", maxParallel, type, null));
     AgentSettings settings = new AgentSettings(Duration.ofMillis(100), Duration.ofSeconds(1), 0.95, 1 << 20,
         Duration.ofMillis(200), Duration.ofMillis(500), Duration.ofMillis(500));
     ActorRef<AgentCommand> agent = testKit.spawn(GpuAgent.create(spec, queue.ref(), settings, usage));
@@ -195,7 +227,8 @@ class GpuAgentTest {
 
     queue.fishForMessage(Duration.ofSeconds(5), m -> m instanceof QueueCommand.Demand d && d.freeSlots() == 1
         ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
-    assertEquals(1, usage.size(), "the call is accounted");
+    assertEquals(List.of(499), usage.stream().map(UsageRecord::status).toList(),
+        "the call is accounted as its client leaving");
     testKit.createTestProbe().awaitAssert(() -> {
       assertEquals(abortedBefore + 1, server.stats().aborted(), "the server's generation was aborted");
       return null;
@@ -321,5 +354,31 @@ class GpuAgentTest {
     });
     requester.expectNoMessage(Duration.ofMillis(200));
     assertEquals(List.of(499), usage.stream().map(UsageRecord::status).toList(), "accounted as cancelled");
+  }
+
+  @Test
+  void aServerWhoseStreamEndsBeforeItsFirstEventIsARetryableFailureAndTakenOut() {
+    assertFailsRetryablyBeforeTheFirstEvent("/empty");
+  }
+
+  @Test
+  void aServerWhoseStreamBreaksBeforeItsFirstEventIsARetryableFailureAndTakenOut() {
+    assertFailsRetryablyBeforeTheFirstEvent("/broken");
+  }
+
+  private void assertFailsRetryablyBeforeTheFirstEvent(String path) {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    String url = "http://127.0.0.1:" + brokenServer.localAddress().getPort() + path;
+    ActorRef<AgentCommand> agent = agent(url, "openai", 4, queue, usage -> {});
+
+    agent.tell(new AgentCommand.Assign(ticket(requester, true, 5), queue.ref()));
+
+    requester.expectMessageClass(RequestCommand.Started.class);
+    RequestCommand.UpstreamFailed failed = requester.expectMessageClass(RequestCommand.UpstreamFailed.class);
+    assertTrue(failed.retryable());
+    assertTrue(failed.reason().contains("before its first event"), failed.reason());
+    fish(queue, QueueCommand.DemandWithdrawn.class);
+    requester.expectNoMessage(Duration.ofMillis(200));
   }
 }
