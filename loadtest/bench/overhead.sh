@@ -22,6 +22,9 @@ NODE_PORT=${NODE_PORT:-18180}
 # Users' mean pause between an answer and their next request (0: none, the closed loop of the issue); a pause takes
 # their arrivals off the server's step grid (docs/benchmarks.md).
 THINK_TIME=${THINK_TIME:-0s}
+# How long both paths are warmed before the rounds (the JIT compiles the per-request code only after thousands of
+# requests: docs/benchmarks.md).
+WARMUP=${WARMUP:-240s}
 # The agent's max_waiting (docs/configuration.md); -1 ignores the server's own queue.
 MAX_WAITING=${MAX_WAITING:-0}
 
@@ -59,6 +62,6 @@ done
 java -jar loadtest/target/loadtest.jar overhead \
   --direct "http://127.0.0.1:$SIM_PORT" --direct-model bench/served \
   --via "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench --pid "$NODE_PID" \
-  --server-timings "http://127.0.0.1:$SIM_PORT" --think-time "$THINK_TIME" \
+  --server-timings "http://127.0.0.1:$SIM_PORT" --think-time "$THINK_TIME" --warmup "$WARMUP" \
   --users "$USERS" --duration "$DURATION" --rounds "$ROUNDS" --input-tokens 100 --max-tokens 128 --output-spread 16 \
   --out "$OUT" --quiet --note "dispatcher JVM options: ${NODE_JAVA_OPTS:-(defaults)}"
