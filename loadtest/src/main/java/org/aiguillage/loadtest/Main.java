@@ -13,6 +13,7 @@ import org.aiguillage.loadtest.run.KeyClass;
 import org.aiguillage.loadtest.run.LoadClient;
 import org.aiguillage.loadtest.run.LoadRunner;
 import org.aiguillage.loadtest.run.OverheadBenchmark;
+import org.aiguillage.loadtest.run.Reference;
 import org.aiguillage.loadtest.run.Reports;
 import org.aiguillage.loadtest.run.RequestRecord;
 import org.aiguillage.loadtest.run.Results;
@@ -61,6 +62,7 @@ public final class Main {
   }
 
   private static void run(Options o) throws IOException {
+    Optional<Reference> reference = reference(o); // a bad file fails now, not after the run
     LoadRunner runner = new LoadRunner(plan(o, o.require("url"), o.require("model")),
         o.has("quiet") ? null : System.err);
     List<RequestRecord> records;
@@ -75,7 +77,7 @@ public final class Main {
     Results results = new Results(o.asScenario(), o.decimal("ttft-slo-ms", 200), o.decimal("itl-slo-ms", 50),
         records);
     Path out = Path.of(o.get("out", "loadtest-report"));
-    Reports.write(results, out);
+    Reports.write(results, out, reference);
     System.out.print(Files.readString(out.resolve("report.md")).lines().limit(40)
         .reduce("", (a, b) -> a + b + "\n"));
     System.out.println("reports in " + out.toAbsolutePath());
@@ -84,8 +86,19 @@ public final class Main {
   private static void report(Options o) throws IOException {
     Path from = Path.of(o.require("from"));
     Path out = Path.of(o.get("out", from.getParent() == null ? "." : from.getParent().toString()));
-    Reports.render(Reports.read(from), out);
+    Reports.render(Reports.read(from), out, reference(o));
     System.out.println("reports in " + out.toAbsolutePath());
+  }
+
+  private static Optional<Reference> reference(Options o) throws IOException {
+    if (!o.has("reference")) {
+      return Optional.empty();
+    }
+    Path file = Path.of(o.require("reference"));
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("--reference: no such file: " + file);
+    }
+    return Optional.of(Reference.parseCsv(file.getFileName().toString(), Files.readString(file)));
   }
 
   private static void overhead(Options o) throws IOException {
@@ -169,7 +182,9 @@ public final class Main {
                  [--rate 5 --duration 60s]                                 open-loop Poisson arrivals
                  [--shape A|B|C | --input-tokens 500 --max-tokens 128] [--seed 42]
                  [--ttft-slo-ms 200 --itl-slo-ms 50] [--out DIR] [--quiet]
-          java -jar loadtest.jar report --from DIR/results.json [--out DIR]
+                 [--reference FILE.csv]   published figures to put ours next to, within +-25 % or not:
+                                          concurrency,output_tokens_per_s,ttft_ms,itl_ms (medians)
+          java -jar loadtest.jar report --from DIR/results.json [--out DIR] [--reference FILE.csv]
           java -jar loadtest.jar overhead --direct URL --direct-model M --via URL --model M --key SECRET
                  --pid DISPATCHER_PID [--users 50,200 --ramp-up 2s --duration 20s --rounds 2 --warmup 60s]
                  [--server-timings SIMULATOR_URL]   split each TTFT at the server (simulate --call-timings)

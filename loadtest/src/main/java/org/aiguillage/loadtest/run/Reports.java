@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
@@ -51,13 +52,23 @@ public final class Reports {
   }
 
   public static void write(Results results, Path dir) throws IOException {
+    write(results, dir, Optional.empty());
+  }
+
+  /** @param reference published figures the report puts ours next to */
+  public static void write(Results results, Path dir, Optional<Reference> reference) throws IOException {
     Files.createDirectories(dir);
     JSON.writeValue(dir.resolve("results.json").toFile(), results);
-    render(results, dir);
+    render(results, dir, reference);
   }
 
   /** Renders every report from the results alone. */
   public static void render(Results results, Path dir) throws IOException {
+    render(results, dir, Optional.empty());
+  }
+
+  /** Renders every report from the results and the reference alone. */
+  public static void render(Results results, Path dir, Optional<Reference> reference) throws IOException {
     Files.createDirectories(dir);
     List<Summary> summaries = summaries(results);
     Map<String, Object> report = new LinkedHashMap<>();
@@ -65,10 +76,13 @@ public final class Reports {
     report.put("slo", Map.of("ttft_ms", results.ttftSloMs(), "itl_ms", results.itlSloMs()));
     report.put("formulas", LoadMetrics.FORMULAS.lines().map(l -> l.substring(2)).toList());
     report.put("summaries", summaries);
+    reference.ifPresent(r -> report.put("reference", Map.of("name", r.name(), "tolerance", Reference.TOLERANCE,
+        "comparisons", r.compare(summaries))));
     JSON.writeValue(dir.resolve("report.json").toFile(), report);
     write(dir.resolve("summary.csv"), summaryCsv(summaries));
     write(dir.resolve("requests.csv"), requestsCsv(results.records()));
-    write(dir.resolve("report.md"), markdown(results, summaries));
+    write(dir.resolve("report.md"), markdown(results, summaries)
+        + reference.map(r -> r.markdown(summaries)).orElse(""));
     List<Summary> overall = summaries.stream().filter(s -> s.group().equals("all")).toList();
     List<String> levels = overall.stream().map(s -> levelName(s.concurrency())).toList();
     Map<String, List<Double>> throughput = new LinkedHashMap<>();
