@@ -24,10 +24,10 @@ import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.dispatch.RequestCommand;
 import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.aiguillage.protocol.dispatch.UpstreamCall;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -57,7 +57,7 @@ class GpuAgentTest {
   private VllmSimulator server;
   private VllmSimulator failingServer;
   private VllmSimulator stallingServer;
-  /** Answers 200 and an event stream under /empty that ends at once, under /broken that breaks at once. */
+  /** Answers 200 and an event stream: under /empty it ends at once, under /broken it breaks after the headers. */
   private ServerBinding brokenServer;
   private int ticketCounter;
 

@@ -100,8 +100,10 @@ public record Reference(String name, List<Row> rows) {
       for (int level : levels) {
         sb.append(' ').append(comparisons.stream()
             .filter(c -> c.figure().equals(figure) && c.concurrency() == level).findFirst()
-            .map(c -> Reports.num(c.ours()) + " / " + Reports.num(c.reference()) + " ("
-                + String.format(Locale.ROOT, "%+d %%", Math.round(100 * c.deviation())) + (c.within() ? "" : " **out**") + ")")
+            .map(c -> Reports.num(c.ours()) + " / " + Reports.num(c.reference()) + (Double.isNaN(c.ours())
+                ? " (nothing measured **out**)"
+                : " (" + String.format(Locale.ROOT, "%+d %%", Math.round(100 * c.deviation()))
+                    + (c.within() ? "" : " **out**") + ")"))
             .orElse("-")).append(" |");
       }
       sb.append('\n');
