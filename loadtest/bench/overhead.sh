@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The overhead benchmark: the same load against a simulated vLLM server directly and through one Aiguillage node,
-# in alternating rounds, each in its own process on loopback. Writes loadtest/reports/overhead/overhead.{md,json}.
+# in alternating rounds, each in its own process on loopback. Writes loadtest/reports/overhead-PROFILE/overhead.{md,json}
+# (OUT= to change it).
 #
-#   loadtest/bench/overhead.sh [users=50,200] [duration=20s] [rounds=3] [profile=steady]
+#   [OUT=DIR] [WARMUP=240s] [THINK_TIME=0s] [NODE_JAVA_OPTS=...] \
+#     loadtest/bench/overhead.sh [users=50,200] [duration=20s] [rounds=3] [profile=steady]
 #
 # profile=steady (the default) isolates the dispatcher: a server with a flat 20 ms step and no prefill cost, so its
 # TTFT does not depend on which requests arrive together. With profile=h200, prefill contention and synchronised

@@ -15,11 +15,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import org.aiguillage.loadtest.sim.CallTimings;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.aiguillage.loadtest.sim.CallTimings;
 
 /**
  * The same load against a server directly and through the dispatcher, in alternating rounds: what the dispatcher
