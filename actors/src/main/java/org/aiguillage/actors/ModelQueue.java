@@ -157,6 +157,8 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
 
   private record Assigned(DispatchTicket ticket, String serverId, long sentMillis) {}
 
+  private record Started(String serverId, long atMillis) {}
+
   private static final Comparator<AgentView> BY_BUSYNESS = Comparator.comparingDouble(AgentView::busyness);
   private static final Comparator<AgentView> BY_STEP = Comparator.comparing(AgentView::full)
       .thenComparingDouble(a -> a.full() ? a.busyness() : a.firstTokenCost());
@@ -176,9 +178,11 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private final Map<String, Assigned> assigned = new HashMap<>();
   /**
    * Tickets an agent accepted lately. The agent tells this queue and the request actor at once; a lease renewal
-   * the request actor sent before it heard may arrive after, and must not put the ticket back in the queue.
+   * the request actor sent before it heard may arrive after, and must not put the ticket back in the queue. Only
+   * the server and the time are kept: the ticket itself (its body, its request actor) is the agent's now, and a
+   * lease timeout's worth of calls at a busy edge would otherwise hold megabytes.
    */
-  private final Map<String, Assigned> recentlyStarted = new HashMap<>();
+  private final Map<String, Started> recentlyStarted = new HashMap<>();
   private final long createdMillis = System.currentTimeMillis();
   private boolean agentsEverSeen;
   private long roundRobin;
@@ -248,11 +252,10 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     waiting.remove(id);
     leases.remove(id);
     Assigned a = assigned.remove(id);
-    if (a == null) {
-      a = recentlyStarted.remove(id);
-    }
-    if (a != null && agents.containsKey(a.serverId())) {
-      agents.get(a.serverId()).ref.tell(new AgentCommand.CancelCall(id));
+    Started started = recentlyStarted.remove(id);
+    String serverId = a != null ? a.serverId() : started != null ? started.serverId() : null;
+    if (serverId != null && agents.containsKey(serverId)) {
+      agents.get(serverId).ref.tell(new AgentCommand.CancelCall(id));
     }
     publishLength();
     return this;
@@ -296,7 +299,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private Behavior<QueueCommand> onAccepted(QueueCommand.AssignAccepted accepted) {
     Assigned a = assigned.remove(accepted.ticketId());
     if (a != null) {
-      recentlyStarted.put(accepted.ticketId(), new Assigned(a.ticket(), a.serverId(), System.currentTimeMillis()));
+      recentlyStarted.put(accepted.ticketId(), new Started(a.serverId(), System.currentTimeMillis()));
     }
     return this;
   }
@@ -345,7 +348,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       leases.remove(id);
       waiting.remove(id);
     });
-    recentlyStarted.values().removeIf(a -> now - a.sentMillis() > settings.leaseTimeout().toMillis());
+    recentlyStarted.values().removeIf(started -> now - started.atMillis() > settings.leaseTimeout().toMillis());
     // Agents that stopped demanding are forgotten; their unanswered assignments come back.
     agents.values().removeIf(a -> {
       if (now - a.lastDemandMillis > settings.demandTimeout().toMillis()) {
