@@ -43,6 +43,11 @@ final class RateWindow {
     }
   }
 
+  /** Entries held: requests, token entries and reservations (what this window costs in memory). */
+  int size() {
+    return requests.size() + tokens.size() + reserved.size();
+  }
+
   int requestCount() {
     return requests.size();
   }
@@ -85,10 +90,18 @@ final class RateWindow {
     reserved.put(ticketId, entry);
   }
 
-  /** The call ended with {@code actual} tokens (a call admitted before this window existed: counted now). */
+  /**
+   * The call ended with {@code actual} tokens. A call this window never admitted (its account has no limit, or it
+   * was admitted before the account moved here) is counted now. Pruned here too, not only at admission: an account
+   * without limits admits nothing, and its window would otherwise keep every call it ever settled.
+   */
   void settle(String ticketId, long actual, long now) {
+    prune(now);
     Entry entry = reserved.remove(ticketId);
     if (entry == null) {
+      if (actual <= 0) {
+        return;
+      }
       entry = new Entry(now, 0);
       tokens.addLast(entry);
     } else {
@@ -114,6 +127,7 @@ final class RateWindow {
 
   /** Tokens of a call that ended {@code atMillis}, seen again while the account recovers. */
   void replay(long tokensUsed, long atMillis, long now) {
+    prune(now);
     if (atMillis > now - WINDOW_MILLIS) {
       tokens.addLast(new Entry(atMillis, tokensUsed));
       tokenSum += tokensUsed;

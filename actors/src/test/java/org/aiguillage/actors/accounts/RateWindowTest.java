@@ -32,4 +32,40 @@ class RateWindowTest {
     window.settle("late", 10, 61_000); // admitted before this window existed
     assertEquals(10, window.tokenCount());
   }
+
+  @Test
+  void anAccountWithoutLimitsKeepsOnlyItsLastMinuteOfSettledCalls() {
+    // Nothing is admitted (no limit), every call is settled: the window held each one for ever before (issue 24).
+    RateWindow window = new RateWindow();
+    for (int i = 0; i < 20_000; i++) {
+      window.settle("t" + i, 64, i * 100L); // 10 calls a second for 2,000 s
+    }
+    assertEquals(600, window.size(), "one minute of calls at 10 a second");
+    window.settle("last", 64, 20_000 * 100L + RateWindow.WINDOW_MILLIS);
+    assertEquals(1, window.size());
+  }
+
+  @Test
+  void admittedAndSettledCallsLeaveNothingBehindOnceTheirMinuteHasPassed() {
+    RateWindow window = new RateWindow();
+    for (int i = 0; i < 10_000; i++) {
+      long now = i * 100L;
+      window.admit("t" + i, 200, now);
+      if (i % 10 == 0) {
+        window.release("t" + i); // refused further on: never reached a server
+      } else {
+        window.settle("t" + i, 64, now + 50);
+      }
+    }
+    window.prune(10_000 * 100L + RateWindow.WINDOW_MILLIS);
+    assertEquals(0, window.size());
+    assertEquals(0, window.pendingTokens());
+  }
+
+  @Test
+  void aCallThatUsedNoTokensTakesNoRoomInAWindowThatNeverAdmittedIt() {
+    RateWindow window = new RateWindow();
+    window.settle("cancelled-in-queue", 0, 1_000);
+    assertEquals(0, window.size());
+  }
 }
