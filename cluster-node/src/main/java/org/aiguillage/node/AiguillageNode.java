@@ -217,14 +217,14 @@ public final class AiguillageNode implements AutoCloseable {
     try {
       return Http.get(system).newServerAt(config.http().host(), config.http().port()).connectionSource()
           .to(Sink.foreach(connection -> {
-            CompletableFuture<Done> gone = new CompletableFuture<>();
+            ClientConnection client = new ClientConnection();
             Flow<HttpRequest, HttpResponse, ?> flow = Flow.of(HttpRequest.class)
                 .watchTermination((mat, done) -> {
-                  done.whenComplete((d, failure) -> gone.complete(Done.getInstance()));
+                  done.whenComplete((d, failure) -> client.close());
                   return mat;
                 })
                 .mapAsync(1, request -> inFlight.track(request.getUri().path().startsWith("/admin/")
-                    ? admin.handle(request) : edge.handle(request, gone)));
+                    ? admin.handle(request) : edge.handle(request, client)));
             connection.handleWith(flow, materializer);
           }))
           .run(materializer)

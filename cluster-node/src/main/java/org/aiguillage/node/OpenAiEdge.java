@@ -25,7 +25,6 @@ import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.openai.OpenAiError;
-import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.RecipientRef;
@@ -74,7 +73,7 @@ final class OpenAiEdge {
     this.requestSettings = requestSettings;
   }
 
-  CompletionStage<HttpResponse> handle(HttpRequest request, CompletionStage<Done> clientGone) {
+  CompletionStage<HttpResponse> handle(HttpRequest request, ClientConnection connection) {
     String path = request.getUri().path();
     HttpMethod method = request.method();
     switch (path) {
@@ -85,10 +84,10 @@ final class OpenAiEdge {
         return done(request, HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8, NodeMetrics.scrape()));
       }
       case "/v1/chat/completions" -> {
-        return completion(request, CompletionRequest.Endpoint.CHAT, clientGone);
+        return completion(request, CompletionRequest.Endpoint.CHAT, connection);
       }
       case "/v1/completions" -> {
-        return completion(request, CompletionRequest.Endpoint.COMPLETIONS, clientGone);
+        return completion(request, CompletionRequest.Endpoint.COMPLETIONS, connection);
       }
       default -> {
         if (path.equals("/v1/models") || path.startsWith("/v1/models/")) {
@@ -108,7 +107,7 @@ final class OpenAiEdge {
   }
 
   private CompletionStage<HttpResponse> completion(HttpRequest request, CompletionRequest.Endpoint endpoint,
-      CompletionStage<Done> clientGone) {
+      ClientConnection connection) {
     if (request.method() != HttpMethods.POST) {
       return done(request, methodNotAllowed(request.method(), HttpMethods.POST));
     }
@@ -121,7 +120,7 @@ final class OpenAiEdge {
       KeyAccount.Authenticated authenticated = (KeyAccount.Authenticated) auth;
       return RequestBody.read(entity, limit, BODY_TIMEOUT, materializer).thenCompose(read -> {
         if (read instanceof RequestBody.Body body) {
-          return dispatch(endpoint, body.bytes(), authenticated, clientGone);
+          return dispatch(endpoint, body.bytes(), authenticated, connection);
         }
         if (read instanceof RequestBody.TooSlow slow) {
           count(null, 408);
@@ -140,7 +139,7 @@ final class OpenAiEdge {
   }
 
   private CompletionStage<HttpResponse> dispatch(CompletionRequest.Endpoint endpoint, byte[] body,
-      KeyAccount.Authenticated authenticated, CompletionStage<Done> clientGone) {
+      KeyAccount.Authenticated authenticated, ClientConnection connection) {
     ApiKey key = authenticated.key();
     FederationConfig current = config.get();
     // This node's configuration lists the servers its own datacentre's agents front; a model it lists none for may
@@ -186,7 +185,7 @@ final class OpenAiEdge {
       RateLimits limits = ((KeyAccount.Admitted) admission).limits();
       CompletableFuture<Outcome> outcome = new CompletableFuture<>();
       system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), queues.apply(model), outcome,
-          clientGone, requestSettings), ticketId, Props.empty());
+          connection.goneBefore(outcome), requestSettings), ticketId, Props.empty());
       return outcome.handle((o, failure) -> {
         if (failure != null || o instanceof Outcome.Failure) {
           // No server call will settle this ticket's reserved tokens.
