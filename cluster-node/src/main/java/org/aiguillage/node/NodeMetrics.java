@@ -30,7 +30,8 @@ final class NodeMetrics {
     started = true;
   }
 
+  /** Kamon's metrics (the node's own), then the process's (heap, collections, threads, descriptors, memory). */
   static String scrape() {
-    return PrometheusReporter.latestScrapeData().getOrElse(() -> "");
+    return PrometheusReporter.latestScrapeData().getOrElse(() -> "") + JvmMetrics.scrape();
   }
 }

@@ -354,6 +354,17 @@ class OpenAiApiTest {
         && l.contains("model=\"chat-model\"") && l.contains("status=\"200\"")), metrics);
   }
 
+  @Test
+  void prometheusMetricsShowTheProcessHeapAfterCollectionThreadsAndDescriptors() throws Exception {
+    String metrics = get("/metrics");
+    for (String series : List.of("jvm_memory_used_bytes{area=\"heap\"} ", "jvm_memory_max_bytes{area=\"heap\"} ",
+        "jvm_memory_pool_collection_used_bytes{pool=", "jvm_gc_collection_seconds_count{gc=", "jvm_threads_current ",
+        "process_open_fds ", "process_resident_memory_bytes ", "process_cpu_seconds_total ")) {
+      assertTrue(metrics.lines().anyMatch(l -> l.startsWith(series) && l.matches(".* [0-9.]+$")),
+          series + " in:\n" + metrics);
+    }
+  }
+
   private HttpResponse<String> post(String path, String key, String body) throws Exception {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(node.baseUrl() + path))
         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
