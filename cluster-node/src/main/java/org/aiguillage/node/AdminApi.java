@@ -34,7 +34,7 @@ import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.FederationConfigParser;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ServerConfig;
-import org.aiguillage.protocol.config.TokenConfig;
+import org.aiguillage.protocol.config.KeyConfig;
 import org.aiguillage.actors.fleet.FleetRegistry;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.openai.OpenAiError;
@@ -212,7 +212,7 @@ final class AdminApi {
   // ---- keys
 
   private CompletionStage<HttpResponse> createKey(byte[] body) {
-    TokenConfig token;
+    KeyConfig token;
     try {
       JsonNode tree = JSON.readTree(body);
       if (!(tree instanceof ObjectNode object)) {
@@ -221,7 +221,7 @@ final class AdminApi {
       if (object.has("token") || object.has("key")) {
         return done(badRequest("The server makes the key's secret: leave out 'token' and 'key'."));
       }
-      token = JSON.treeToValue(object, TokenConfig.class);
+      token = JSON.treeToValue(object, KeyConfig.class);
       FederationConfigParser.validateKey(token, "");
     } catch (Exception e) {
       return done(invalid(e));
@@ -260,7 +260,7 @@ final class AdminApi {
         current.remove("enabled");
         ObjectNode merged = current.setAll(changes.deepCopy());
         merged.remove("enabled");
-        TokenConfig token = JSON.treeToValue(merged, TokenConfig.class);
+        KeyConfig token = JSON.treeToValue(merged, KeyConfig.class);
         FederationConfigParser.validateKey(token, "");
         KeySettings s = KeySettings.of(token);
         updated = new KeySettings(s.name(), s.organization(), s.priority(), s.threshold(), s.models(),

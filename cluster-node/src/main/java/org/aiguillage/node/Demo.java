@@ -9,7 +9,7 @@ import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.HttpSettings;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ServerConfig;
-import org.aiguillage.protocol.config.TokenConfig;
+import org.aiguillage.protocol.config.KeyConfig;
 
 /**
  * The demo: one node in front of two simulated vLLM servers (H200 profile, owned by two universities), on the
@@ -44,7 +44,7 @@ final class Demo {
     }));
     FederationConfig config = NodeConfigLoader.withEnvironment(new FederationConfig(
         HttpSettings.defaults(), new AdminSettings(ADMIN_TOKEN), null,
-        List.of(new TokenConfig(KEY, "demo", "univ-a", 3, null, null)),
+        List.of(new KeyConfig(KEY, "demo", "univ-a", 3, null, null)),
         List.of(new ModelConfig(MODEL, MODEL, "least-busy", List.of(
             new ServerConfig(a.baseUrl(), null, "univ-a", 64, "vllm", null),
             new ServerConfig(b.baseUrl(), null, "univ-b", 64, "vllm", null)), null, null, null))), env);

@@ -10,7 +10,7 @@ import java.util.function.Function;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.aiguillage.protocol.accounting.UsageRecord;
-import org.aiguillage.protocol.config.TokenConfig;
+import org.aiguillage.protocol.config.KeyConfig;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -176,7 +176,7 @@ public final class Accounts {
   }
 
   /** Makes or updates a key of the YAML file (validated by the parser). */
-  public CompletionStage<Done> seed(TokenConfig token) {
+  public CompletionStage<Done> seed(KeyConfig token) {
     String hash = KeySecrets.hash(token.token());
     return account(KeySecrets.idOfHash(hash))
         .ask(replyTo -> new KeyAccount.Seed(hash, KeySettings.of(token), replyTo), timeout);

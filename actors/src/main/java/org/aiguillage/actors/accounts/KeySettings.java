@@ -5,7 +5,7 @@ import java.util.List;
 import org.aiguillage.protocol.CborSerializable;
 import org.aiguillage.protocol.RoutingMode;
 import org.aiguillage.protocol.config.FederationConfigParser;
-import org.aiguillage.protocol.config.TokenConfig;
+import org.aiguillage.protocol.config.KeyConfig;
 
 /**
  * What an operator sets on a key (everything but its secret). Nullable limits mean "no limit".
@@ -31,7 +31,7 @@ public record KeySettings(
   }
 
   /** From a YAML {@code tokens} entry or an admin API body, validated by the caller. */
-  public static KeySettings of(TokenConfig t) {
+  public static KeySettings of(KeyConfig t) {
     return new KeySettings(t.name(), t.organization(), t.priority(), t.threshold(), t.models(),
         t.requestsPerMinute(), t.tokensPerMinute(), t.tokenBudget(), t.budgetPeriod(),
         t.expiresAt() == null ? null : FederationConfigParser.parseInstant(t.expiresAt()).toEpochMilli(),

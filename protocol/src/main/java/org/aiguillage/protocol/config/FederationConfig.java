@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /** The whole YAML file of a node. Parse it with {@link FederationConfigParser}. */
 public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
-    PersistenceSettings persistence, List<TokenConfig> tokens, List<ModelConfig> models) {
+    PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models) {
 
   public FederationConfig {
     node = node == null ? NodeSettings.defaults() : node;
@@ -17,12 +17,12 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
     models = models == null ? List.of() : List.copyOf(models);
   }
 
-  public FederationConfig(HttpSettings http, List<TokenConfig> tokens, List<ModelConfig> models) {
+  public FederationConfig(HttpSettings http, List<KeyConfig> tokens, List<ModelConfig> models) {
     this(null, null, http, null, null, tokens, models);
   }
 
   public FederationConfig(HttpSettings http, AdminSettings admin, PersistenceSettings persistence,
-      List<TokenConfig> tokens, List<ModelConfig> models) {
+      List<KeyConfig> tokens, List<ModelConfig> models) {
     this(null, null, http, admin, persistence, tokens, models);
   }
 

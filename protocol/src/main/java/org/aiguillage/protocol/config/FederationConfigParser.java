@@ -114,9 +114,9 @@ public final class FederationConfigParser {
       throw new ConfigException("malformed value for 'http.port': " + port + " is not a TCP port");
     }
     Set<String> names = new HashSet<>();
-    List<TokenConfig> tokens = config.tokens();
+    List<KeyConfig> tokens = config.tokens();
     for (int i = 0; i < tokens.size(); i++) {
-      TokenConfig t = tokens.get(i);
+      KeyConfig t = tokens.get(i);
       String at = "tokens[" + i + "]";
       require(t.token() != null && !t.token().isBlank(), at + ".token");
       validateKey(t, at + ".");
@@ -171,7 +171,7 @@ public final class FederationConfigParser {
    *
    * @param at the prefix of the field names in messages ({@code tokens[2].}, or empty)
    */
-  public static void validateKey(TokenConfig t, String at) {
+  public static void validateKey(KeyConfig t, String at) {
     require(t.name() != null && !t.name().isBlank(), at + "name");
     require(t.organization() != null && !t.organization().isBlank(), at + "organization");
     if (t.priority() < 1 || t.priority() > 5) {

@@ -16,7 +16,7 @@ import org.aiguillage.protocol.RoutingMode;
  * @param budgetPeriod {@code day}, {@code week} or {@code month} (UTC calendar periods)
  * @param expiresAt ISO-8601 instant or date after which the key stops working; null: never
  */
-public record TokenConfig(
+public record KeyConfig(
     String token,
     String name,
     String organization,
@@ -33,7 +33,7 @@ public record TokenConfig(
   public static final int DEFAULT_PRIORITY = 3;
   public static final int DEFAULT_THRESHOLD = 1000;
 
-  public TokenConfig {
+  public KeyConfig {
     priority = priority == null ? DEFAULT_PRIORITY : priority;
     threshold = threshold == null ? DEFAULT_THRESHOLD : threshold;
     defaultRoutingMode = defaultRoutingMode == null ? RoutingMode.ANY : defaultRoutingMode;
@@ -41,7 +41,7 @@ public record TokenConfig(
     budgetPeriod = budgetPeriod == null ? "month" : budgetPeriod;
   }
 
-  public TokenConfig(String token, String name, String organization, Integer priority, Integer threshold,
+  public KeyConfig(String token, String name, String organization, Integer priority, Integer threshold,
       RoutingMode defaultRoutingMode) {
     this(token, name, organization, priority, threshold, defaultRoutingMode, null, null, null, null, null, null);
   }
@@ -49,6 +49,6 @@ public record TokenConfig(
   @Override
   public String toString() {
     // Never print the secret.
-    return "TokenConfig[name=" + name + ", organization=" + organization + ", priority=" + priority + "]";
+    return "KeyConfig[name=" + name + ", organization=" + organization + ", priority=" + priority + "]";
   }
 }
