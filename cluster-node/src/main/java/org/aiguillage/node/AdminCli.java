@@ -1,8 +1,11 @@
 package org.aiguillage.node;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -10,37 +13,26 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
  * The operators' command line, in the node's jar: each command is one call to a running node's admin API.
- *
- * <pre>
- * java -jar aiguillage.jar keys create --name lab --org univ-a [--priority 3] [--threshold 100]
- *     [--models a,b] [--rpm 60] [--tpm 100000] [--budget 5000000 --period month] [--expires 2027-06-30]
- *     [--routing-mode private-first]
- * java -jar aiguillage.jar keys list [--org univ-a]
- * java -jar aiguillage.jar keys show|revoke ID
- * java -jar aiguillage.jar keys disable|enable ID
- * java -jar aiguillage.jar usage [--from 2026-11-01] [--to ...] [--group-by organization|key|model|server] [--csv]
- * </pre>
- *
- * Every command takes {@code --url} (default {@code AIGUILLAGE_URL} or http://127.0.0.1:8080) and {@code
- * --admin-token} (default {@code AIGUILLAGE_ADMIN_TOKEN}).
+ * {@code java -jar aiguillage.jar keys|orgs|usage --help} says the rest. Exit codes: 0 done, 1 refused by the node
+ * or the node not reached, 2 bad usage.
  */
+@Command(name = "java -jar aiguillage.jar", mixinStandardHelpOptions = true, subcommands = {
+    AdminCli.Keys.class, AdminCli.Orgs.class, AdminCli.Usage.class},
+    description = "Without a command: the demo. --config FILE: a node. These commands call a node's admin API.")
 final class AdminCli {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Map<String, String> KEY_FIELDS = Map.of(
-      "--name", "name", "--org", "organization", "--priority", "priority", "--threshold", "threshold",
-      "--rpm", "requests_per_minute", "--tpm", "tokens_per_minute", "--budget", "token_budget",
-      "--period", "budget_period", "--expires", "expires_at", "--routing-mode", "default_routing_mode");
-  private static final List<String> NUMBERS = List.of("priority", "threshold", "requests_per_minute",
-      "tokens_per_minute", "token_budget");
+  private static final ObjectMapper JSON = Json.MAPPER;
 
   private final Map<String, String> env;
   private final PrintStream out;
@@ -54,102 +46,171 @@ final class AdminCli {
   }
 
   static boolean handles(String[] args) {
-    return args.length > 0 && (args[0].equals("keys") || args[0].equals("usage"));
+    return args.length > 0 && List.of("keys", "orgs", "usage", "--help", "-h").contains(args[0]);
   }
 
   /** @return the process exit code: 0 done, 1 refused by the node, 2 bad usage */
   int run(String[] args) {
-    Map<String, String> options = new HashMap<>();
-    List<String> words = new java.util.ArrayList<>();
-    for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--csv")) {
-        options.put("--csv", "true");
-      } else if (args[i].startsWith("--")) {
-        if (i + 1 >= args.length) {
-          return usage("option " + args[i] + " needs a value");
+    CommandLine cli = new CommandLine(this, new CommandLine.IFactory() {
+      @Override
+      public <K> K create(Class<K> type) throws Exception {
+        if (type == Keys.class || type == Orgs.class || type == Usage.class) {
+          return type.getDeclaredConstructor(AdminCli.class).newInstance(AdminCli.this);
         }
-        options.put(args[i], args[++i]);
-      } else {
-        words.add(args[i]);
+        return CommandLine.defaultFactory().create(type);
       }
+    });
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    return cli.execute(args);
+  }
+
+  /** Where the node is and the admin token, from the options or the environment. */
+  static final class Node {
+    @Option(names = "--url", description = "the node (default: AIGUILLAGE_URL or http://127.0.0.1:8080)")
+    String url;
+
+    @Option(names = "--admin-token", description = "the admin token (default: AIGUILLAGE_ADMIN_TOKEN)")
+    String adminToken;
+  }
+
+  @Command(name = "keys", mixinStandardHelpOptions = true, description = "API keys: make, list, show, revoke.")
+  final class Keys {
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+        description = "Make a key; its secret is printed this once.")
+    int create(@Mixin Node node,
+        @Option(names = "--name", required = true) String name,
+        @Option(names = "--org", required = true, description = "its organisation") String organization,
+        @Option(names = "--priority", description = "1 (lowest) to 5") Long priority,
+        @Option(names = "--threshold", description = "most requests waiting at once") Long threshold,
+        @Option(names = "--models", split = ",", description = "the models it may use (default: all)")
+            List<String> models,
+        @Option(names = "--rpm", description = "requests per minute") Long requestsPerMinute,
+        @Option(names = "--tpm", description = "tokens per minute") Long tokensPerMinute,
+        @Option(names = "--budget", description = "tokens per budget period") Long tokenBudget,
+        @Option(names = "--period", description = "day, week or month") String budgetPeriod,
+        @Option(names = "--expires", description = "a date, 2027-06-30") String expiresAt,
+        @Option(names = "--routing-mode", description = "any, private-first or private-only") String routingMode) {
+      ObjectNode body = JSON.createObjectNode().put("name", name).put("organization", organization);
+      putIfSet(body, "priority", priority);
+      putIfSet(body, "threshold", threshold);
+      if (models != null) {
+        models.stream().map(String::trim).filter(m -> !m.isEmpty()).forEach(body.withArray("models")::add);
+      }
+      putIfSet(body, "requests_per_minute", requestsPerMinute);
+      putIfSet(body, "tokens_per_minute", tokensPerMinute);
+      putIfSet(body, "token_budget", tokenBudget);
+      putIfSet(body, "budget_period", budgetPeriod);
+      putIfSet(body, "expires_at", expiresAt);
+      putIfSet(body, "default_routing_mode", routingMode);
+      int code = call(node, "POST", "/admin/keys", body.toString());
+      if (code == 0) {
+        err.println("The key's secret is shown this once: store it now.");
+      }
+      return code;
     }
-    String base = options.getOrDefault("--url", env.getOrDefault("AIGUILLAGE_URL", "http://127.0.0.1:8080"));
-    String token = options.getOrDefault("--admin-token", env.get("AIGUILLAGE_ADMIN_TOKEN"));
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Every key, or an organisation's.")
+    int list(@Mixin Node node, @Option(names = "--org") String organization) {
+      return call(node, "GET", "/admin/keys" + query("organization", organization), null);
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "One key.")
+    int show(@Mixin Node node, @Parameters(paramLabel = "KEY_ID") String id) {
+      return call(node, "GET", "/admin/keys/" + encode(id), null);
+    }
+
+    @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revoke a key, for good.")
+    int revoke(@Mixin Node node, @Parameters(paramLabel = "KEY_ID") String id) {
+      return call(node, "DELETE", "/admin/keys/" + encode(id), null);
+    }
+
+    @Command(name = "disable", mixinStandardHelpOptions = true, description = "Turn a key off until enabled.")
+    int disable(@Mixin Node node, @Parameters(paramLabel = "KEY_ID") String id) {
+      return call(node, "PATCH", "/admin/keys/" + encode(id), "{\"enabled\":false}");
+    }
+
+    @Command(name = "enable", mixinStandardHelpOptions = true, description = "Turn a disabled key back on.")
+    int enable(@Mixin Node node, @Parameters(paramLabel = "KEY_ID") String id) {
+      return call(node, "PATCH", "/admin/keys/" + encode(id), "{\"enabled\":true}");
+    }
+  }
+
+  @Command(name = "orgs", mixinStandardHelpOptions = true,
+      description = "Organisations: their limits shared by all their keys.")
+  final class Orgs {
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Every organisation.")
+    int list(@Mixin Node node) {
+      return call(node, "GET", "/admin/organizations", null);
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "One organisation.")
+    int show(@Mixin Node node, @Parameters(paramLabel = "NAME") String name) {
+      return call(node, "GET", "/admin/organizations/" + encode(name), null);
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Record an organisation.")
+    int create(@Mixin Node node, @Parameters(paramLabel = "NAME") String name, @Mixin Limits limits) {
+      return call(node, "POST", "/admin/organizations", limits.body().put("name", name).toString());
+    }
+
+    @Command(name = "update", mixinStandardHelpOptions = true,
+        description = "Change an organisation's description or limits.")
+    int update(@Mixin Node node, @Parameters(paramLabel = "NAME") String name, @Mixin Limits limits) {
+      return call(node, "PATCH", "/admin/organizations/" + encode(name), limits.body().toString());
+    }
+  }
+
+  /** An organisation's description and limits. */
+  static final class Limits {
+    @Option(names = "--description") String description;
+    @Option(names = "--rpm", description = "requests per minute") Long requestsPerMinute;
+    @Option(names = "--tpm", description = "tokens per minute") Long tokensPerMinute;
+    @Option(names = "--budget", description = "tokens per budget period") Long tokenBudget;
+    @Option(names = "--period", description = "day, week or month") String budgetPeriod;
+
+    ObjectNode body() {
+      ObjectNode body = JSON.createObjectNode();
+      putIfSet(body, "description", description);
+      putIfSet(body, "requests_per_minute", requestsPerMinute);
+      putIfSet(body, "tokens_per_minute", tokensPerMinute);
+      putIfSet(body, "token_budget", tokenBudget);
+      putIfSet(body, "budget_period", budgetPeriod);
+      return body;
+    }
+  }
+
+  @Command(name = "usage", mixinStandardHelpOptions = true, description = "A usage report from the ledger.")
+  final class Usage implements java.util.concurrent.Callable<Integer> {
+    @Mixin Node node;
+    @Option(names = "--from", description = "a date (2026-11-01), an instant or epoch seconds") String from;
+    @Option(names = "--to") String to;
+    @Option(names = "--group-by", description = "organization (default), key, model, server, server_organization")
+    String groupBy;
+    @Option(names = "--key", description = "one key's usage") String key;
+    @Option(names = "--csv", description = "CSV instead of JSON") boolean csv;
+
+    @Override
+    public Integer call() {
+      StringJoiner q = new StringJoiner("&", "?", "").setEmptyValue("");
+      add(q, "from", from);
+      add(q, "to", to);
+      add(q, "group_by", groupBy);
+      add(q, "key", key);
+      add(q, "format", csv ? "csv" : null);
+      return AdminCli.this.call(node, "GET", "/admin/usage" + q, null);
+    }
+  }
+
+  private int call(Node node, String method, String path, String body) {
+    String base = node.url != null ? node.url : env.getOrDefault("AIGUILLAGE_URL", "http://127.0.0.1:8080");
+    String token = node.adminToken != null ? node.adminToken : env.get("AIGUILLAGE_ADMIN_TOKEN");
     if (token == null || token.isBlank()) {
-      return usage("give the admin token with --admin-token or AIGUILLAGE_ADMIN_TOKEN");
+      err.println("give the admin token with --admin-token or AIGUILLAGE_ADMIN_TOKEN");
+      return 2;
     }
-    options.remove("--url");
-    options.remove("--admin-token");
-    try {
-      if (words.equals(List.of("usage"))) {
-        StringJoiner query = new StringJoiner("&", "?", "").setEmptyValue("");
-        addQuery(query, "from", options.get("--from"));
-        addQuery(query, "to", options.get("--to"));
-        addQuery(query, "group_by", options.get("--group-by"));
-        addQuery(query, "key", options.get("--key"));
-        addQuery(query, "format", options.containsKey("--csv") ? "csv" : null);
-        return call(base, token, "GET", "/admin/usage" + query, null);
-      }
-      if (words.size() >= 2 && words.get(0).equals("keys")) {
-        String verb = words.get(1);
-        if (verb.equals("create") && words.size() == 2) {
-          ObjectNode body = JSON.createObjectNode();
-          for (Map.Entry<String, String> o : options.entrySet()) {
-            if (o.getKey().equals("--models")) {
-              Arrays.stream(o.getValue().split(",")).map(String::trim).filter(m -> !m.isEmpty())
-                  .forEach(body.withArray("models")::add);
-              continue;
-            }
-            String field = KEY_FIELDS.get(o.getKey());
-            if (field == null) {
-              return usage("unknown option " + o.getKey());
-            }
-            if (NUMBERS.contains(field)) {
-              try {
-                body.put(field, Long.parseLong(o.getValue()));
-              } catch (NumberFormatException e) {
-                return usage(o.getKey() + " needs a whole number, not '" + o.getValue() + "'");
-              }
-            } else {
-              body.put(field, o.getValue());
-            }
-          }
-          return call(base, token, "POST", "/admin/keys", body.toString());
-        }
-        if (verb.equals("list") && words.size() == 2) {
-          String org = options.get("--org");
-          return call(base, token, "GET", "/admin/keys"
-              + (org == null ? "" : "?organization=" + URLEncoder.encode(org, StandardCharsets.UTF_8)), null);
-        }
-        if (words.size() == 3) {
-          String path = "/admin/keys/" + URLEncoder.encode(words.get(2), StandardCharsets.UTF_8);
-          switch (verb) {
-            case "show": return call(base, token, "GET", path, null);
-            case "revoke": return call(base, token, "DELETE", path, null);
-            case "disable": return call(base, token, "PATCH", path, "{\"enabled\":false}");
-            case "enable": return call(base, token, "PATCH", path, "{\"enabled\":true}");
-            default: break;
-          }
-        }
-      }
-    } catch (java.io.IOException e) {
-      err.println("cannot reach " + base + ": " + e.getMessage());
-      return 1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 1;
-    }
-    return usage("unknown command: " + String.join(" ", words));
-  }
-
-  private static void addQuery(StringJoiner query, String name, String value) {
-    if (value != null) {
-      query.add(name + "=" + URLEncoder.encode(value, StandardCharsets.UTF_8));
-    }
-  }
-
-  private int call(String base, String token, String method, String path, String body)
-      throws java.io.IOException, InterruptedException {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
         .timeout(Duration.ofSeconds(30))
         .header("Authorization", "Bearer " + token)
@@ -158,39 +219,53 @@ final class AdminCli {
     if (body != null) {
       request.header("Content-Type", "application/json");
     }
-    HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    if (response.statusCode() >= 400) {
-      String message = response.body();
-      try {
-        message = JSON.readTree(response.body()).path("error").path("message").asText(response.body());
-      } catch (Exception ignored) {
-        // not JSON: print it as it came
+    try {
+      HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() >= 400) {
+        String message = response.body();
+        try {
+          message = JSON.readTree(response.body()).path("error").path("message").asText(response.body());
+        } catch (IOException notJson) {
+          // printed as it came
+        }
+        err.println("error " + response.statusCode() + ": " + message);
+        return 1;
       }
-      err.println("error " + response.statusCode() + ": " + message);
+      String text = response.body();
+      if (response.headers().firstValue("Content-Type").orElse("").startsWith("application/json")) {
+        JsonNode tree = JSON.readTree(text);
+        text = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(tree);
+      }
+      out.println(text.stripTrailing());
+      return 0;
+    } catch (IOException e) {
+      err.println("cannot reach " + base + ": " + e.getMessage());
+      return 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       return 1;
     }
-    String text = response.body();
-    if (response.headers().firstValue("Content-Type").orElse("").startsWith("application/json")) {
-      text = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(JSON.readTree(text));
-    }
-    out.println(text.stripTrailing());
-    if (method.equals("POST") && path.equals("/admin/keys")) {
-      err.println("The key's secret is shown this once: store it now.");
-    }
-    return 0;
   }
 
-  private int usage(String problem) {
-    err.println(problem);
-    err.println("""
-        usage: java -jar aiguillage.jar keys create --name NAME --org ORG [--priority 1-5] [--threshold N]
-                   [--models a,b] [--rpm N] [--tpm N] [--budget N] [--period day|week|month]
-                   [--expires 2027-06-30] [--routing-mode any|private-first|private-only]
-               java -jar aiguillage.jar keys list [--org ORG]
-               java -jar aiguillage.jar keys show|revoke|disable|enable KEY_ID
-               java -jar aiguillage.jar usage [--from DATE] [--to DATE] [--group-by organization|key|model|server]
-                   [--key KEY_ID] [--csv]
-        each with [--url http://127.0.0.1:8080] [--admin-token TOKEN] (or AIGUILLAGE_URL, AIGUILLAGE_ADMIN_TOKEN)""");
-    return 2;
+  private static void putIfSet(ObjectNode body, String field, Object value) {
+    if (value instanceof Long n) {
+      body.put(field, n);
+    } else if (value != null) {
+      body.put(field, value.toString());
+    }
+  }
+
+  private static String query(String name, String value) {
+    return value == null ? "" : "?" + name + "=" + encode(value);
+  }
+
+  private static void add(StringJoiner query, String name, String value) {
+    if (value != null) {
+      query.add(name + "=" + encode(value));
+    }
+  }
+
+  private static String encode(String value) {
+    return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
 }

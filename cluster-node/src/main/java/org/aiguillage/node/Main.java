@@ -4,8 +4,8 @@ import java.nio.file.Path;
 import org.aiguillage.protocol.config.ConfigException;
 
 /**
- * {@code java -jar aiguillage.jar [--config FILE]}: starts a node; with no configuration, the demo. {@code keys ...}
- * and {@code usage ...}: the operators' command line ({@link AdminCli}).
+ * {@code java -jar aiguillage.jar [--config FILE]}: starts a node; with no configuration, the demo. {@code keys ...},
+ * {@code orgs ...} and {@code usage ...}: the operators' command line ({@link AdminCli}).
  */
 public final class Main {
 
@@ -28,7 +28,7 @@ public final class Main {
         return;
       }
       System.err.println("usage: java -jar aiguillage.jar [--config FILE]   (no arguments: the demo)");
-      System.err.println("       java -jar aiguillage.jar keys|usage ...   (the admin API's command line)");
+      System.err.println("       java -jar aiguillage.jar keys|orgs|usage ...   (the admin API's command line; --help)");
       System.exit(2);
     } catch (ConfigException e) {
       System.err.println("configuration error: " + e.getMessage());

@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.aiguillage.loadtest.run.KeyClass;
 import org.aiguillage.loadtest.run.LoadClient;
@@ -20,32 +22,158 @@ import org.aiguillage.loadtest.run.Results;
 import org.aiguillage.loadtest.run.Shape;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
 import org.aiguillage.loadtest.sim.VllmSimulator;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code java -jar loadtest.jar simulate|run|report|overhead}: a simulated vLLM server, and a load generator for
- * any OpenAI-compatible endpoint with its reports.
+ * any OpenAI-compatible endpoint with its reports. {@code --help} on each command lists its options.
  */
+@Command(name = "java -jar loadtest.jar", mixinStandardHelpOptions = true,
+    subcommands = {Main.Simulate.class, Main.Run.class, Main.Report.class, Main.Overhead.class},
+    description = "A simulated vLLM server, and a load generator for any OpenAI-compatible endpoint.")
 public final class Main {
 
   private Main() {}
 
-  public static void main(String[] args) throws Exception {
-    String command = args.length == 0 ? "" : args[0];
-    try {
-      switch (command) {
-        case "simulate" -> simulate(new Options(args, 1));
-        case "run" -> run(new Options(args, 1));
-        case "report" -> report(new Options(args, 1));
-        case "overhead" -> overhead(new Options(args, 1));
-        default -> {
-          usage();
-          System.exit(2);
-        }
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** The command line, for {@link #execute} and for tests that parse without running. */
+  static CommandLine commandLine() {
+    return new CommandLine(new Main());
+  }
+
+  /** @return the exit code: 0 done, 2 bad usage (a bad value included), 1 anything else */
+  static int execute(String[] args) {
+    CommandLine cli = commandLine();
+    cli.setExecutionExceptionHandler((e, line, parsed) -> {
+      if (e instanceof IllegalArgumentException) {
+        line.getErr().println(e.getMessage());
+        line.usage(line.getErr());
+        return 2;
       }
-    } catch (IllegalArgumentException e) {
-      System.err.println(e.getMessage());
-      usage();
-      System.exit(2);
+      throw e;
+    });
+    return cli.execute(args);
+  }
+
+  /** What every command that loads an endpoint takes: who the users are and what they ask. */
+  static final class Load {
+    @Option(names = "--key", paramLabel = "[LABEL=]SECRET[,weight=N][,field=value]",
+        description = "a class of users: its key, its share of the users, fields added to its requests; repeatable")
+    List<String> keys;
+    @Option(names = "--shape", description = "A (500 in / 500 out), B or C (10,000 / 10,000)") String shape;
+    @Option(names = "--input-tokens", description = "prompt length (default 500)") String inputTokens;
+    @Option(names = "--input-spread", description = "+- tokens around it") String inputSpread;
+    @Option(names = "--max-tokens", description = "answer length (default 128)") String maxTokens;
+    @Option(names = "--output-spread", description = "+- tokens around it") String outputSpread;
+    @Option(names = "--ignore-eos", description = "ask for every max_tokens (default true)") String ignoreEos;
+    @Option(names = "--seed", description = "of the prompts and pauses (default 42)") String seed;
+    @Option(names = "--timeout", description = "of one request (default 10m)") String timeout;
+    @Option(names = "--think-time", description = "each user's mean pause between an answer and its next request")
+    String thinkTime;
+    @Option(names = "--ramp-up", description = "time to start every user") String rampUp;
+    @Option(names = "--duration", description = "of the load (default 30s)") String duration;
+    @Option(names = "--quiet", description = "no progress on standard error") boolean quiet;
+  }
+
+  @Command(name = "simulate", mixinStandardHelpOptions = true,
+      description = "A simulated vLLM server (continuous batching, KV cache, vLLM's /metrics and SSE).")
+  static final class Simulate implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Option(names = "--host", description = "default 127.0.0.1") String host;
+    @Option(names = "--port", description = "default 8001; 0 picks a free one") String port;
+    @Option(names = "--model", description = "the model it serves (default demo-model)") String model;
+    @Option(names = "--profile", description = "h200 (default), fast or steady") String profile;
+    @Option(names = "--max-num-seqs", description = "its batch's ceiling") String maxNumSeqs;
+    @Option(names = "--max-model-len", description = "its context length") String maxModelLen;
+    @Option(names = "--itl-ms", paramLabel = "AT_1,AT_128", description = "inter-token latency at batch 1 and 128")
+    String itlMs;
+    @Option(names = "--api-key", description = "the bearer token it wants") String apiKey;
+    @Option(names = "--error-rate", description = "share of calls answered 500") String errorRate;
+    @Option(names = "--fail-after", description = "answer 500 after this many calls") String failAfter;
+    @Option(names = "--slow-start-ms", description = "wait this long before the first token") String slowStartMs;
+    @Option(names = "--cut-after-tokens", description = "cut every stream after this many tokens")
+    String cutAfterTokens;
+    @Option(names = "--call-timings",
+        description = "keep each streamed call's arrival and first token for GET /simulator/timings")
+    boolean callTimings;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      simulate(Options.matched(spec.commandLine().getParseResult()));
+      return 0;
+    }
+  }
+
+  @Command(name = "run", mixinStandardHelpOptions = true,
+      description = "Load an endpoint (closed-loop users, a sweep, or Poisson arrivals) and write its reports.")
+  static final class Run implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Load load;
+    @Option(names = "--url", required = true, paramLabel = "URL[,URL...]",
+        description = "the endpoint; several: requests take them in turn, skipping one that refuses connections")
+    String url;
+    @Option(names = "--model", required = true) String model;
+    @Option(names = "--users", description = "closed-loop users (default 1)") String users;
+    @Option(names = "--ramp-down", description = "time to stop every user") String rampDown;
+    @Option(names = "--sweep", paramLabel = "1,2,4,...", description = "one closed loop per level") String sweep;
+    @Option(names = "--rate", description = "open-loop Poisson arrivals per second") String rate;
+    @Option(names = "--ttft-slo-ms", description = "default 200") String ttftSloMs;
+    @Option(names = "--itl-slo-ms", description = "default 50") String itlSloMs;
+    @Option(names = "--out", description = "the reports' directory (default loadtest-report)") String out;
+    @Option(names = "--reference", paramLabel = "FILE.csv", description = "published figures to put ours next to, "
+        + "within +-25 % or not: concurrency,output_tokens_per_s,ttft_ms,itl_ms (medians)") String reference;
+
+    @Override
+    public Integer call() throws IOException {
+      run(Options.matched(spec.commandLine().getParseResult()));
+      return 0;
+    }
+  }
+
+  @Command(name = "report", mixinStandardHelpOptions = true, description = "Render a run's reports again.")
+  static final class Report implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Option(names = "--from", required = true, paramLabel = "DIR/results.json") String from;
+    @Option(names = "--out", description = "default: beside --from") String out;
+    @Option(names = "--reference", paramLabel = "FILE.csv") String reference;
+
+    @Override
+    public Integer call() throws IOException {
+      report(Options.matched(spec.commandLine().getParseResult()));
+      return 0;
+    }
+  }
+
+  @Command(name = "overhead", mixinStandardHelpOptions = true,
+      description = "The same load directly and through a dispatcher, in alternating rounds: what it adds.")
+  static final class Overhead implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Load load;
+    @Option(names = "--direct", required = true, description = "the server itself") String direct;
+    @Option(names = "--direct-model", description = "the model's name there (default --model)") String directModel;
+    @Option(names = "--via", required = true, description = "the dispatcher") String via;
+    @Option(names = "--model", required = true) String model;
+    @Option(names = "--pid", required = true, description = "the dispatcher's process, for its CPU") String pid;
+    @Option(names = "--users", description = "levels (default 50,200)") String users;
+    @Option(names = "--rounds", description = "per level and path (default 2)") String rounds;
+    @Option(names = "--warmup", description = "of both paths before measuring (default 60s)") String warmup;
+    @Option(names = "--server-timings", paramLabel = "SIMULATOR_URL",
+        description = "split each TTFT at the server (simulate --call-timings)") String serverTimings;
+    @Option(names = "--note", description = "a line for the report") String note;
+    @Option(names = "--out", description = "default overhead-report") String out;
+
+    @Override
+    public Integer call() throws IOException {
+      overhead(Options.matched(spec.commandLine().getParseResult()));
+      return 0;
     }
   }
 
@@ -113,7 +241,7 @@ public final class Main {
     Duration warmup = o.duration("warmup", "60s");
     if (!warmup.isZero()) {
       Options shortOnes = new Options(new String[] {"--input-tokens", "10", "--max-tokens", "4",
-          "--key", o.get("key", "none")}, 0);
+          "--key", o.get("key", "none")}, 0, Set.of());
       int users = o.integers("users", "50,200").get(0);
       for (String[] path : List.of(new String[] {o.require("direct"), o.get("direct-model", o.require("model"))},
           new String[] {o.require("via"), o.require("model")})) {
@@ -167,27 +295,4 @@ public final class Main {
   }
 
 
-  private static void usage() {
-    System.err.println("""
-        usage:
-          java -jar loadtest.jar simulate [--port 8001] [--model demo-model] [--profile h200|fast|steady]
-                 [--max-num-seqs N] [--max-model-len N] [--itl-ms batch1,batch128] [--api-key K]
-                 [--error-rate 0.1] [--fail-after N] [--slow-start-ms MS] [--cut-after-tokens N]
-                 [--call-timings]   keep each streamed call's arrival and first token for GET /simulator/timings
-          java -jar loadtest.jar run --url URL[,URL...] --model M --key [label=]SECRET[,weight=N][,field=value]...
-                 (several URLs: requests take them in turn, skipping one that refuses connections)
-                 [--users N --duration 30s --ramp-up 60s --ramp-down 30s]   closed-loop users
-                 [--think-time 5s]        each user's mean pause between an answer and its next request
-                 [--sweep 1,2,4,8,16,32,64,128 --duration 30s]             one closed loop per level
-                 [--rate 5 --duration 60s]                                 open-loop Poisson arrivals
-                 [--shape A|B|C | --input-tokens 500 --max-tokens 128] [--seed 42]
-                 [--ttft-slo-ms 200 --itl-slo-ms 50] [--out DIR] [--quiet]
-                 [--reference FILE.csv]   published figures to put ours next to, within +-25 % or not:
-                                          concurrency,output_tokens_per_s,ttft_ms,itl_ms (medians)
-          java -jar loadtest.jar report --from DIR/results.json [--out DIR] [--reference FILE.csv]
-          java -jar loadtest.jar overhead --direct URL --direct-model M --via URL --model M --key SECRET
-                 --pid DISPATCHER_PID [--users 50,200 --ramp-up 2s --duration 20s --rounds 2 --warmup 60s]
-                 [--server-timings SIMULATOR_URL]   split each TTFT at the server (simulate --call-timings)
-                 [--out DIR]""");
-  }
 }

@@ -7,23 +7,25 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.aiguillage.protocol.config.FederationConfigParser;
+import picocli.CommandLine;
 
-/** {@code --name value} options; a name may repeat. */
+/**
+ * The options a command was given, by name, as given (a name may repeat): what the commands read their values from,
+ * and what a report's scenario table shows. picocli parses and documents them ({@link Main}).
+ */
 final class Options {
-
-  /** Options that take no value. */
-  private static final Set<String> FLAGS = Set.of("quiet", "call-timings");
 
   private final Map<String, List<String>> values = new LinkedHashMap<>();
 
-  Options(String[] args, int from) {
+  /** {@code --name value} pairs; {@code flags} take no value. */
+  Options(String[] args, int from, Set<String> flags) {
     for (int i = from; i < args.length; i++) {
       String a = args[i];
       if (!a.startsWith("--")) {
         throw new IllegalArgumentException("expected an option, got '" + a + "'");
       }
       String name = a.substring(2);
-      if (FLAGS.contains(name)) {
+      if (flags.contains(name)) {
         values.computeIfAbsent(name, k -> new ArrayList<>()).add("true");
         continue;
       }
@@ -32,6 +34,21 @@ final class Options {
       }
       values.computeIfAbsent(name, k -> new ArrayList<>()).add(args[++i]);
     }
+  }
+
+  /** The options picocli matched, with their values as the user wrote them. */
+  static Options matched(CommandLine.ParseResult parsed) {
+    Options o = new Options(new String[0], 0, Set.of());
+    // An option given several times is matched once per time, each with all its values.
+    for (CommandLine.Model.OptionSpec option : new java.util.LinkedHashSet<>(parsed.matchedOptions())) {
+      if (option.usageHelp() || option.versionHelp()) {
+        continue;
+      }
+      List<String> given = option.originalStringValues();
+      o.values.computeIfAbsent(option.longestName().substring(2), k -> new ArrayList<>())
+          .addAll(given.isEmpty() ? List.of("true") : given);
+    }
+    return o;
   }
 
   boolean has(String name) {

@@ -1,0 +1,41 @@
+package org.aiguillage.node;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.config.ConfigException;
+
+/**
+ * The HTTP edge's one JSON mapper: the OpenAI routes and the admin API read and write with it. Field names are the
+ * YAML's (snake case), and a field it does not know is an error, named in the 400 that answers it.
+ */
+final class Json {
+
+  static final ObjectMapper MAPPER = new ObjectMapper()
+      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .registerModule(new SimpleModule().addDeserializer(RoutingMode.class, new JsonDeserializer<>() {
+        @Override
+        public RoutingMode deserialize(com.fasterxml.jackson.core.JsonParser p,
+            com.fasterxml.jackson.databind.DeserializationContext ctxt) throws java.io.IOException {
+          String text = p.getValueAsString();
+          return RoutingMode.fromWireName(text).orElseThrow(() -> new ConfigException(
+              "malformed value for 'default_routing_mode': '" + text + "' is not one of any, private-first, "
+                  + "private-only"));
+        }
+      }));
+
+  private Json() {}
+
+  static byte[] bytes(Object value) {
+    try {
+      return MAPPER.writeValueAsBytes(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write " + value.getClass().getSimpleName() + " as JSON", e);
+    }
+  }
+}

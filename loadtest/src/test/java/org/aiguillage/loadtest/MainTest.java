@@ -1,0 +1,71 @@
+package org.aiguillage.loadtest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The command line: every command's help, bad usage as exit 2, and options handed on as the user wrote them. */
+class MainTest {
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private PrintStream stdout;
+  private PrintStream stderr;
+
+  @BeforeEach
+  void capture() {
+    stdout = System.out;
+    stderr = System.err;
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+  }
+
+  @AfterEach
+  void restore() {
+    System.setOut(stdout);
+    System.setErr(stderr);
+  }
+
+  @Test
+  void everyCommandHasItsHelp() {
+    for (String command : List.of("simulate", "run", "report", "overhead")) {
+      assertEquals(0, Main.execute(new String[] {command, "--help"}), command);
+    }
+    String help = out.toString(StandardCharsets.UTF_8);
+    for (String option : List.of("--profile", "--call-timings", "--sweep", "--think-time", "--reference", "--from",
+        "--server-timings", "--warmup")) {
+      assertTrue(help.contains(option), option + " in:\n" + help);
+    }
+  }
+
+  @Test
+  void aMissingRequiredOptionOrABadValueIsABadUsage() {
+    assertEquals(2, Main.execute(new String[] {"run", "--model", "m"}));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("--url"), err.toString(StandardCharsets.UTF_8));
+    assertEquals(2, Main.execute(new String[] {"run", "--url", "http://127.0.0.1:1", "--model", "m",
+        "--reference", "/no/such/file.csv"}));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("no such file"), err.toString(StandardCharsets.UTF_8));
+    assertEquals(2, Main.execute(new String[] {"frobnicate"}));
+  }
+
+  @Test
+  void optionsReachTheCommandAsWrittenRepeatedOnesIncluded() {
+    CommandLine cli = Main.commandLine();
+    CommandLine.ParseResult parsed = cli.parseArgs("run", "--url", "http://x", "--model", "m", "--key", "a=sk-1",
+        "--key", "b=sk-2,weight=3", "--duration", "2m", "--quiet");
+    Options o = Options.matched(parsed.subcommand());
+    assertEquals(List.of("a=sk-1", "b=sk-2,weight=3"), o.all("key"));
+    assertEquals(java.time.Duration.ofMinutes(2), o.duration("duration", "30s"));
+    assertTrue(o.has("quiet"));
+    assertEquals(Map.of("url", "http://x", "model", "m", "key", "a=*** b=***", "duration", "2m"), o.asScenario());
+  }
+}
