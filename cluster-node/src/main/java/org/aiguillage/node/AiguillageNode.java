@@ -6,9 +6,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.aiguillage.actors.ModelQueue;
 import org.aiguillage.actors.QueueSettings;
@@ -24,21 +26,26 @@ import org.aiguillage.protocol.config.ClusterSettings;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.NodeSettings;
 import org.aiguillage.protocol.dispatch.AgentCommand;
+import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.SelfUp;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.apache.pekko.stream.Materializer;
@@ -105,7 +112,7 @@ public final class AiguillageNode implements AutoCloseable {
     }), "aiguillage", pekko);
     try {
       wired.get(30, TimeUnit.SECONDS);
-      awaitUp(Cluster.get(system), Duration.ofSeconds(60));
+      awaitUp(system, Duration.ofSeconds(60));
       Accounts accounts = new Accounts(system, ASK_TIMEOUT);
       seedKeys(accounts, config);
       FleetView fleet = startFleet(system, config, accounts, recorderRef.get(), localAgents);
@@ -115,12 +122,19 @@ public final class AiguillageNode implements AutoCloseable {
       ServerBinding binding = null;
       if (node.has("edge")) {
         ClusterSharding sharding = ClusterSharding.get(system);
-        OpenAiEdge edge = new OpenAiEdge(system, current, accounts,
-            model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model), RequestActor.Settings.defaults());
-        AdminApi admin = new AdminApi(system, current, accounts, ledger,
-            model -> sharding.entityRefFor(ModelQueue.TYPE_KEY, model), fleet);
+        Function<String, RecipientRef<QueueCommand>> queues = model -> sharding.entityRefFor(ModelQueue.TYPE_KEY,
+            model);
+        Materializer materializer = Materializer.matFromSystem(system);
+        OpenAiRoutes openAi = new OpenAiRoutes(materializer, current, accounts,
+            new Completions(system, current, accounts, queues, RequestActor.Settings.defaults()));
+        AdminRoutes admin = new AdminRoutes(materializer, system, current,
+            new KeyRoutes(materializer, system, accounts), new OrganizationRoutes(materializer, current, accounts),
+            new FleetRoutes(materializer, system, current, queues, fleet), new UsageRoutes(materializer, system, ledger));
+        Route routes = admin.route().orElse(openAi.route()).seal(openAi.rejections(),
+            EdgeDirectives.failures(system.log(), Completions::accountsUnavailable,
+                cause -> "The dispatcher failed on this request."));
         InFlight inFlight = new InFlight();
-        binding = bind(system, edge, admin, config, inFlight);
+        binding = bind(system, routes, config, inFlight);
         ServerBinding bound = binding;
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind",
@@ -211,9 +225,15 @@ public final class AiguillageNode implements AutoCloseable {
     }
   }
 
-  private static ServerBinding bind(ActorSystem<Void> system, OpenAiEdge edge, AdminApi admin,
-      FederationConfig config, InFlight inFlight) {
+  /**
+   * Serves each connection with its own flow (decision 003): its requests carry the connection, whose end tells the
+   * ones still waiting that their client left.
+   */
+  private static ServerBinding bind(ActorSystem<Void> system, Route routes, FederationConfig config,
+      InFlight inFlight) {
     Materializer materializer = Materializer.matFromSystem(system);
+    org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler =
+        routes.handler(system);
     try {
       return Http.get(system).newServerAt(config.http().host(), config.http().port()).connectionSource()
           .to(Sink.foreach(connection -> {
@@ -223,8 +243,8 @@ public final class AiguillageNode implements AutoCloseable {
                   done.whenComplete((d, failure) -> client.close());
                   return mat;
                 })
-                .mapAsync(1, request -> inFlight.track(request.getUri().path().startsWith("/admin/")
-                    ? admin.handle(request) : edge.handle(request, client)));
+                .mapAsync(1, request -> inFlight.track(handler.apply(
+                    request.addAttribute(EdgeDirectives.CLIENT, client))));
             connection.handleWith(flow, materializer);
           }))
           .run(materializer)
@@ -235,18 +255,25 @@ public final class AiguillageNode implements AutoCloseable {
     }
   }
 
-  private static void awaitUp(Cluster cluster, Duration timeout) {
-    long until = System.nanoTime() + timeout.toNanos();
-    while (cluster.selfMember().status() != MemberStatus.up()) {
-      if (System.nanoTime() > until) {
-        throw new IllegalStateException("the node did not join its cluster within " + timeout.toSeconds() + "s");
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
+  /** Blocks start-up until this node is Up in its cluster, as the cluster itself says it ({@code SelfUp}). */
+  private static void awaitUp(ActorSystem<?> system, Duration timeout) {
+    CompletableFuture<Done> up = new CompletableFuture<>();
+    system.systemActorOf(Behaviors.<SelfUp>setup(ctx -> {
+      Cluster.get(system).subscriptions().tell(Subscribe.create(ctx.getSelf(), SelfUp.class));
+      return Behaviors.receiveMessage(selfUp -> {
+        up.complete(Done.getInstance());
+        return Behaviors.stopped();
+      });
+    }), "await-self-up", Props.empty());
+    try {
+      up.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("the node did not join its cluster within " + timeout.toSeconds() + "s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
     }
   }
 

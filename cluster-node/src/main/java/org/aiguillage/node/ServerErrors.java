@@ -11,7 +11,7 @@ import org.aiguillage.protocol.openai.OpenAiError;
  */
 final class ServerErrors {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
 
   private ServerErrors() {}
 

@@ -1,0 +1,188 @@
+package org.aiguillage.node;
+
+import static org.aiguillage.node.EdgeDirectives.error;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import kamon.Kamon;
+import kamon.tag.TagSet;
+import org.aiguillage.actors.RequestActor;
+import org.aiguillage.actors.RequestActor.Outcome;
+import org.aiguillage.actors.accounts.Accounts;
+import org.aiguillage.actors.accounts.KeyAccount;
+import org.aiguillage.actors.accounts.RateLimits;
+import org.aiguillage.actors.edge.ApiKey;
+import org.aiguillage.actors.edge.CompletionRequest;
+import org.aiguillage.agents.SseEvents;
+import org.aiguillage.protocol.config.FederationConfig;
+import org.aiguillage.protocol.dispatch.QueueCommand;
+import org.aiguillage.protocol.openai.OpenAiError;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * A completion from its parsed body to its answer: the request checked against its model and the key's and
+ * organisation's limits, a request actor to wait in the queue and follow the server call, and its outcome as HTTP:
+ * an SSE stream, a whole body, or the dispatcher's refusal in the OpenAI envelope.
+ */
+final class Completions {
+
+  static final Duration BODY_TIMEOUT = Duration.ofSeconds(60);
+  private static final ContentType EVENT_STREAM = ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM);
+  private static final ByteString KEEP_ALIVE = ByteString.fromString(": keep-alive\n\n");
+  private static final Duration KEEP_ALIVE_AFTER = Duration.ofSeconds(15);
+  private static final KeyAccount.Admission UNLIMITED = new KeyAccount.Admitted(RateLimits.NONE);
+
+  private final ActorSystem<?> system;
+  private final Supplier<FederationConfig> config;
+  private final Accounts accounts;
+  private final Function<String, RecipientRef<QueueCommand>> queues;
+  private final RequestActor.Settings requestSettings;
+
+  Completions(ActorSystem<?> system, Supplier<FederationConfig> config, Accounts accounts,
+      Function<String, RecipientRef<QueueCommand>> queues, RequestActor.Settings requestSettings) {
+    this.system = system;
+    this.config = config;
+    this.accounts = accounts;
+    this.queues = queues;
+    this.requestSettings = requestSettings;
+  }
+
+  CompletionStage<HttpResponse> dispatch(CompletionRequest.Endpoint endpoint, byte[] body,
+      KeyAccount.Authenticated authenticated, ClientConnection connection) {
+    ApiKey key = authenticated.key();
+    FederationConfig current = config.get();
+    // This node's configuration lists the servers its own datacentre's agents front; a model it lists none for may
+    // have servers elsewhere in the cluster, and then only its queue can tell.
+    CompletionRequest.Parsed parsed = CompletionRequest.parse(endpoint, body, key, current::model,
+        (organization, model) -> current.model(model).map(m -> m.vllmServers().isEmpty()
+            || m.vllmServers().stream().anyMatch(s -> s.organization().equals(organization))).orElse(false),
+        System.currentTimeMillis(), current.node().datacenter());
+    if (parsed instanceof CompletionRequest.Invalid invalid) {
+      count(null, invalid.status());
+      return CompletableFuture.completedFuture(error(invalid.status(), invalid.error(), 0));
+    }
+    CompletionRequest.Accepted accepted = (CompletionRequest.Accepted) parsed;
+    String model = accepted.model().name();
+    if (accepted.model().vllmServers().isEmpty() && current.cluster().formsItsOwnCluster()
+        && current.node().has("agent")) {
+      count(model, 503);
+      return CompletableFuture.completedFuture(error(503, OpenAiError.serverError("Model '" + model
+          + "' has no server right now. Retry later.", "no_server_available"), 30));
+    }
+    String ticketId = accepted.ticket().id();
+    // A key without limits needs no admission: its requests do not wait for its account. Then its organisation's
+    // limits, if it has any; refused there, the key's reservation goes.
+    long estimate = accepted.ticket().estimatedTokens();
+    CompletionStage<KeyAccount.Admission> byKey = authenticated.limited()
+        ? accounts.admit(key.id(), ticketId, estimate)
+        : CompletableFuture.completedFuture(UNLIMITED);
+    CompletionStage<KeyAccount.Admission> admitted = byKey.thenCompose(admission ->
+        admission instanceof KeyAccount.Denied ? CompletableFuture.completedFuture(admission)
+            : accounts.admitByOrganization(key.organization(), ticketId, estimate).thenApply(byOrganization -> {
+              if (byOrganization instanceof KeyAccount.Denied) {
+                accounts.release(key.id(), key.organization(), ticketId);
+                return byOrganization;
+              }
+              return admission;
+            }));
+    return admitted.thenCompose(admission -> {
+      if (admission instanceof KeyAccount.Denied denied) {
+        count(model, denied.status());
+        return CompletableFuture.completedFuture(withLimits(
+            error(denied.status(), denied.error(), denied.retryAfterSeconds()), denied.limits()));
+      }
+      RateLimits limits = ((KeyAccount.Admitted) admission).limits();
+      CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+      system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), queues.apply(model), outcome,
+          connection.goneBefore(outcome), requestSettings), ticketId, Props.empty());
+      return outcome.handle((o, failure) -> {
+        if (failure != null || o instanceof Outcome.Failure) {
+          // No server call will settle this ticket's reserved tokens.
+          accounts.release(key.id(), key.organization(), ticketId);
+        }
+        HttpResponse response = failure != null
+            ? error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
+            : respond(o);
+        count(model, response.status().intValue());
+        if (accepted.model().lifecycle().equals("deprecated")) {
+          response = response.addHeader(RawHeader.create("Deprecation", "true"));
+        }
+        return withLimits(response, limits).addHeader(RawHeader.create("x-request-id", ticketId));
+      });
+    });
+  }
+
+  private static HttpResponse withLimits(HttpResponse response, RateLimits limits) {
+    HttpResponse r = response;
+    for (String[] header : limits.headers()) {
+      r = r.addHeader(RawHeader.create(header[0], header[1]));
+    }
+    return r;
+  }
+
+  private HttpResponse respond(Outcome outcome) {
+    if (outcome instanceof Outcome.Stream s) {
+      return HttpResponse.create()
+          .withEntity(HttpEntities.createChunked(EVENT_STREAM, s.events()
+              // The agent ends a failing server's stream in-band; this covers the hand-over itself breaking
+              // (the agent's node went away).
+              .recover(Throwable.class, () -> SseEvents.BROKEN_STREAM_END)
+              .keepAlive(KEEP_ALIVE_AFTER, () -> KEEP_ALIVE)))
+          .addHeaders(List.of(RawHeader.create("Cache-Control", "no-cache"),
+              RawHeader.create("X-Accel-Buffering", "no")));
+    }
+    if (outcome instanceof Outcome.Whole w) {
+      if (w.status() >= 400) {
+        return HttpResponse.create().withStatus(w.status())
+            .withEntity(ContentTypes.APPLICATION_JSON, ServerErrors.toEnvelope(w.status(), w.body()));
+      }
+      ContentType type = ContentTypes.parse(w.contentType());
+      return HttpResponse.create().withStatus(w.status()).withEntity(HttpEntities.create(type, w.body()));
+    }
+    Outcome.Failure f = (Outcome.Failure) outcome;
+    return error(f.status(), f.error(), f.retryAfterSeconds());
+  }
+
+  static HttpResponse unauthorized(KeyAccount.AuthenticationRefused refused) {
+    count(null, 401);
+    return error(401, OpenAiError.authentication(refused.message()), 0);
+  }
+
+  /** A body that did not arrive in time (408), or larger than {@code limit} (413). */
+  static HttpResponse refused(RequestBody.Read read, long limit) {
+    if (read instanceof RequestBody.TooSlow slow) {
+      count(null, 408);
+      return error(408, slow.error(), 0);
+    }
+    count(null, 413);
+    return error(413, OpenAiError.invalidRequest("The request body is larger than this endpoint accepts ("
+        + limit + " bytes).", null, "request_too_large"), 0);
+  }
+
+  /** The answer when the key accounts do not answer in time. */
+  static HttpResponse accountsUnavailable() {
+    count(null, 503);
+    return error(503, OpenAiError.serverError("The dispatcher cannot check API keys right now. Retry later.",
+        "accounts_unavailable"), 5);
+  }
+
+  static void count(String model, int status) {
+    Kamon.counter("aiguillage_requests", "client requests answered by the edge")
+        .withTags(TagSet.builder().add("model", model == null ? "none" : model)
+            .add("status", Integer.toString(status)).build())
+        .increment();
+  }
+}

@@ -1,0 +1,148 @@
+package org.aiguillage.node;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.aiguillage.protocol.openai.OpenAiError;
+import org.apache.pekko.http.javadsl.model.AttributeKey;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.Allow;
+import org.apache.pekko.http.javadsl.model.headers.HttpCredentials;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.AuthenticationFailedRejection;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.MethodRejection;
+import org.apache.pekko.http.javadsl.server.Rejection;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.Materializer;
+import org.slf4j.Logger;
+
+/**
+ * What every route class of the edge shares: the client-gone signal each request carries (decision 003), a body
+ * read up to a limit (413 and 408 as {@link RequestBody} says), bearer credentials, and the one rejection and
+ * exception handler that answer every error, the admin API's too, in the OpenAI envelope.
+ */
+abstract class EdgeDirectives extends AllDirectives {
+
+  /** The request's connection, put on each request by the connection's handler (decision 003). */
+  static final AttributeKey<ClientConnection> CLIENT = AttributeKey.create("aiguillage-client", ClientConnection.class);
+
+  /** The realm of the admin token's challenge; the rejection handler words the admin API's 401 by it. */
+  static final String ADMIN_REALM = "aiguillage-admin";
+
+  protected final Materializer materializer;
+
+  EdgeDirectives(Materializer materializer) {
+    this.materializer = materializer;
+  }
+
+  /** The bearer token of the {@code Authorization} header, if any. */
+  Route bearer(Function<java.util.Optional<String>, Route> inner) {
+    return extractCredentials(credentials -> inner.apply(credentials
+        .filter(c -> c.scheme().equalsIgnoreCase("bearer"))
+        .map(HttpCredentials::token)
+        .map(String::trim)
+        .filter(t -> !t.isEmpty())));
+  }
+
+  /** The body, read whole up to {@code limit} bytes within {@code timeout}; else what {@code refused} answers. */
+  Route body(long limit, Duration timeout, Function<byte[], Route> inner,
+      Function<RequestBody.Read, HttpResponse> refused) {
+    return extractRequestEntity(entity -> onSuccess(RequestBody.read(entity, limit, timeout, materializer), read ->
+        read instanceof RequestBody.Body body ? inner.apply(body.bytes()) : complete(refused.apply(read))));
+  }
+
+  /**
+   * Answers now, dropping a body the client sent and the route does not read, so that the connection stays usable
+   * for the client's next request.
+   */
+  Route answer(Supplier<HttpResponse> response) {
+    return extractRequestEntity(entity -> {
+      entity.discardBytes(materializer);
+      return complete(response.get());
+    });
+  }
+
+  /** Answers when {@code response} completes, dropping a body the route does not read. */
+  Route later(Supplier<java.util.concurrent.CompletionStage<HttpResponse>> response) {
+    return extractRequestEntity(entity -> {
+      entity.discardBytes(materializer);
+      return completeWithFuture(response.get());
+    });
+  }
+
+  static HttpResponse error(int status, OpenAiError error, long retryAfterSeconds) {
+    HttpResponse response = HttpResponse.create().withStatus(status)
+        .withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(error));
+    return retryAfterSeconds > 0
+        ? response.addHeader(RawHeader.create("Retry-After", Long.toString(retryAfterSeconds))) : response;
+  }
+
+  static HttpResponse json(int status, String body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body);
+  }
+
+  /** {@code body} as JSON, written by the edge's one mapper. */
+  static HttpResponse json(int status, Object body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(body));
+  }
+
+  /**
+   * The one rejection handler: unknown URL 404, wrong method 405 with {@code Allow}, missing or wrong credentials
+   * 401, anything else 400; each in the OpenAI envelope, each dropping the unread body.
+   */
+  RejectionHandler rejections() {
+    return RejectionHandler.newBuilder()
+        .handleAll(MethodRejection.class, rejected -> extractMethod(method -> {
+          List<HttpMethod> allowed = rejected.stream().map(MethodRejection::supported).distinct().toList();
+          String names = allowed.stream().map(HttpMethod::value).collect(Collectors.joining(", "));
+          return answer(() -> error(405, OpenAiError.invalidRequest("Method " + method.value()
+              + " is not allowed here; use " + names + ".", null, "method_not_allowed"), 0)
+              .addHeader(Allow.create(allowed.toArray(HttpMethod[]::new))));
+        }))
+        .handle(AuthenticationFailedRejection.class, rejected -> answer(() ->
+            error(401, rejected.challenge().realm().equals(ADMIN_REALM)
+                ? OpenAiError.authentication("The admin API needs the admin token as 'Authorization: Bearer "
+                    + "ADMIN_TOKEN'.")
+                : OpenAiError.authentication("You didn't provide an API key. Provide it in the Authorization header "
+                    + "as 'Bearer YOUR_KEY'."), 0)))
+        .handle(Rejection.class, rejection -> answer(() -> error(400,
+            OpenAiError.invalidRequest("The request was refused: " + rejection + ".", null, "invalid_request"), 0)))
+        .handleNotFound(extractRequest(request -> concat(
+            pathPrefix("admin", () -> answer(() -> error(404, OpenAiError.invalidRequest("Unknown admin URL: "
+                + request.method().value() + " " + request.getUri().path() + ".", null, "unknown_url"), 0))),
+            answer(() -> error(404, OpenAiError.invalidRequest("Unknown request URL: " + request.method().value() + " "
+                + request.getUri().path() + ".", null, "unknown_url"), 0)))))
+        .build();
+  }
+
+  /**
+   * The exception handler: a store or an account that did not answer in time is {@code unavailable}, anything else
+   * 500 worded by {@code failed}; neither says more than the failure's kind.
+   */
+  static ExceptionHandler failures(Logger log, Supplier<HttpResponse> unavailable,
+      Function<Throwable, String> failed) {
+    Function<Throwable, Route> answer = cause -> {
+      if (cause instanceof TimeoutException) {
+        return COMPLETE.complete(unavailable.get());
+      }
+      log.warn("request failed in the edge: {}", cause.toString());
+      return COMPLETE.complete(error(500, OpenAiError.serverError(failed.apply(cause), "internal_error"), 0));
+    };
+    return ExceptionHandler.newBuilder()
+        .match(CompletionException.class, e -> e.getCause() != null, e -> answer.apply(e.getCause()))
+        .matchAny(answer::apply)
+        .build();
+  }
+
+  /** Directives outside a route class, for the exception handler's answers. */
+  private static final AllDirectives COMPLETE = new AllDirectives() { };
+}

@@ -1,0 +1,111 @@
+package org.aiguillage.node;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.remaining;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.aiguillage.actors.accounts.Accounts;
+import org.aiguillage.actors.accounts.KeyAccount;
+import org.aiguillage.actors.edge.ApiKey;
+import org.aiguillage.actors.edge.CompletionRequest;
+import org.aiguillage.protocol.config.FederationConfig;
+import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.openai.ModelObject;
+import org.aiguillage.protocol.openai.OpenAiError;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * The OpenAI-compatible API and the node's probes. Each API route checks the key ({@code Authorization: Bearer}),
+ * then hands over: completions to {@link Completions}, the model list to the configuration.
+ *
+ * <pre>
+ *   GET|any  /health, /ready            liveness
+ *   GET|any  /metrics                   Prometheus
+ *   POST     /v1/chat/completions       chat, streamed or whole
+ *   POST     /v1/completions            text completions, streamed or whole
+ *   GET      /v1/models                 the models this key may use, with their aliases
+ *   GET      /v1/models/{id}            one of them (an id may hold slashes)
+ * </pre>
+ */
+final class OpenAiRoutes extends EdgeDirectives {
+
+  private final Supplier<FederationConfig> config;
+  private final Accounts accounts;
+  private final Completions completions;
+
+  OpenAiRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts,
+      Completions completions) {
+    super(materializer);
+    this.config = config;
+    this.accounts = accounts;
+    this.completions = completions;
+  }
+
+  Route route() {
+    return concat(
+        path(segment("health").orElse(segment("ready")), () -> answer(() -> json(200, "{\"status\":\"ok\"}"))),
+        path("metrics", () -> answer(() -> HttpResponse.create()
+            .withEntity(ContentTypes.TEXT_PLAIN_UTF8, NodeMetrics.scrape()))),
+        pathPrefix("v1", () -> concat(
+            path(segment("chat").slash("completions"), () -> post(() -> completion(CompletionRequest.Endpoint.CHAT))),
+            path("completions", () -> post(() -> completion(CompletionRequest.Endpoint.COMPLETIONS))),
+            pathPrefix("models", () -> concat(
+                pathEndOrSingleSlash(() -> get(() -> apiKey(key -> answer(() -> models(key))))),
+                path(remaining(), id -> get(() -> apiKey(key -> answer(() -> model(key, id))))))))));
+  }
+
+  private Route completion(CompletionRequest.Endpoint endpoint) {
+    return apiKey(authenticated -> attribute(CLIENT, client -> {
+      long limit = config.get().http().maxBodyBytes();
+      return body(limit, Completions.BODY_TIMEOUT,
+          bytes -> completeWithFuture(completions.dispatch(endpoint, bytes, authenticated, client)),
+          refused -> Completions.refused(refused, limit));
+    }));
+  }
+
+  /** The key the request is made with: checked by its account (its answer cached a few seconds), else 401. */
+  private Route apiKey(Function<KeyAccount.Authenticated, Route> inner) {
+    return bearer(secret -> {
+      CompletionStage<KeyAccount.Authentication> checked = secret.isEmpty()
+          ? CompletableFuture.completedFuture(new KeyAccount.AuthenticationRefused("You didn't provide an API key. "
+              + "Provide it in the Authorization header as 'Bearer YOUR_KEY'."))
+          : accounts.authenticate(secret.get());
+      return onSuccess(checked, authentication -> authentication instanceof KeyAccount.Authenticated a
+          ? inner.apply(a)
+          : answer(() -> Completions.unauthorized((KeyAccount.AuthenticationRefused) authentication)));
+    });
+  }
+
+  private HttpResponse models(KeyAccount.Authenticated authenticated) {
+    List<ModelObject> data = new ArrayList<>();
+    visible(authenticated.key()).forEach(m -> {
+      data.add(model(m, m.name()));
+      m.aliases().forEach(alias -> data.add(model(m, alias)));
+    });
+    return json(200, new ModelObject.ListOf(data));
+  }
+
+  private HttpResponse model(KeyAccount.Authenticated authenticated, String id) {
+    return visible(authenticated.key()).stream().filter(m -> m.answersTo(id)).findFirst()
+        .map(m -> json(200, model(m, id)))
+        .orElseGet(() -> error(404, OpenAiError.invalidRequest("The model '" + id + "' does not exist.", "model",
+            "model_not_found"), 0));
+  }
+
+  private List<ModelConfig> visible(ApiKey key) {
+    return config.get().models().stream().filter(key::sees).toList();
+  }
+
+  private static ModelObject model(ModelConfig m, String id) {
+    return ModelObject.of(id, id.equals(m.name()) ? null : m.name(),
+        m.lifecycle().equals("production") ? null : m.lifecycle());
+  }
+}
