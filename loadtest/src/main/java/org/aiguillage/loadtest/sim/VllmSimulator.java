@@ -1,5 +1,7 @@
 package org.aiguillage.loadtest.sim;
 
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
@@ -18,11 +20,16 @@ import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.HttpCredentials;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.MethodRejection;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
@@ -85,7 +92,9 @@ public final class VllmSimulator implements AutoCloseable {
       Optional<String> token) {
     VllmSimulator sim = new VllmSimulator(model, profile, token);
     try {
-      sim.binding = Http.get(sim.system).newServerAt(host, port).bind(sim::handle)
+      Routes routes = sim.new Routes();
+      sim.binding = Http.get(sim.system).newServerAt(host, port)
+          .bind(routes.route().seal(routes.rejections(), ExceptionHandler.newBuilder().build()))
           .toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       sim.close();
@@ -146,38 +155,54 @@ public final class VllmSimulator implements AutoCloseable {
     }
   }
 
-  private CompletionStage<HttpResponse> handle(HttpRequest request) {
-    String path = request.getUri().path();
-    if (request.method() == HttpMethods.GET) {
-      return CompletableFuture.completedFuture(switch (path) {
-        case "/health" -> HttpResponse.create();
-        case "/metrics" -> HttpResponse.create().withEntity(
-            ContentTypes.TEXT_PLAIN_UTF8, metrics.render(model, profile));
-        case "/simulator/timings" -> recordingCallTimings
-            ? HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8, timings.drain())
-            : error(404, "Call timings are not recorded: start the simulator with --call-timings.", "NotFoundError");
-        case "/v1/models" -> json(200, "{\"object\":\"list\",\"data\":[{\"id\":" + quotedModel
-            + ",\"object\":\"model\",\"owned_by\":\"vllm\",\"max_model_len\":" + profile.maxModelLen() + "}]}");
-        default -> error(404, "Not Found", "NotFoundError");
+  /** vLLM's routes, and vLLM's answers to what it does not serve: 404 for an unknown path, 405 for a method. */
+  private final class Routes extends AllDirectives {
+
+    Route route() {
+      return concat(
+          path("health", () -> get(() -> complete(HttpResponse.create()))),
+          path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8,
+              metrics.render(model, profile))))),
+          path(segment("simulator").slash("timings"), () -> get(() -> complete(recordingCallTimings
+              ? HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8, timings.drain())
+              : error(404, "Call timings are not recorded: start the simulator with --call-timings.",
+                  "NotFoundError")))),
+          pathPrefix("v1", () -> concat(
+              path("models", () -> get(() -> complete(json(200, "{\"object\":\"list\",\"data\":[{\"id\":"
+                  + quotedModel + ",\"object\":\"model\",\"owned_by\":\"vllm\",\"max_model_len\":"
+                  + profile.maxModelLen() + "}]}")))),
+              path(segment("chat").slash("completions"), () -> post(() -> completion(true))),
+              path("completions", () -> post(() -> completion(false))))));
+    }
+
+    private Route completion(boolean chat) {
+      return extractRequest(request -> {
+        if (token.isPresent() && !request.getHeader(Authorization.class)
+            .map(h -> h.credentials().equals(HttpCredentials.createOAuth2BearerToken(token.get()))).orElse(false)) {
+          request.discardEntityBytes(materializer);
+          return complete(HttpResponse.create().withStatus(401)
+              .withEntity(ContentTypes.APPLICATION_JSON, "{\"error\":\"Unauthorized\"}"));
+        }
+        return completeWithFuture(request.entity().toStrict(30_000, materializer)
+            .thenCompose(strict -> serve(chat, strict.getData().utf8String(), CallTimings.nowMicros())));
       });
     }
-    if (request.method() != HttpMethods.POST
-        || !(path.equals("/v1/chat/completions") || path.equals("/v1/completions"))) {
-      request.discardEntityBytes(materializer);
-      return CompletableFuture.completedFuture(error(404, "Not Found", "NotFoundError"));
+
+    RejectionHandler rejections() {
+      return RejectionHandler.newBuilder()
+          .handleAll(MethodRejection.class, rejected -> extractRequest(request -> {
+            request.discardEntityBytes(materializer);
+            return complete(json(405, "{\"detail\":\"Method Not Allowed\"}"));
+          }))
+          .handleNotFound(extractRequest(request -> {
+            request.discardEntityBytes(materializer);
+            return complete(error(404, "Not Found", "NotFoundError"));
+          }))
+          .build();
     }
-    if (token.isPresent() && !request.getHeader(org.apache.pekko.http.javadsl.model.headers.Authorization.class)
-        .map(h -> h.credentials().equals(HttpCredentials.createOAuth2BearerToken(token.get()))).orElse(false)) {
-      request.discardEntityBytes(materializer);
-      return CompletableFuture.completedFuture(
-          HttpResponse.create().withStatus(401).withEntity(ContentTypes.APPLICATION_JSON, "{\"error\":\"Unauthorized\"}"));
-    }
-    boolean chat = path.equals("/v1/chat/completions");
-    return request.entity().toStrict(30_000, materializer)
-        .thenCompose(strict -> complete(chat, strict.getData().utf8String(), CallTimings.nowMicros()));
   }
 
-  private CompletionStage<HttpResponse> complete(boolean chat, String body, long receivedMicros) {
+  private CompletionStage<HttpResponse> serve(boolean chat, String body, long receivedMicros) {
     try {
       return answer(chat, body, receivedMicros);
     } catch (RuntimeException e) {
