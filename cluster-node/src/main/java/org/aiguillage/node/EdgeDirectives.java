@@ -15,6 +15,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.Allow;
 import org.apache.pekko.http.javadsl.model.headers.HttpCredentials;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.AuthenticationFailedRejection;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
@@ -113,7 +114,7 @@ abstract class EdgeDirectives extends AllDirectives {
                 ? OpenAiError.authentication("The admin API needs the admin token as 'Authorization: Bearer "
                     + "ADMIN_TOKEN'.")
                 : OpenAiError.authentication("You didn't provide an API key. Provide it in the Authorization header "
-                    + "as 'Bearer YOUR_KEY'."), 0)))
+                    + "as 'Bearer YOUR_KEY'."), 0).addHeader(WWWAuthenticate.create(rejected.challenge()))))
         .handle(Rejection.class, rejection -> answer(() -> error(400,
             OpenAiError.invalidRequest("The request was refused: " + rejection + ".", null, "invalid_request"), 0)))
         .handleNotFound(extractRequest(request -> concat(

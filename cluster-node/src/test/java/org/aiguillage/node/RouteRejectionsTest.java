@@ -73,7 +73,10 @@ class RouteRejectionsTest {
     assertMethods(send("POST", "/admin/keys/key-x", ADMIN, "{}"), "GET", "PATCH", "DELETE");
     assertRefused(send("POST", "/admin/keys", ADMIN, "{not json"), 400, "invalid_request_error", "invalid_value");
     assertRefused(send("GET", "/admin/keys", null, null), 401, "authentication_error", "invalid_api_key");
-    assertRefused(send("GET", "/admin/keys", KEY, null), 401, "authentication_error", "invalid_api_key");
+    HttpResponse<String> wrongToken = send("GET", "/admin/keys", KEY, null);
+    assertRefused(wrongToken, 401, "authentication_error", "invalid_api_key");
+    assertTrue(wrongToken.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"),
+        wrongToken.headers().toString());
   }
 
   @Test
