@@ -27,7 +27,8 @@ import picocli.CommandLine.Parameters;
  * {@code java -jar aiguillage.jar keys|orgs|usage --help} says the rest. Exit codes: 0 done, 1 refused by the node
  * or the node not reached, 2 bad usage.
  */
-@Command(name = "java -jar aiguillage.jar", mixinStandardHelpOptions = true, subcommands = {
+@Command(name = "java -jar aiguillage.jar", mixinStandardHelpOptions = true, version = "Aiguillage 0.1.0",
+    subcommands = {
     AdminCli.Keys.class, AdminCli.Orgs.class, AdminCli.Usage.class},
     description = "Without a command: the demo. --config FILE: a node. These commands call a node's admin API.")
 final class AdminCli {

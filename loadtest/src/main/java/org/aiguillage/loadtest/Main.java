@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
  * {@code java -jar loadtest.jar simulate|run|report|overhead}: a simulated vLLM server, and a load generator for
  * any OpenAI-compatible endpoint with its reports. {@code --help} on each command lists its options.
  */
-@Command(name = "java -jar loadtest.jar", mixinStandardHelpOptions = true,
+@Command(name = "java -jar loadtest.jar", mixinStandardHelpOptions = true, version = "Aiguillage load test 0.1.0",
     subcommands = {Main.Simulate.class, Main.Run.class, Main.Report.class, Main.Overhead.class},
     description = "A simulated vLLM server, and a load generator for any OpenAI-compatible endpoint.")
 public final class Main {
@@ -83,7 +83,7 @@ public final class Main {
     @Option(names = "--quiet", description = "no progress on standard error") boolean quiet;
   }
 
-  @Command(name = "simulate", mixinStandardHelpOptions = true,
+  @Command(name = "simulate", mixinStandardHelpOptions = true, abbreviateSynopsis = true,
       description = "A simulated vLLM server (continuous batching, KV cache, vLLM's /metrics and SSE).")
   static final class Simulate implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -112,7 +112,7 @@ public final class Main {
     }
   }
 
-  @Command(name = "run", mixinStandardHelpOptions = true,
+  @Command(name = "run", mixinStandardHelpOptions = true, abbreviateSynopsis = true,
       description = "Load an endpoint (closed-loop users, a sweep, or Poisson arrivals) and write its reports.")
   static final class Run implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -129,7 +129,7 @@ public final class Main {
     @Option(names = "--itl-slo-ms", description = "default 50") String itlSloMs;
     @Option(names = "--out", description = "the reports' directory (default loadtest-report)") String out;
     @Option(names = "--reference", paramLabel = "FILE.csv", description = "published figures to put ours next to, "
-        + "within +-25 % or not: concurrency,output_tokens_per_s,ttft_ms,itl_ms (medians)") String reference;
+        + "within +-25 %% or not: concurrency,output_tokens_per_s,ttft_ms,itl_ms (medians)") String reference;
 
     @Override
     public Integer call() throws IOException {
@@ -138,7 +138,8 @@ public final class Main {
     }
   }
 
-  @Command(name = "report", mixinStandardHelpOptions = true, description = "Render a run's reports again.")
+  @Command(name = "report", mixinStandardHelpOptions = true, abbreviateSynopsis = true,
+      description = "Render a run's reports again.")
   static final class Report implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Option(names = "--from", required = true, paramLabel = "DIR/results.json") String from;
@@ -152,7 +153,7 @@ public final class Main {
     }
   }
 
-  @Command(name = "overhead", mixinStandardHelpOptions = true,
+  @Command(name = "overhead", mixinStandardHelpOptions = true, abbreviateSynopsis = true,
       description = "The same load directly and through a dispatcher, in alternating rounds: what it adds.")
   static final class Overhead implements Callable<Integer> {
     @Spec CommandSpec spec;

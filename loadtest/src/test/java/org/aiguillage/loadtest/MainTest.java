@@ -45,6 +45,7 @@ class MainTest {
         "--server-timings", "--warmup")) {
       assertTrue(help.contains(option), option + " in:\n" + help);
     }
+    assertTrue(!err.toString(StandardCharsets.UTF_8).contains("WARN"), err.toString(StandardCharsets.UTF_8));
   }
 
   @Test
