@@ -3,13 +3,11 @@ package org.aiguillage.node;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyAccount;
-import org.aiguillage.actors.accounts.KeyRecord;
 import org.aiguillage.actors.accounts.KeySettings;
 import org.aiguillage.protocol.config.FederationConfigParser;
 import org.aiguillage.protocol.config.KeyConfig;
@@ -31,6 +29,11 @@ import org.apache.pekko.stream.Materializer;
  * </pre>
  */
 final class KeyRoutes extends AdminDirectives {
+
+  /** What a PATCH may change: a key's settings, under their YAML names. */
+  private static final List<String> SETTINGS = List.of("name", "organization", "priority", "threshold", "models",
+      "requests_per_minute", "tokens_per_minute", "token_budget", "budget_period", "expires_at",
+      "default_routing_mode", "enabled");
 
   private final ActorSystem<?> system;
   private final Accounts accounts;
@@ -78,11 +81,9 @@ final class KeyRoutes extends AdminDirectives {
       return done(invalid(e));
     }
     return accounts.create(KeySettings.of(token)).thenApply(made -> {
-      ObjectNode view = view(made.key());
-      view.put("key", made.secret());
       system.log().info("admin: key {} created for organisation {}", made.key().id(),
           made.key().settings().organization());
-      return json(201, view);
+      return json(201, KeyView.of(made.key(), System.currentTimeMillis()).withSecret(made.secret()));
     });
   }
 
@@ -105,7 +106,9 @@ final class KeyRoutes extends AdminDirectives {
       }
       KeySettings updated;
       try {
-        ObjectNode current = settingsTree(found.key().settings());
+        // The key's settings as a tree, the changes laid over them, read back as a key's configuration.
+        ObjectNode current = Json.MAPPER.valueToTree(KeyView.of(found.key(), System.currentTimeMillis()));
+        current.retain(SETTINGS);
         boolean enabled = changes.has("enabled") ? changes.get("enabled").asBoolean() : current.get("enabled")
             .asBoolean();
         current.remove("enabled");
@@ -126,52 +129,18 @@ final class KeyRoutes extends AdminDirectives {
 
   private CompletionStage<HttpResponse> listKeys(String organization) {
     return accounts.list().thenApply(keys -> {
-      ObjectNode list = Json.MAPPER.createObjectNode().put("object", "list");
-      ArrayNode data = list.putArray("data");
-      keys.stream().filter(k -> organization == null || k.settings().organization().equals(organization))
-          .forEach(k -> data.add(view(k)));
-      return json(200, list);
+      long now = System.currentTimeMillis();
+      return json(200, new KeyView.ListOf<>(keys.stream()
+          .filter(k -> organization == null || k.settings().organization().equals(organization))
+          .map(k -> KeyView.of(k, now)).toList()));
     });
   }
 
   private HttpResponse keyReply(KeyAccount.KeyReply reply, String id) {
     if (reply instanceof KeyAccount.Found found) {
-      return json(200, view(found.key()));
+      return json(200, KeyView.of(found.key(), System.currentTimeMillis()));
     }
     return notFound(id);
-  }
-
-  /** A key as the admin API shows it: everything but its secret and the secret's hash. */
-  private static ObjectNode view(KeyRecord key) {
-    long now = System.currentTimeMillis();
-    ObjectNode view = Json.MAPPER.createObjectNode().put("id", key.id()).put("object", "api_key")
-        .put("prefix", key.prefix()).put("status", key.status(now)).put("source", key.source())
-        .put("created_at", Instant.ofEpochMilli(key.createdAtMillis()).toString());
-    if (key.revokedAtMillis() != null) {
-      view.put("revoked_at", Instant.ofEpochMilli(key.revokedAtMillis()).toString());
-    }
-    view.setAll(settingsTree(key.settings()));
-    view.put("budget_used", key.budgetUsedAt(now));
-    return view;
-  }
-
-  /** A key's settings under the field names of the YAML {@code tokens} entries. */
-  static ObjectNode settingsTree(KeySettings s) {
-    ObjectNode node = Json.MAPPER.createObjectNode().put("name", s.name()).put("organization", s.organization())
-        .put("priority", s.priority()).put("threshold", s.threshold())
-        .put("default_routing_mode", s.defaultRoutingMode().wireName())
-        .put("budget_period", s.budgetPeriod()).put("enabled", s.enabled());
-    ArrayNode models = node.putArray("models");
-    s.models().forEach(models::add);
-    putNullable(node, "requests_per_minute", s.requestsPerMinute() == null ? null : s.requestsPerMinute().longValue());
-    putNullable(node, "tokens_per_minute", s.tokensPerMinute());
-    putNullable(node, "token_budget", s.tokenBudget());
-    if (s.expiresAtText() == null) {
-      node.putNull("expires_at");
-    } else {
-      node.put("expires_at", s.expiresAtText());
-    }
-    return node;
   }
 
   private static HttpResponse notFound(String id) {
