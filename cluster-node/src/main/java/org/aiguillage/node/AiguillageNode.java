@@ -129,7 +129,8 @@ public final class AiguillageNode implements AutoCloseable {
             new Completions(system, current, accounts, queues, RequestActor.Settings.defaults()));
         AdminRoutes admin = new AdminRoutes(materializer, system, current,
             new KeyRoutes(materializer, system, accounts), new OrganizationRoutes(materializer, current, accounts),
-            new FleetRoutes(materializer, system, current, queues, fleet), new UsageRoutes(materializer, system, ledger));
+            new FleetRoutes(materializer, system, current, queues, fleet),
+            new UsageRoutes(materializer, system, ledger));
         Route routes = admin.route().orElse(openAi.route()).seal(openAi.rejections(),
             EdgeDirectives.failures(system.log(), Completions::accountsUnavailable,
                 cause -> "The dispatcher failed on this request."));

@@ -2,7 +2,9 @@ package org.aiguillage.node;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -34,7 +36,8 @@ import org.slf4j.Logger;
 abstract class EdgeDirectives extends AllDirectives {
 
   /** The request's connection, put on each request by the connection's handler (decision 003). */
-  static final AttributeKey<ClientConnection> CLIENT = AttributeKey.create("aiguillage-client", ClientConnection.class);
+  static final AttributeKey<ClientConnection> CLIENT =
+      AttributeKey.create("aiguillage-client", ClientConnection.class);
 
   /** The realm of the admin token's challenge; the rejection handler words the admin API's 401 by it. */
   static final String ADMIN_REALM = "aiguillage-admin";
@@ -46,7 +49,7 @@ abstract class EdgeDirectives extends AllDirectives {
   }
 
   /** The bearer token of the {@code Authorization} header, if any. */
-  Route bearer(Function<java.util.Optional<String>, Route> inner) {
+  Route bearer(Function<Optional<String>, Route> inner) {
     return extractCredentials(credentials -> inner.apply(credentials
         .filter(c -> c.scheme().equalsIgnoreCase("bearer"))
         .map(HttpCredentials::token)
@@ -73,7 +76,7 @@ abstract class EdgeDirectives extends AllDirectives {
   }
 
   /** Answers when {@code response} completes, dropping a body the route does not read. */
-  Route later(Supplier<java.util.concurrent.CompletionStage<HttpResponse>> response) {
+  Route later(Supplier<CompletionStage<HttpResponse>> response) {
     return extractRequestEntity(entity -> {
       entity.discardBytes(materializer);
       return completeWithFuture(response.get());

@@ -28,7 +28,7 @@ public final class Main {
         return;
       }
       System.err.println("usage: java -jar aiguillage.jar [--config FILE]   (no arguments: the demo)");
-      System.err.println("       java -jar aiguillage.jar keys|orgs|usage ...   (the admin API's command line; --help)");
+      System.err.println("       java -jar aiguillage.jar keys|orgs|usage ...  (the admin API's command line, --help)");
       System.exit(2);
     } catch (ConfigException e) {
       System.err.println("configuration error: " + e.getMessage());

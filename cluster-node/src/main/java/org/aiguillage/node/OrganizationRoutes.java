@@ -165,7 +165,8 @@ final class OrganizationRoutes extends AdminDirectives {
   }
 
   private static ObjectNode organization(String name) {
-    ObjectNode org = Json.MAPPER.createObjectNode().put("name", name).put("object", "organization").put("recorded", false)
+    ObjectNode org = Json.MAPPER.createObjectNode().put("name", name).put("object", "organization")
+        .put("recorded", false)
         .put("keys", 0).put("active_keys", 0);
     org.putArray("servers");
     return org;
