@@ -78,62 +78,12 @@ final class FleetRoutes extends AdminDirectives {
    * of this node's configuration whose agent has not asked lately is listed as not reporting.
    */
   private CompletionStage<HttpResponse> models() {
-    List<CompletableFuture<ObjectNode>> models = config.get().models().stream().map(m ->
+    List<CompletableFuture<ModelView>> models = config.get().models().stream().map(m ->
         AskPattern.<QueueCommand, QueueCommand.Fleet>ask(queues.apply(m.name()),
                 QueueCommand.GetFleet::new, java.time.Duration.ofSeconds(5), system.scheduler())
-            .thenApply(fleet -> modelView(m, fleet)).toCompletableFuture()).toList();
-    return CompletableFuture.allOf(models.toArray(CompletableFuture[]::new)).thenApply(v -> {
-      ObjectNode list = Json.MAPPER.createObjectNode().put("object", "list");
-      ArrayNode data = list.putArray("data");
-      models.forEach(f -> data.add(f.join()));
-      return json(200, list);
-    });
-  }
-
-  private static ObjectNode modelView(ModelConfig m, QueueCommand.Fleet fleet) {
-    ObjectNode view = Json.MAPPER.createObjectNode().put("name", m.name()).put("object", "model")
-        .put("served_name", m.servedName()).put("lifecycle", m.lifecycle()).put("routing_strategy", m.routingStrategy())
-        .put("queue_timeout_seconds", m.queueTimeout().toSeconds()).put("waiting_tickets", fleet.waitingTickets());
-    ArrayNode aliases = view.putArray("aliases");
-    m.aliases().forEach(aliases::add);
-    ArrayNode servers = view.putArray("servers");
-    java.util.Set<String> reporting = new java.util.HashSet<>();
-    for (QueueCommand.ServerView s : fleet.servers()) {
-      reporting.add(s.serverId());
-      var load = s.snapshot();
-      ObjectNode server = servers.addObject().put("id", s.serverId()).put("organization", s.organization())
-          .put("datacenter", s.datacenter()).put("state", load.state()).put("in_flight", load.inFlight())
-          .put("max_parallel_requests", load.maxParallel()).put("credit", s.credit())
-          .put("last_demand_ms_ago", s.lastDemandMillisAgo());
-      if (load.running() >= 0) {
-        server.put("running", load.running());
-      }
-      if (load.waiting() >= 0) {
-        server.put("waiting", load.waiting());
-      }
-      if (load.kvCacheUsage() >= 0) {
-        server.put("kv_cache_usage", Math.round(load.kvCacheUsage() * 1000) / 1000.0);
-      }
-      if (load.otherCalls() > 0) {
-        server.put("other_calls", load.otherCalls());
-      }
-      if (load.batchLimit() > 0) {
-        server.put("batch_limit", load.batchLimit());
-      }
-      if (load.knowsItsSteps()) {
-        server.putObject("step_ms").put("base", Math.round(load.stepBaseMillis() * 100) / 100.0)
-            .put("per_call", Math.round(load.stepMillisPerCall() * 1000) / 1000.0);
-      }
-      server.put("recent_ttft_ms", Math.round(load.recentTtftSeconds() * 1000));
-    }
-    for (ServerConfig c : m.vllmServers()) {
-      String id = ServerSpec.of(m, c).serverId();
-      if (!reporting.contains(id)) {
-        servers.addObject().put("id", id).put("organization", c.organization()).put("datacenter", c.datacenter())
-            .put("state", "not-reporting");
-      }
-    }
-    return view;
+            .thenApply(fleet -> ModelView.of(m, fleet)).toCompletableFuture()).toList();
+    return CompletableFuture.allOf(models.toArray(CompletableFuture[]::new))
+        .thenApply(v -> json(200, new ListOf<>(models.stream().map(CompletableFuture::join).toList())));
   }
 
   // ---- the fleet

@@ -130,7 +130,7 @@ final class KeyRoutes extends AdminDirectives {
   private CompletionStage<HttpResponse> listKeys(String organization) {
     return accounts.list().thenApply(keys -> {
       long now = System.currentTimeMillis();
-      return json(200, new KeyView.ListOf<>(keys.stream()
+      return json(200, new ListOf<>(keys.stream()
           .filter(k -> organization == null || k.settings().organization().equals(organization))
           .map(k -> KeyView.of(k, now)).toList()));
     });

@@ -32,11 +32,4 @@ record KeyView(String id, String object, String prefix, String status, String so
         threshold, defaultRoutingMode, budgetPeriod, enabled, models, requestsPerMinute, tokensPerMinute,
         tokenBudget, expiresAt, budgetUsed, secret);
   }
-
-  /** A list answer: {@code {"object":"list","data":[...]}}. */
-  record ListOf<T>(String object, List<T> data) {
-    ListOf(List<T> data) {
-      this("list", List.copyOf(data));
-    }
-  }
 }

@@ -1,0 +1,65 @@
+package org.aiguillage.node;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.aiguillage.agents.ServerSpec;
+import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.ServerConfig;
+import org.aiguillage.protocol.dispatch.LoadSnapshot;
+import org.aiguillage.protocol.dispatch.QueueCommand;
+
+/**
+ * A model as {@code GET /admin/models} shows it: its settings, its queue, and each server as the queue sees it (its
+ * agent's last demand), then the servers of this node's configuration whose agents have not asked lately.
+ */
+record ModelView(String name, String object, String servedName, String lifecycle, String routingStrategy,
+    long queueTimeoutSeconds, int waitingTickets, List<String> aliases, List<Server> servers) {
+
+  /**
+   * One server. A figure the server does not give (its metrics lack it) is left out, as is everything but its place
+   * and state for a server not reporting.
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Server(String id, String organization, String datacenter, String state, Integer inFlight,
+      Integer maxParallelRequests, Integer credit, Long lastDemandMsAgo, Integer running, Integer waiting,
+      Double kvCacheUsage, Integer otherCalls, Integer batchLimit, StepMs stepMs, Long recentTtftMs) {
+
+    static Server of(QueueCommand.ServerView s) {
+      LoadSnapshot load = s.snapshot();
+      return new Server(s.serverId(), s.organization(), s.datacenter(), load.state(), load.inFlight(),
+          load.maxParallel(), s.credit(), s.lastDemandMillisAgo(),
+          load.running() >= 0 ? load.running() : null,
+          load.waiting() >= 0 ? load.waiting() : null,
+          load.kvCacheUsage() >= 0 ? Math.round(load.kvCacheUsage() * 1000) / 1000.0 : null,
+          load.otherCalls() > 0 ? load.otherCalls() : null,
+          load.batchLimit() > 0 ? load.batchLimit() : null,
+          load.knowsItsSteps() ? new StepMs(Math.round(load.stepBaseMillis() * 100) / 100.0,
+              Math.round(load.stepMillisPerCall() * 1000) / 1000.0) : null,
+          Math.round(load.recentTtftSeconds() * 1000));
+    }
+
+    static Server notReporting(String id, ServerConfig c) {
+      return new Server(id, c.organization(), c.datacenter(), "not-reporting", null, null, null, null, null, null,
+          null, null, null, null, null);
+    }
+  }
+
+  /** The server's step time, learnt from its metrics: a base and a cost per call in the batch. */
+  record StepMs(double base, double perCall) {}
+
+  static ModelView of(ModelConfig m, QueueCommand.Fleet fleet) {
+    Set<String> reporting = new HashSet<>();
+    fleet.servers().forEach(s -> reporting.add(s.serverId()));
+    List<Server> servers = Stream.concat(
+        fleet.servers().stream().map(Server::of),
+        m.vllmServers().stream()
+            .filter(c -> !reporting.contains(ServerSpec.of(m, c).serverId()))
+            .map(c -> Server.notReporting(ServerSpec.of(m, c).serverId(), c)))
+        .toList();
+    return new ModelView(m.name(), "model", m.servedName(), m.lifecycle(), m.routingStrategy(),
+        m.queueTimeout().toSeconds(), fleet.waitingTickets(), m.aliases(), servers);
+  }
+}
