@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
@@ -113,63 +115,50 @@ final class OrganizationRoutes extends AdminDirectives {
         b.budgetPeriod() != null ? b.budgetPeriod() : s.budgetPeriod());
   }
 
-  private static HttpResponse organizationReply(Map<String, ObjectNode> organizations, String name) {
-    ObjectNode org = organizations.get(name);
+  private static HttpResponse organizationReply(Map<String, OrganizationView> organizations, String name) {
+    OrganizationView org = organizations.get(name);
     return org != null ? json(200, org)
         : error(404, OpenAiError.invalidRequest("No organisation " + name + ".", null, "organization_not_found"));
   }
 
   private CompletionStage<HttpResponse> organizations() {
-    return organizationsByName().thenApply(byName -> {
-      ObjectNode list = Json.MAPPER.createObjectNode().put("object", "list");
-      ArrayNode data = list.putArray("data");
-      byName.values().forEach(data::add);
-      return json(200, list);
-    });
+    return organizationsByName().thenApply(byName -> json(200, new ListOf<>(List.copyOf(byName.values()))));
   }
 
   /**
    * The organisations the federation knows: those recorded through the admin API (with their limits and
    * budget), and those known from keys and servers.
    */
-  private CompletionStage<Map<String, ObjectNode>> organizationsByName() {
+  private CompletionStage<Map<String, OrganizationView>> organizationsByName() {
     return accounts.list().thenCombine(accounts.organizations(), (keys, recorded) -> {
-      Map<String, ObjectNode> byName = new TreeMap<>();
       long now = System.currentTimeMillis();
-      for (OrganizationAccount.Organization o : recorded) {
-        ObjectNode org = byName.computeIfAbsent(o.name(), OrganizationRoutes::organization);
-        OrganizationAccount.Settings st = o.settings();
-        org.put("recorded", true).put("description", st.description())
-            .put("budget_period", st.budgetPeriod()).put("budget_used", o.budgetUsedAt(now))
-            .put("created_at", Instant.ofEpochMilli(o.createdAtMillis()).toString());
-        putNullable(org, "requests_per_minute", st.requestsPerMinute() == null ? null
-            : st.requestsPerMinute().longValue());
-        putNullable(org, "tokens_per_minute", st.tokensPerMinute());
-        putNullable(org, "token_budget", st.tokenBudget());
-      }
+      Map<String, Known> byName = new TreeMap<>();
+      recorded.forEach(o -> byName.computeIfAbsent(o.name(), name -> new Known()).record =
+          OrganizationView.Record.of(o, now));
       for (KeyRecord k : keys) {
-        ObjectNode org = byName.computeIfAbsent(k.settings().organization(), OrganizationRoutes::organization);
-        org.put("keys", org.get("keys").asInt() + 1);
-        if ("active".equals(k.status(System.currentTimeMillis()))) {
-          org.put("active_keys", org.get("active_keys").asInt() + 1);
+        Known org = byName.computeIfAbsent(k.settings().organization(), name -> new Known());
+        org.keys++;
+        if ("active".equals(k.status(now))) {
+          org.activeKeys++;
         }
       }
       for (ModelConfig m : config.get().models()) {
         for (ServerConfig s : m.vllmServers()) {
-          ObjectNode org = byName.computeIfAbsent(s.organization(), OrganizationRoutes::organization);
-          ((ArrayNode) org.get("servers")).add(ServerSpec.of(m, s).serverId());
+          byName.computeIfAbsent(s.organization(), name -> new Known()).servers.add(ServerSpec.of(m, s).serverId());
         }
       }
-      return byName;
+      Map<String, OrganizationView> views = new TreeMap<>();
+      byName.forEach((name, o) -> views.put(name, new OrganizationView(name, o.keys, o.activeKeys, o.servers,
+          o.record)));
+      return views;
     });
   }
 
-  private static ObjectNode organization(String name) {
-    ObjectNode org = Json.MAPPER.createObjectNode().put("name", name).put("object", "organization")
-        .put("recorded", false)
-        .put("keys", 0).put("active_keys", 0);
-    org.putArray("servers");
-    return org;
+  /** An organisation while its view is gathered. */
+  private static final class Known {
+    OrganizationView.Record record;
+    int keys;
+    int activeKeys;
+    final List<String> servers = new ArrayList<>();
   }
-
 }

@@ -401,6 +401,14 @@ class AccountsOverHttpTest {
     assertEquals(true, shown.get("recorded").asBoolean());
     assertEquals(4, shown.get("requests_per_minute").asInt());
     assertEquals(2, shown.get("keys").asInt());
+    assertTrue(shown.has("token_budget") && shown.get("token_budget").isNull(), "a limit not set is null: " + shown);
+    JsonNode listed = JSON.readTree(admin("GET", "/admin/organizations", null).body()).get("data");
+    JsonNode knownOnly = null;
+    for (JsonNode o : listed) {
+      knownOnly = o.get("recorded").asBoolean() ? knownOnly : o;
+    }
+    assertTrue(knownOnly != null && !knownOnly.has("requests_per_minute") && knownOnly.has("servers"),
+        "an organisation known only from keys and servers has no limits to show: " + listed);
     HttpResponse<String> raised = admin("PATCH", "/admin/organizations/univ-e", "{\"requests_per_minute\":100}");
     assertEquals(100, JSON.readTree(raised.body()).get("requests_per_minute").asInt());
     assertEquals("a university", JSON.readTree(raised.body()).get("description").asText());
