@@ -33,6 +33,9 @@ import org.apache.pekko.stream.Materializer;
  */
 final class AdminRoutes extends AdminDirectives {
 
+  /** The answer to {@code POST /admin/cluster/leave}. */
+  record Leaving(String status, String node) {}
+
   private final ActorSystem<?> system;
   private final Supplier<FederationConfig> config;
   private final KeyRoutes keys;
@@ -87,7 +90,6 @@ final class AdminRoutes extends AdminDirectives {
     system.log().info("admin: this node was asked to leave the cluster");
     system.scheduler().scheduleOnce(Duration.ofMillis(200), () -> CoordinatedShutdown.get(system)
         .run(CoordinatedShutdown.clusterLeavingReason()), system.executionContext());
-    return json(202, Json.MAPPER.createObjectNode().put("status", "leaving")
-        .put("node", Cluster.get(system).selfMember().address().toString()));
+    return json(202, new Leaving("leaving", Cluster.get(system).selfMember().address().toString()));
   }
 }

@@ -43,6 +43,15 @@ import org.apache.pekko.stream.Materializer;
  */
 final class FleetRoutes extends AdminDirectives {
 
+  /** The answer to a server added (its url is the one given: a server's bearer token is never shown). */
+  record ServerAdded(String id, String object, String model, String url, String organization,
+      Integer maxParallelRequests, String datacenter) {}
+
+  record ServerDraining(String id, String status) {}
+
+  /** The answer to a change of the fleet, saying what changed. */
+  record Changed(String status, String change) {}
+
   private final ActorSystem<?> system;
   private final Supplier<FederationConfig> config;
   private final Function<String, RecipientRef<QueueCommand>> queues;
@@ -147,9 +156,8 @@ final class FleetRoutes extends AdminDirectives {
       }
       String id = ServerSpec.of(fleet.model(model).orElseThrow(), server).serverId();
       system.log().info("admin: server {} added", id);
-      return json(201, Json.MAPPER.createObjectNode().put("id", id).put("object", "server").put("model", model)
-          .put("url", server.url()).put("organization", server.organization())
-          .put("max_parallel_requests", server.maxParallelRequests()).put("datacenter", server.datacenter()));
+      return json(201, new ServerAdded(id, "server", model, server.url(), server.organization(),
+          server.maxParallelRequests(), server.datacenter()));
     });
   }
 
@@ -166,7 +174,7 @@ final class FleetRoutes extends AdminDirectives {
         return error(refused.status(), OpenAiError.invalidRequest(refused.message(), null, "fleet_refused"));
       }
       system.log().info("admin: server {} removed; its agent drains", id);
-      return json(202, Json.MAPPER.createObjectNode().put("id", id).put("status", "draining"));
+      return json(202, new ServerDraining(id, "draining"));
     });
   }
 
@@ -178,7 +186,7 @@ final class FleetRoutes extends AdminDirectives {
         return error(refused.status(), OpenAiError.invalidRequest(refused.message(), null, "fleet_refused"));
       }
       system.log().info("admin: {}", what);
-      return json(status, Json.MAPPER.createObjectNode().put("status", "ok").put("change", what));
+      return json(status, new Changed("ok", what));
     });
   }
 
