@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import org.aiguillage.protocol.Json;
 
 /**
  * The operators' command line, in the node's jar: each command is one call to a running node's admin API.

@@ -14,6 +14,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.aiguillage.actors.fleet.FleetRegistry;
 import org.aiguillage.agents.ServerSpec;
+import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.config.ConfigException;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.FederationConfigParser;

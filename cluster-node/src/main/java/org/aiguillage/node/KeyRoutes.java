@@ -9,6 +9,7 @@ import java.util.concurrent.CompletionStage;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyAccount;
 import org.aiguillage.actors.accounts.KeySettings;
+import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.config.FederationConfigParser;
 import org.aiguillage.protocol.config.KeyConfig;
 import org.aiguillage.protocol.openai.OpenAiError;

@@ -16,6 +16,7 @@ import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyRecord;
 import org.aiguillage.actors.accounts.OrganizationAccount;
 import org.aiguillage.agents.ServerSpec;
+import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.FederationConfigParser;
 import org.aiguillage.protocol.config.ModelConfig;

@@ -3,6 +3,7 @@ package org.aiguillage.node;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
+import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.openai.OpenAiError;
 
 /**

@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.aiguillage.actors.accounts.UsageLedger;
+import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.config.FederationConfigParser;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;

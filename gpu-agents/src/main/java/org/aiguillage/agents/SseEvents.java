@@ -7,11 +7,12 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Framing;
 import org.apache.pekko.util.ByteString;
+import org.aiguillage.protocol.Json;
 
 /** Cuts a server's SSE body into events and reads the usage the server reports in them. */
 public final class SseEvents {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
   private static final ByteString SEPARATOR = ByteString.fromString("\n\n");
   static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
 

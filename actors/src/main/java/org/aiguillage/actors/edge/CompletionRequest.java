@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.function.BiPredicate;
 import java.util.function.Function;
+import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.RoutingMode;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.dispatch.TicketInfo;
@@ -49,7 +50,7 @@ public final class CompletionRequest {
   public record Invalid(int status, OpenAiError error) implements Parsed {}
 
   public static final int BEST_PRIORITY = 5;
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
 
   private CompletionRequest() {}
 

@@ -2,6 +2,7 @@ package org.aiguillage.loadtest.sim;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
@@ -35,6 +36,7 @@ import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
+import org.aiguillage.protocol.Json;
 
 /**
  * A simulated vLLM server: the OpenAI routes vLLM serves ({@code /v1/chat/completions}, {@code /v1/completions},
@@ -46,7 +48,7 @@ import org.apache.pekko.util.ByteString;
  */
 public final class VllmSimulator implements AutoCloseable {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
   private static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
 
   private final String model;
@@ -291,10 +293,10 @@ public final class VllmSimulator implements AutoCloseable {
             out.offer(ByteString.fromString(head + "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
                 + "\"logprobs\":null,\"finish_reason\":null}]}\n\n"));
           }
-          out.offer(ByteString.fromString(head + "{\"index\":0,\"delta\":{\"content\":\"" + text
+          out.offer(ByteString.fromString(head + "{\"index\":0,\"delta\":{\"content\":\"" + escaped(text)
               + "\"},\"logprobs\":null,\"finish_reason\":" + finish + "}]}\n\n"));
         } else {
-          out.offer(ByteString.fromString(head + "{\"index\":0,\"text\":\"" + text + "\",\"logprobs\":null,"
+          out.offer(ByteString.fromString(head + "{\"index\":0,\"text\":\"" + escaped(text) + "\",\"logprobs\":null,"
               + "\"finish_reason\":" + finish + ",\"stop_reason\":null}]}\n\n"));
         }
         int cut = cutStreamsAfter;
@@ -341,7 +343,7 @@ public final class VllmSimulator implements AutoCloseable {
 
       @Override
       public void finished(String finishReason, int prompt, int completion) {
-        String content = text.toString();
+        String content = escaped(text.toString());
         String choice = chat
             ? "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + content + "\",\"tool_calls\":[]},"
                 + "\"logprobs\":null,\"finish_reason\":\"" + finishReason + "\",\"stop_reason\":null}"
@@ -359,6 +361,15 @@ public final class VllmSimulator implements AutoCloseable {
   private static String usage(int prompt, int completion) {
     return "{\"prompt_tokens\":" + prompt + ",\"total_tokens\":" + (prompt + completion) + ",\"completion_tokens\":"
         + completion + "}";
+  }
+
+  /**
+   * Text as the inside of a JSON string. The answers are built from templates (a chunk is a few string appends, not
+   * a tree written by Jackson: the simulator must outrun what it measures), and whatever a token holds must not
+   * break them.
+   */
+  static String escaped(String text) {
+    return new String(JsonStringEncoder.getInstance().quoteAsString(text));
   }
 
   private static HttpResponse json(int status, String body) {

@@ -1,4 +1,4 @@
-package org.aiguillage.node;
+package org.aiguillage.protocol;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -6,16 +6,17 @@ import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.module.SimpleModule;
-import org.aiguillage.protocol.RoutingMode;
 import org.aiguillage.protocol.config.ConfigException;
 
 /**
- * The HTTP edge's one JSON mapper: the OpenAI routes and the admin API read and write with it. Field names are the
- * YAML's (snake case), and a field it does not know is an error, named in the 400 that answers it.
+ * The project's one JSON mapper for the wire: the edge's routes, the admin API and its command line, request
+ * parsing, the agents' reading of server events, the simulator. Field names are the YAML's and OpenAI's (snake
+ * case), and a field a record does not know is an error, named in the 400 that answers it. (Pekko's CBOR between
+ * nodes has its own, from its serialization settings; the load generator's report files keep theirs.)
  */
-final class Json {
+public final class Json {
 
-  static final ObjectMapper MAPPER = new ObjectMapper()
+  public static final ObjectMapper MAPPER = new ObjectMapper()
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .registerModule(new SimpleModule().addDeserializer(RoutingMode.class, new JsonDeserializer<>() {
@@ -31,7 +32,7 @@ final class Json {
 
   private Json() {}
 
-  static byte[] bytes(Object value) {
+  public static byte[] bytes(Object value) {
     try {
       return MAPPER.writeValueAsBytes(value);
     } catch (JsonProcessingException e) {
