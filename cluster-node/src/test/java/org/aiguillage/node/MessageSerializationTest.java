@@ -61,6 +61,17 @@ class MessageSerializationTest {
   }
 
   @Test
+  void aJournaledServerKeepsTheFieldNamesOfEarlierJournalsItsBearerTokenIncluded() throws Exception {
+    var added = new org.aiguillage.actors.fleet.FleetRegistry.ServerAdded("m",
+        new org.aiguillage.protocol.config.ServerConfig("http://gpu:8000", "s3cret", "univ-a", 4, "vllm", "dc1"));
+    byte[] bytes = SerializationExtension.get(node.system().classicSystem()).serialize(added).get();
+    var tree = new com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper().readTree(bytes);
+    assertEquals("s3cret", tree.path("server").path("token").asText(), tree.toString());
+    assertEquals(4, tree.path("server").path("maxParallelRequests").asInt(), tree.toString());
+    assertEquals(added, roundTrip(added));
+  }
+
+  @Test
   void everyClusterMessageSurvivesTheWire() {
     TestProbe<RequestCommand> requester = TestProbe.create(node.system());
     TestProbe<QueueCommand> queue = TestProbe.create(node.system());

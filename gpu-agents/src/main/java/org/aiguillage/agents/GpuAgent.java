@@ -477,7 +477,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private HttpRequest withServerToken(HttpRequest request) {
-    String token = spec.server().token();
+    String token = spec.server().bearerToken();
     return token == null || token.isEmpty() ? request
         : request.addHeader(Authorization.create(HttpCredentials.createOAuth2BearerToken(token)));
   }

@@ -176,10 +176,10 @@ public final class Accounts {
   }
 
   /** Makes or updates a key of the YAML file (validated by the parser). */
-  public CompletionStage<Done> seed(KeyConfig token) {
-    String hash = KeySecrets.hash(token.token());
+  public CompletionStage<Done> seed(KeyConfig key) {
+    String hash = KeySecrets.hash(key.secret());
     return account(KeySecrets.idOfHash(hash))
-        .ask(replyTo -> new KeyAccount.Seed(hash, KeySettings.of(token), replyTo), timeout);
+        .ask(replyTo -> new KeyAccount.Seed(hash, KeySettings.of(key), replyTo), timeout);
   }
 
   /** Makes a key with a new secret (another one if its id is taken, which 2^-48 odds make rare). */

@@ -118,7 +118,7 @@ public final class FederationConfigParser {
     for (int i = 0; i < tokens.size(); i++) {
       KeyConfig t = tokens.get(i);
       String at = "tokens[" + i + "]";
-      require(t.token() != null && !t.token().isBlank(), at + ".token");
+      require(t.secret() != null && !t.secret().isBlank(), at + ".token");
       validateKey(t, at + ".");
     }
     List<ModelConfig> models = config.models();

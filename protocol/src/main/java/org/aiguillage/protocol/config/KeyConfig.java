@@ -1,11 +1,12 @@
 package org.aiguillage.protocol.config;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 import org.aiguillage.protocol.RoutingMode;
 
 /**
  * An API key from the YAML {@code tokens} section, or the body of {@code POST /admin/keys} (same field names; there
- * the server makes the secret). The secret is hashed as soon as the node reads it.
+ * the server makes the secret). The secret ({@code token} in the YAML) is hashed as soon as the node reads it.
  *
  * @param priority 1 (lowest) to 5 (highest); the key's ceiling, a request may only lower it
  * @param threshold the most tickets this key may have queued at once, per model
@@ -17,7 +18,7 @@ import org.aiguillage.protocol.RoutingMode;
  * @param expiresAt ISO-8601 instant or date after which the key stops working; null: never
  */
 public record KeyConfig(
-    String token,
+    @JsonProperty("token") String secret,
     String name,
     String organization,
     Integer priority,
@@ -41,9 +42,9 @@ public record KeyConfig(
     budgetPeriod = budgetPeriod == null ? "month" : budgetPeriod;
   }
 
-  public KeyConfig(String token, String name, String organization, Integer priority, Integer threshold,
+  public KeyConfig(String secret, String name, String organization, Integer priority, Integer threshold,
       RoutingMode defaultRoutingMode) {
-    this(token, name, organization, priority, threshold, defaultRoutingMode, null, null, null, null, null, null);
+    this(secret, name, organization, priority, threshold, defaultRoutingMode, null, null, null, null, null, null);
   }
 
   @Override

@@ -1,10 +1,12 @@
 package org.aiguillage.protocol.config;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+
 /**
  * One inference server of a model, as in the federation's Helm values ({@code vllm_servers} entries).
  *
  * @param url base URL of the server, without {@code /v1}
- * @param token bearer token the server expects, if any; never logged
+ * @param bearerToken the bearer token the server expects, if any ({@code token} in the YAML); never logged
  * @param organization the organisation that owns the server (its tickets go first there)
  * @param maxParallelRequests the most calls this dispatcher keeps open on the server at once
  * @param type how to read its load: {@code vllm}, {@code sglang}, {@code ollama} or {@code openai}
@@ -15,7 +17,7 @@ package org.aiguillage.protocol.config;
  */
 public record ServerConfig(
     String url,
-    String token,
+    @JsonProperty("token") String bearerToken,
     String organization,
     Integer maxParallelRequests,
     String type,
@@ -25,13 +27,13 @@ public record ServerConfig(
 
   public static final int DEFAULT_MAX_PARALLEL_REQUESTS = 16;
 
-  public ServerConfig(String url, String token, String organization, Integer maxParallelRequests, String type,
+  public ServerConfig(String url, String bearerToken, String organization, Integer maxParallelRequests, String type,
       String datacenter) {
-    this(url, token, organization, maxParallelRequests, type, datacenter, null, null);
+    this(url, bearerToken, organization, maxParallelRequests, type, datacenter, null, null);
   }
 
   public ServerConfig withDatacenter(String newDatacenter) {
-    return new ServerConfig(url, token, organization, maxParallelRequests, type, newDatacenter, powerWatts,
+    return new ServerConfig(url, bearerToken, organization, maxParallelRequests, type, newDatacenter, powerWatts,
         maxWaiting);
   }
 

@@ -29,7 +29,7 @@ class FederationConfigParserTest {
     ModelConfig model = config.model("demo-model").orElseThrow();
     assertEquals("org/served-name", model.servedName());
     assertEquals(16, model.vllmServers().get(0).maxParallelRequests());
-    assertEquals("secret", model.vllmServers().get(0).token());
+    assertEquals("secret", model.vllmServers().get(0).bearerToken());
   }
 
   @Test
