@@ -17,6 +17,7 @@ import kamon.Kamon;
 import kamon.metric.MeasurementUnit;
 import org.aiguillage.priority.Ticket;
 import org.aiguillage.priority.TicketQueue;
+import org.aiguillage.protocol.config.RoutingStrategy;
 import org.aiguillage.protocol.dispatch.AgentCommand;
 import org.aiguillage.protocol.dispatch.DispatchTicket;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
@@ -433,7 +434,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
    */
   private AgentView inTicketsDatacenter(AgentView chosen, List<AgentView> candidates, DispatchTicket ticket) {
     String datacenter = ticket.info().datacenter();
-    if (!settings.routingStrategy().equals("least-busy") || datacenter.equals(chosen.datacenter)) {
+    if (settings.routingStrategy() != RoutingStrategy.LEAST_BUSY || datacenter.equals(chosen.datacenter)) {
       return chosen;
     }
     Comparator<AgentView> order = leastBusyOrder(candidates);
@@ -454,13 +455,13 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       }
     }
     switch (settings.routingStrategy()) {
-      case "round-robin" -> {
+      case ROUND_ROBIN -> {
         withRoom.sort(Comparator.comparing(a -> a.serverId));
         if (!withRoom.isEmpty()) {
           Collections.rotate(withRoom, -(int) (roundRobin % withRoom.size()));
         }
       }
-      case "random" -> Collections.shuffle(withRoom, ThreadLocalRandom.current());
+      case RANDOM -> Collections.shuffle(withRoom, ThreadLocalRandom.current());
       default -> {
         withRoom.forEach(a -> a.countPrefilling(now));
         withRoom.sort(leastBusyOrder(withRoom)
@@ -489,7 +490,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
 
   private void assign(AgentView agent, DispatchTicket ticket, long now) {
     agent.assignsSent++;
-    if (settings.routingStrategy().equals("least-busy")) {
+    if (settings.routingStrategy() == RoutingStrategy.LEAST_BUSY) {
       agent.assignedAt.addLast(now); // only least-busy reads (and prunes) them
     }
     roundRobin++;

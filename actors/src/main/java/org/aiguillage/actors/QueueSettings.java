@@ -3,11 +3,12 @@ package org.aiguillage.actors;
 import java.time.Duration;
 import org.aiguillage.priority.QueuePolicy;
 import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.RoutingStrategy;
 
 /**
  * How one model's queue behaves.
  *
- * @param routingStrategy {@code least-busy}, {@code round-robin} or {@code random}
+ * @param routingStrategy how a server is picked among those with room
  * @param leaseTimeout a waiting ticket whose request actor has not re-asserted it for this long is dropped
  * @param demandTimeout an agent that has not repeated its demand for this long is forgotten
  * @param assignTimeout an assignment neither accepted nor refused in this long goes back to the queue
@@ -16,7 +17,7 @@ import org.aiguillage.protocol.config.ModelConfig;
  * it without a copy of the key directory.
  */
 public record QueueSettings(
-    String routingStrategy,
+    RoutingStrategy routingStrategy,
     QueuePolicy policy,
     Duration leaseTimeout,
     Duration demandTimeout,
@@ -28,7 +29,7 @@ public record QueueSettings(
   }
 
   public static QueueSettings defaults() {
-    return new QueueSettings("least-busy", QueuePolicy.NO_AGEING, Duration.ofSeconds(5), Duration.ofSeconds(3),
+    return new QueueSettings(RoutingStrategy.LEAST_BUSY, QueuePolicy.NO_AGEING, Duration.ofSeconds(5), Duration.ofSeconds(3),
         Duration.ofSeconds(5));
   }
 }

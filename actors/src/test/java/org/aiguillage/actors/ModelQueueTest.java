@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.time.Duration;
 import org.aiguillage.priority.QueuePolicy;
 import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.config.RoutingStrategy;
 import org.aiguillage.protocol.dispatch.AgentCommand;
 import org.aiguillage.protocol.dispatch.DispatchTicket;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
@@ -31,7 +32,8 @@ class ModelQueueTest {
   }
 
   private ActorRef<QueueCommand> queue(String strategy) {
-    return queue(new QueueSettings(strategy, QueuePolicy.NO_AGEING, Duration.ofSeconds(5), Duration.ofSeconds(3),
+    return queue(new QueueSettings(RoutingStrategy.fromWireName(strategy), QueuePolicy.NO_AGEING,
+        Duration.ofSeconds(5), Duration.ofSeconds(3),
         Duration.ofSeconds(5)));
   }
 
@@ -380,7 +382,8 @@ class ModelQueueTest {
 
   @Test
   void withNoLiveAgentAQueuePastItsStartupGraceAnswers503AtOnce() {
-    ActorRef<QueueCommand> queue = queue(new QueueSettings("least-busy", QueuePolicy.NO_AGEING, Duration.ofSeconds(5),
+    ActorRef<QueueCommand> queue = queue(new QueueSettings(RoutingStrategy.LEAST_BUSY, QueuePolicy.NO_AGEING,
+        Duration.ofSeconds(5),
         Duration.ofMillis(100), Duration.ofSeconds(5)));
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
     requester.expectNoMessage(Duration.ofMillis(200));
@@ -393,7 +396,7 @@ class ModelQueueTest {
 
   @Test
   void aTicketWhoseLeaseLapsesIsDroppedAndAReassertedOneKeepsItsArrivalTime() {
-    ActorRef<QueueCommand> queue = queue(new QueueSettings("least-busy", QueuePolicy.NO_AGEING,
+    ActorRef<QueueCommand> queue = queue(new QueueSettings(RoutingStrategy.LEAST_BUSY, QueuePolicy.NO_AGEING,
         Duration.ofMillis(300), Duration.ofSeconds(10), Duration.ofSeconds(5)));
     TestProbe<AgentCommand> agent = testKit.createTestProbe();
     TestProbe<RequestCommand> requester = testKit.createTestProbe();

@@ -19,6 +19,7 @@ import org.aiguillage.actors.edge.ApiKey;
 import org.aiguillage.actors.edge.CompletionRequest;
 import org.aiguillage.agents.SseEvents;
 import org.aiguillage.protocol.config.FederationConfig;
+import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -117,7 +118,7 @@ final class Completions {
             ? error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
             : respond(o);
         count(model, response.status().intValue());
-        if (accepted.model().lifecycle().equals("deprecated")) {
+        if (accepted.model().lifecycle() == Lifecycle.DEPRECATED) {
           response = response.addHeader(RawHeader.create("Deprecation", "true"));
         }
         return withLimits(response, limits).addHeader(RawHeader.create("x-request-id", ticketId));

@@ -8,6 +8,7 @@ import org.aiguillage.protocol.config.AdminSettings;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.HttpSettings;
 import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.RoutingStrategy;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.aiguillage.protocol.config.KeyConfig;
 
@@ -45,7 +46,7 @@ final class Demo {
     FederationConfig config = NodeConfigLoader.withEnvironment(new FederationConfig(
         HttpSettings.defaults(), new AdminSettings(ADMIN_TOKEN), null,
         List.of(new KeyConfig(KEY, "demo", "univ-a", 3, null, null)),
-        List.of(new ModelConfig(MODEL, MODEL, "least-busy", List.of(
+        List.of(new ModelConfig(MODEL, MODEL, RoutingStrategy.LEAST_BUSY, List.of(
             new ServerConfig(a.baseUrl(), null, "univ-a", 64, "vllm", null),
             new ServerConfig(b.baseUrl(), null, "univ-b", 64, "vllm", null)), null, null, null))), env);
     AiguillageNode node = AiguillageNode.start(config);

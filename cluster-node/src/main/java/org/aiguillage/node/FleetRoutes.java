@@ -18,6 +18,7 @@ import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.config.ConfigException;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.FederationConfigParser;
+import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.aiguillage.protocol.dispatch.QueueCommand;
@@ -115,7 +116,7 @@ final class FleetRoutes extends AdminDirectives {
     if (current.isEmpty()) {
       return done(error(404, OpenAiError.invalidRequest("No model '" + name + "'.", null, "model_not_found")));
     }
-    String lifecycle;
+    Lifecycle lifecycle;
     List<String> aliases = new java.util.ArrayList<>();
     try {
       JsonNode patch = Json.MAPPER.readTree(body);
@@ -127,10 +128,11 @@ final class FleetRoutes extends AdminDirectives {
               + "for anything else remove it and add it again."));
         }
       }
-      lifecycle = patch.path("lifecycle").asText(current.get().lifecycle());
-      if (!ModelConfig.LIFECYCLES.contains(lifecycle)) {
-        return done(badRequest("invalid value for 'lifecycle': '" + lifecycle
-            + "' is not one of deprecated, production, staging"));
+      try {
+        lifecycle = patch.has("lifecycle") ? Lifecycle.fromWireName(patch.get("lifecycle").asText())
+            : current.get().lifecycle();
+      } catch (IllegalArgumentException unknown) {
+        return done(badRequest("invalid value for 'lifecycle': " + unknown.getMessage()));
       }
       if (patch.has("aliases")) {
         patch.get("aliases").forEach(a -> aliases.add(a.asText()));

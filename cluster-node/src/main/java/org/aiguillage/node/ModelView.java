@@ -6,7 +6,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.aiguillage.agents.ServerSpec;
+import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.RoutingStrategy;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
 import org.aiguillage.protocol.dispatch.QueueCommand;
@@ -15,7 +17,7 @@ import org.aiguillage.protocol.dispatch.QueueCommand;
  * A model as {@code GET /admin/models} shows it: its settings, its queue, and each server as the queue sees it (its
  * agent's last demand), then the servers of this node's configuration whose agents have not asked lately.
  */
-record ModelView(String name, String object, String servedName, String lifecycle, String routingStrategy,
+record ModelView(String name, String object, String servedName, Lifecycle lifecycle, RoutingStrategy routingStrategy,
     long queueTimeoutSeconds, int waitingTickets, List<String> aliases, List<Server> servers) {
 
   /**

@@ -14,6 +14,7 @@ import org.aiguillage.actors.accounts.KeyAccount;
 import org.aiguillage.actors.edge.ApiKey;
 import org.aiguillage.actors.edge.CompletionRequest;
 import org.aiguillage.protocol.config.FederationConfig;
+import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.openai.ModelObject;
 import org.aiguillage.protocol.openai.OpenAiError;
@@ -106,6 +107,6 @@ final class OpenAiRoutes extends EdgeDirectives {
 
   private static ModelObject model(ModelConfig m, String id) {
     return ModelObject.of(id, id.equals(m.name()) ? null : m.name(),
-        m.lifecycle().equals("production") ? null : m.lifecycle());
+        m.lifecycle() == Lifecycle.PRODUCTION ? null : m.lifecycle().wireName());
   }
 }

@@ -3,6 +3,7 @@ package org.aiguillage.actors.edge;
 import java.util.List;
 import org.aiguillage.protocol.CborSerializable;
 import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.config.Lifecycle;
 
 /**
  * An API key as the edge knows it: never the secret, only its public id.
@@ -28,6 +29,6 @@ public record ApiKey(String id, String name, String organization, int priority, 
 
   /** Whether this key may use the model: a model in staging only for keys whose {@code models} name it. */
   public boolean sees(org.aiguillage.protocol.config.ModelConfig model) {
-    return "staging".equals(model.lifecycle()) ? models.contains(model.name()) : allows(model.name());
+    return model.lifecycle() == Lifecycle.STAGING ? models.contains(model.name()) : allows(model.name());
   }
 }

@@ -11,6 +11,7 @@ import java.util.function.Function;
 import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.RoutingMode;
 import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.PriorityHandler;
 import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.aiguillage.protocol.dispatch.UpstreamCall;
 import org.aiguillage.protocol.openai.OpenAiError;
@@ -122,7 +123,7 @@ public final class CompletionRequest {
           + key.organization() + "') for model '" + model.name() + "', and it has none.", "routing-mode",
           "no_private_server");
     }
-    if ("vllm".equals(model.priorityHandler())) {
+    if (model.priorityHandler() == PriorityHandler.VLLM) {
       request.put("priority", BEST_PRIORITY - priority);
     }
 

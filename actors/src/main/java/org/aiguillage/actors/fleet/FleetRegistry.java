@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.aiguillage.protocol.CborSerializable;
+import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -79,7 +80,7 @@ public final class FleetRegistry
   public record RemoveServer(String model, String url, ActorRef<Reply> replyTo) implements Command {}
 
   /** Sets a model's lifecycle and aliases. */
-  public record SetModel(String name, String lifecycle, List<String> aliases, ActorRef<Reply> replyTo)
+  public record SetModel(String name, Lifecycle lifecycle, List<String> aliases, ActorRef<Reply> replyTo)
       implements Command {}
 
   public sealed interface Reply extends CborSerializable {}
@@ -98,7 +99,7 @@ public final class FleetRegistry
 
   public record ServerRemoved(String model, String url) implements Event {}
 
-  public record ModelChanged(String name, String lifecycle, List<String> aliases) implements Event {}
+  public record ModelChanged(String name, Lifecycle lifecycle, List<String> aliases) implements Event {}
 
   private FleetRegistry(PersistenceId persistenceId) {
     super(persistenceId);

@@ -11,7 +11,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
 import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.PriorityHandler;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +24,8 @@ class CompletionRequestTest {
 
   private static ModelConfig model(String priorityHandler) {
     return new ModelConfig("chat", "org/served", null,
-        List.of(new ServerConfig("http://h:1", null, "univ-a", 4, null, null)), null, priorityHandler, null);
+        List.of(new ServerConfig("http://h:1", null, "univ-a", 4, null, null)), null,
+        PriorityHandler.fromWireName(priorityHandler), null);
   }
 
   private static CompletionRequest.Parsed parse(String body, String priorityHandler) {
@@ -139,7 +142,7 @@ class CompletionRequestTest {
 
   @Test
   void aModelInStagingIsOnlyForKeysThatNameIt() {
-    ModelConfig staging = model("dispatcher").withLifecycleAndAliases("staging", List.of());
+    ModelConfig staging = model("dispatcher").withLifecycleAndAliases(Lifecycle.STAGING, List.of());
     String body = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     ApiKey tester = new ApiKey("key-3", "tester", "univ-a", 3, 100, RoutingMode.ANY, List.of("chat"));
 

@@ -29,9 +29,7 @@ import org.aiguillage.protocol.RoutingMode;
  */
 public final class FederationConfigParser {
 
-  public static final Set<String> ROUTING_STRATEGIES = Set.of("least-busy", "round-robin", "random");
   public static final Set<String> SERVER_TYPES = Set.of("vllm", "sglang", "ollama", "openai");
-  public static final Set<String> PRIORITY_HANDLERS = Set.of("dispatcher", "vllm");
   public static final Set<String> BUDGET_PERIODS = Set.of("day", "week", "month");
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
@@ -55,7 +53,13 @@ public final class FederationConfigParser {
       throw new ConfigException("malformed value for '" + path(e) + "': '" + e.getValue() + "' is not a valid "
           + e.getTargetType().getSimpleName().toLowerCase());
     } catch (JsonMappingException e) {
-      throw new ConfigException("malformed value for '" + path(e) + "': " + e.getOriginalMessage());
+      // A closed set's own refusal (RoutingStrategy, Lifecycle...) names the values it accepts: said as it is.
+      Throwable root = e;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      throw new ConfigException("malformed value for '" + path(e) + "': "
+          + (root instanceof WireNames.Unknown ? root.getMessage() : e.getOriginalMessage()));
     } catch (JsonProcessingException e) {
       throw new ConfigException("the configuration is not valid YAML: " + e.getOriginalMessage());
     }
@@ -129,15 +133,12 @@ public final class FederationConfigParser {
       if (!names.add(m.name())) {
         throw new ConfigException("malformed value for '" + at + ".name': model '" + m.name() + "' is defined twice");
       }
-      oneOf(m.routingStrategy(), ROUTING_STRATEGIES, at + ".routing_strategy");
-      oneOf(m.lifecycle(), ModelConfig.LIFECYCLES, at + ".lifecycle");
       for (String alias : m.aliases()) {
         if (!names.add(alias)) {
           throw new ConfigException("malformed value for '" + at + ".aliases': '" + alias
               + "' already names a model");
         }
       }
-      oneOf(m.priorityHandler(), PRIORITY_HANDLERS, at + ".priority_handler");
       if (m.priorityAging().isNegative()) {
         throw new ConfigException("malformed value for '" + at + ".priority_aging': must be positive or off");
       }

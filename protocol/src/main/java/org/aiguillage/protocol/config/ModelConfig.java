@@ -22,36 +22,34 @@ import java.util.List;
 public record ModelConfig(
     String name,
     String model,
-    String routingStrategy,
+    RoutingStrategy routingStrategy,
     List<ServerConfig> vllmServers,
     Duration queueTimeout,
-    String priorityHandler,
+    PriorityHandler priorityHandler,
     Duration priorityAging,
-    String lifecycle,
+    Lifecycle lifecycle,
     List<String> aliases,
     Duration firstTokenTimeout) {
 
   public static final Duration DEFAULT_FIRST_TOKEN_TIMEOUT = Duration.ofSeconds(60);
-
-  public static final java.util.Set<String> LIFECYCLES = java.util.Set.of("production", "staging", "deprecated");
 
   public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofSeconds(120);
   public static final Duration DEFAULT_PRIORITY_AGING = Duration.ofSeconds(30);
 
   public ModelConfig {
     model = model == null ? name : model;
-    routingStrategy = routingStrategy == null ? "least-busy" : routingStrategy;
+    routingStrategy = routingStrategy == null ? RoutingStrategy.LEAST_BUSY : routingStrategy;
     vllmServers = vllmServers == null ? List.of() : List.copyOf(vllmServers);
     queueTimeout = queueTimeout == null ? DEFAULT_QUEUE_TIMEOUT : queueTimeout;
-    priorityHandler = priorityHandler == null ? "dispatcher" : priorityHandler;
+    priorityHandler = priorityHandler == null ? PriorityHandler.DISPATCHER : priorityHandler;
     priorityAging = priorityAging == null ? DEFAULT_PRIORITY_AGING : priorityAging;
-    lifecycle = lifecycle == null ? "production" : lifecycle;
+    lifecycle = lifecycle == null ? Lifecycle.PRODUCTION : lifecycle;
     aliases = aliases == null ? List.of() : List.copyOf(aliases);
     firstTokenTimeout = firstTokenTimeout == null ? DEFAULT_FIRST_TOKEN_TIMEOUT : firstTokenTimeout;
   }
 
-  public ModelConfig(String name, String model, String routingStrategy, List<ServerConfig> vllmServers,
-      Duration queueTimeout, String priorityHandler, Duration priorityAging) {
+  public ModelConfig(String name, String model, RoutingStrategy routingStrategy, List<ServerConfig> vllmServers,
+      Duration queueTimeout, PriorityHandler priorityHandler, Duration priorityAging) {
     this(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging, null, null, null);
   }
 
@@ -60,7 +58,7 @@ public record ModelConfig(
         lifecycle, aliases, firstTokenTimeout);
   }
 
-  public ModelConfig withLifecycleAndAliases(String newLifecycle, List<String> newAliases) {
+  public ModelConfig withLifecycleAndAliases(Lifecycle newLifecycle, List<String> newAliases) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
         newLifecycle, newAliases, firstTokenTimeout);
   }

@@ -40,8 +40,8 @@ class FederationConfigParserTest {
           - { name: llama }
         """);
     assertEquals("mistral-small", config.model("small").orElseThrow().name());
-    assertEquals("deprecated", config.model("mistral").orElseThrow().lifecycle());
-    assertEquals("production", config.model("llama").orElseThrow().lifecycle());
+    assertEquals("deprecated", config.model("mistral").orElseThrow().lifecycle().wireName());
+    assertEquals("production", config.model("llama").orElseThrow().lifecycle().wireName());
 
     ConfigException clash = assertThrows(ConfigException.class, () -> FederationConfigParser.parse("""
         models: [ { name: a }, { name: b, aliases: [a] } ]
@@ -61,7 +61,7 @@ class FederationConfigParserTest {
 
     ModelConfig model = config.models().get(0);
     assertEquals("m", model.servedName());
-    assertEquals("least-busy", model.routingStrategy());
+    assertEquals("least-busy", model.routingStrategy().wireName());
     assertEquals(ModelConfig.DEFAULT_QUEUE_TIMEOUT, model.queueTimeout());
     assertEquals("http://h:1", model.vllmServers().get(0).url(), "a trailing /v1 is the API's, not the server's");
     assertEquals(3, config.tokens().get(0).priority());
@@ -108,6 +108,16 @@ class FederationConfigParserTest {
     assertMessage("tokens: [ { token: t, name: n, organization: o, priority: 9 } ]", "'tokens[0].priority'");
     assertMessage("tokens: [ { token: t, name: n, organization: o, default_routing_mode: mine } ]",
         "'tokens[0].default_routing_mode'");
+  }
+
+  @Test
+  void aValueOutsideAClosedSetIsRefusedListingTheAcceptedOnes() {
+    assertMessage("models: [ { name: m, routing_strategy: fastest } ]",
+        "malformed value for 'models[0].routing_strategy': 'fastest' is not one of least-busy, random, round-robin");
+    assertMessage("models: [ { name: m, lifecycle: beta } ]",
+        "malformed value for 'models[0].lifecycle': 'beta' is not one of deprecated, production, staging");
+    assertMessage("models: [ { name: m, priority_handler: sglang } ]",
+        "malformed value for 'models[0].priority_handler': 'sglang' is not one of dispatcher, vllm");
   }
 
   @Test
