@@ -22,6 +22,7 @@ import org.aiguillage.actors.accounts.UsageRecorder;
 import org.aiguillage.actors.fleet.FleetRegistry;
 import org.aiguillage.agents.GpuAgent;
 import org.aiguillage.protocol.accounting.UsageRecord;
+import org.aiguillage.protocol.config.Bootstrap;
 import org.aiguillage.protocol.config.ClusterSettings;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.NodeSettings;
@@ -197,7 +198,7 @@ public final class AiguillageNode implements AutoCloseable {
     if (cluster.formsItsOwnCluster()) {
       Cluster self = Cluster.get(system);
       self.manager().tell(Join.create(self.selfMember().address()));
-    } else if (!cluster.bootstrap().equals("seed-nodes")) {
+    } else if (cluster.bootstrap() != Bootstrap.SEED_NODES) {
       ClusterBootstrap.get(system.classicSystem()).start();
     }
     // Otherwise pekko.cluster.seed-nodes joins.

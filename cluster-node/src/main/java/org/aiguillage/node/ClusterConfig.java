@@ -48,7 +48,7 @@ final class ClusterConfig {
           cluster.requiredContactPoints());
     }
     switch (cluster.bootstrap()) {
-      case "config" -> {
+      case CONFIG -> {
         m.put("pekko.management.cluster.bootstrap.contact-point-discovery.discovery-method", "config");
         List<Map<String, Object>> endpoints = new ArrayList<>();
         for (String contact : cluster.contactPoints()) {
@@ -58,7 +58,7 @@ final class ClusterConfig {
         }
         m.put("pekko.discovery.config.services." + cluster.serviceName() + ".endpoints", endpoints);
       }
-      case "kubernetes-api" -> {
+      case KUBERNETES_API -> {
         m.put("pekko.management.cluster.bootstrap.contact-point-discovery.discovery-method", "kubernetes-api");
         m.put("pekko.management.cluster.bootstrap.contact-point-discovery.port-name", "management");
         m.put("pekko.discovery.kubernetes-api.pod-label-selector", "app.kubernetes.io/name=%s");

@@ -142,7 +142,7 @@ class KubernetesManifestsTest {
       assertTrue(selects(d.path("spec").path("selector").path("matchLabels"), labels), name + ": selector");
       assertEquals(config.cluster().serviceName(), labels.path(BOOTSTRAP_LABEL).asText(),
           name + ": bootstrap finds pods by " + BOOTSTRAP_LABEL + "=" + config.cluster().serviceName());
-      assertEquals("kubernetes-api", config.cluster().bootstrap(), name);
+      assertEquals("kubernetes-api", config.cluster().bootstrap().wireName(), name);
 
       Map<String, Integer> ports = ports(container);
       assertEquals(config.cluster().managementPort(), ports.get("management"), name + ": management port");

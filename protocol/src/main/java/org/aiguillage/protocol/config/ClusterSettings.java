@@ -20,7 +20,7 @@ public record ClusterSettings(
     String host,
     Integer port,
     List<String> seedNodes,
-    String bootstrap,
+    Bootstrap bootstrap,
     Integer managementPort,
     List<String> contactPoints,
     Integer requiredContactPoints,
@@ -36,7 +36,7 @@ public record ClusterSettings(
     host = host == null || host.isBlank() ? "127.0.0.1" : host.trim();
     port = port == null ? DEFAULT_PORT : port;
     seedNodes = seedNodes == null ? List.of() : List.copyOf(seedNodes);
-    bootstrap = bootstrap == null ? "seed-nodes" : bootstrap;
+    bootstrap = bootstrap == null ? Bootstrap.SEED_NODES : bootstrap;
     contactPoints = contactPoints == null ? List.of() : List.copyOf(contactPoints);
     requiredContactPoints = requiredContactPoints == null ? 1 : requiredContactPoints;
     serviceName = serviceName == null ? "aiguillage" : serviceName;
@@ -49,6 +49,6 @@ public record ClusterSettings(
 
   /** Whether this node forms a cluster by itself (no seeds, no bootstrap). */
   public boolean formsItsOwnCluster() {
-    return seedNodes.isEmpty() && bootstrap.equals("seed-nodes");
+    return seedNodes.isEmpty() && bootstrap == Bootstrap.SEED_NODES;
   }
 }

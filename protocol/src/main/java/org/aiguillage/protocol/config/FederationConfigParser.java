@@ -70,7 +70,6 @@ public final class FederationConfigParser {
     return config;
   }
 
-  public static final Set<String> BOOTSTRAPS = Set.of("seed-nodes", "config", "kubernetes-api");
 
   /** One {@code models} entry (JSON or YAML), checked as in a whole file; errors name its fields. */
   public static ModelConfig parseModel(String entry) {
@@ -102,14 +101,13 @@ public final class FederationConfigParser {
     if (cluster.port() < 0 || cluster.port() > 65535) {
       throw new ConfigException("malformed value for 'cluster.port': " + cluster.port() + " is not a TCP port");
     }
-    oneOf(cluster.bootstrap(), BOOTSTRAPS, "cluster.bootstrap");
     for (int i = 0; i < cluster.seedNodes().size(); i++) {
       hostAndPort(cluster.seedNodes().get(i), "cluster.seed_nodes[" + i + "]");
     }
     for (int i = 0; i < cluster.contactPoints().size(); i++) {
       hostAndPort(cluster.contactPoints().get(i), "cluster.contact_points[" + i + "]");
     }
-    if (!cluster.bootstrap().equals("seed-nodes") && cluster.managementPort() == null) {
+    if (cluster.bootstrap() != Bootstrap.SEED_NODES && cluster.managementPort() == null) {
       throw new ConfigException("missing configuration key 'cluster.management_port' (bootstrap "
           + cluster.bootstrap() + " works through Pekko Management)");
     }
