@@ -5,12 +5,13 @@ import java.time.Instant;
 import java.util.List;
 import org.aiguillage.actors.accounts.KeyRecord;
 import org.aiguillage.actors.accounts.KeySettings;
+import org.aiguillage.actors.accounts.KeyStatus;
 
 /**
  * A key as the admin API shows it: everything but its secret's hash, under the YAML {@code tokens} field names;
  * {@code key}, its secret, only in the answer that creates it. A limit that is not set is {@code null}.
  */
-record KeyView(String id, String object, String prefix, String status, String source, String createdAt,
+record KeyView(String id, String object, String prefix, KeyStatus status, String source, String createdAt,
     @JsonInclude(JsonInclude.Include.NON_NULL) String revokedAt, String name, String organization, int priority,
     int threshold, String defaultRoutingMode, String budgetPeriod, boolean enabled, List<String> models,
     Integer requestsPerMinute, Long tokensPerMinute, Long tokenBudget, String expiresAt, long budgetUsed,

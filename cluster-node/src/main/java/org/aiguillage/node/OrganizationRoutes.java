@@ -14,6 +14,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyRecord;
+import org.aiguillage.actors.accounts.KeyStatus;
 import org.aiguillage.actors.accounts.OrganizationAccount;
 import org.aiguillage.agents.ServerSpec;
 import org.aiguillage.protocol.Json;
@@ -139,7 +140,7 @@ final class OrganizationRoutes extends AdminDirectives {
       for (KeyRecord k : keys) {
         Known org = byName.computeIfAbsent(k.settings().organization(), name -> new Known());
         org.keys++;
-        if ("active".equals(k.status(now))) {
+        if (k.status(now) == KeyStatus.ACTIVE) {
           org.activeKeys++;
         }
       }

@@ -232,10 +232,10 @@ public final class KeyAccount
     KeyRecord key = state.key();
     long now = System.currentTimeMillis();
     String refusal = switch (key.status(now)) {
-      case "revoked" -> "This API key has been revoked.";
-      case "expired" -> "This API key expired on " + key.settings().expiresAtText() + ".";
-      case "disabled" -> "This API key is disabled.";
-      default -> null;
+      case REVOKED -> "This API key has been revoked.";
+      case EXPIRED -> "This API key expired on " + key.settings().expiresAtText() + ".";
+      case DISABLED -> "This API key is disabled.";
+      case ACTIVE -> null;
     };
     if (refusal != null) {
       return Effect().reply(c.replyTo(), new AuthenticationRefused(refusal));
@@ -248,7 +248,7 @@ public final class KeyAccount
 
   private ReplyEffect<Event, State> onAdmit(State state, Admit c) {
     long now = System.currentTimeMillis();
-    if (!state.exists() || !"active".equals(state.key().status(now))) {
+    if (!state.exists() || state.key().status(now) != KeyStatus.ACTIVE) {
       return Effect().reply(c.replyTo(), new Denied(401, OpenAiError.authentication(
           "This API key is not active."), 0, RateLimits.NONE));
     }

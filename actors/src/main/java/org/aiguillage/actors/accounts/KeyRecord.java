@@ -47,15 +47,15 @@ public record KeyRecord(
     return periodStart(settings.budgetPeriod(), nowMillis) == budgetPeriodStartMillis ? budgetUsed : 0;
   }
 
-  /** {@code active}, {@code disabled}, {@code expired} or {@code revoked}. */
-  public String status(long nowMillis) {
+  /** Revoked, then expired, then as its operator set it. */
+  public KeyStatus status(long nowMillis) {
     if (revoked) {
-      return "revoked";
+      return KeyStatus.REVOKED;
     }
     if (settings.expiredAt(nowMillis)) {
-      return "expired";
+      return KeyStatus.EXPIRED;
     }
-    return settings.enabled() ? "active" : "disabled";
+    return settings.enabled() ? KeyStatus.ACTIVE : KeyStatus.DISABLED;
   }
 
   /** The start (UTC) of the budget period that holds {@code atMillis}. */
