@@ -11,6 +11,7 @@ import org.aiguillage.protocol.dispatch.DispatchTicket;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.dispatch.RequestCommand;
+import org.aiguillage.protocol.dispatch.ServerState;
 import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.aiguillage.protocol.dispatch.UpstreamCall;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -142,8 +143,8 @@ class ModelQueueTest {
   private static QueueCommand.Demand demandWithSteps(String serverId, TestProbe<AgentCommand> agent, int inFlight,
       int maxParallel, int otherCalls, int batchLimit, double base, double perCall, int awaitingFirstToken) {
     return new QueueCommand.Demand(serverId, agent.ref(), "univ-a", "dc1", maxParallel - inFlight, 0,
-        new LoadSnapshot(inFlight, maxParallel, inFlight + otherCalls, 0, 0.3, 0, System.currentTimeMillis(), "ready",
-            otherCalls, batchLimit, base, perCall, awaitingFirstToken));
+        new LoadSnapshot(inFlight, maxParallel, inFlight + otherCalls, 0, 0.3, 0, System.currentTimeMillis(),
+            ServerState.READY, otherCalls, batchLimit, base, perCall, awaitingFirstToken));
   }
 
   @Test
@@ -192,7 +193,7 @@ class ModelQueueTest {
     a.expectMessageClass(AgentCommand.Assign.class);
     // a's agent saw the assignment and answers with its usual demand, its call not counted as prefilling yet.
     queue.tell(new QueueCommand.Demand("a", a.ref(), "univ-a", "dc1", 53, 1, new LoadSnapshot(11, 64, 11, 0, 0.3,
-        0.2, System.currentTimeMillis(), "ready", 0, -1, 8, 0.3, 0)));
+        0.2, System.currentTimeMillis(), ServerState.READY, 0, -1, 8, 0.3, 0)));
     queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
 
     // Sent 200 ms ago at most, a's last assignment is still being prefilled: the next one goes to b.
@@ -203,8 +204,8 @@ class ModelQueueTest {
   private static QueueCommand.Demand demandWithTtft(String serverId, TestProbe<AgentCommand> agent, int inFlight,
       double recentTtftSeconds) {
     return new QueueCommand.Demand(serverId, agent.ref(), "univ-a", "dc1", 64 - inFlight, 0,
-        new LoadSnapshot(inFlight, 64, inFlight, 0, 0.3, recentTtftSeconds, System.currentTimeMillis(), "ready", 0,
-            -1, 8, 0.3, 0));
+        new LoadSnapshot(inFlight, 64, inFlight, 0, 0.3, recentTtftSeconds, System.currentTimeMillis(),
+            ServerState.READY, 0, -1, 8, 0.3, 0));
   }
 
   @Test

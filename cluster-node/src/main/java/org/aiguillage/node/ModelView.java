@@ -31,7 +31,7 @@ record ModelView(String name, String object, String servedName, Lifecycle lifecy
 
     static Server of(QueueCommand.ServerView s) {
       LoadSnapshot load = s.snapshot();
-      return new Server(s.serverId(), s.organization(), s.datacenter(), load.state(), load.inFlight(),
+      return new Server(s.serverId(), s.organization(), s.datacenter(), load.state().wireName(), load.inFlight(),
           load.maxParallel(), s.credit(), s.lastDemandMillisAgo(),
           load.running() >= 0 ? load.running() : null,
           load.waiting() >= 0 ? load.waiting() : null,

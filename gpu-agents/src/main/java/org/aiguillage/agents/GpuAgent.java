@@ -20,6 +20,7 @@ import org.aiguillage.protocol.dispatch.DispatchTicket;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.dispatch.RequestCommand;
+import org.aiguillage.protocol.dispatch.ServerState;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -241,24 +242,24 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   // ---- demand and assignment
 
   private int freeSlots() {
-    return state().equals("ready") ? spec.server().maxParallelRequests() - calls.size() : 0;
+    return state() == ServerState.READY ? spec.server().maxParallelRequests() - calls.size() : 0;
   }
 
   /** Why this agent takes work or not (see {@link LoadSnapshot#state()}). */
-  private String state() {
+  private ServerState state() {
     if (draining) {
-      return "draining";
+      return ServerState.DRAINING;
     }
     if (!healthy()) {
-      return "unhealthy";
+      return ServerState.UNHEALTHY;
     }
     if (serverLoad.kvCacheUsage() >= settings.kvCacheHighWater()) {
-      return "kv-cache-full";
+      return ServerState.KV_CACHE_FULL;
     }
     if (scrapes.backlogged(spec.server().maxWaiting())) {
-      return "backlog";
+      return ServerState.BACKLOG;
     }
-    return calls.size() >= spec.server().maxParallelRequests() ? "full" : "ready";
+    return calls.size() >= spec.server().maxParallelRequests() ? ServerState.FULL : ServerState.READY;
   }
 
   private boolean healthy() {

@@ -107,7 +107,7 @@ class GpuAgentTest {
     ActorRef<AgentCommand> agent = testKit.spawn(GpuAgent.create(spec, queue.ref(), settings, usage));
     // An agent takes work once its server's metrics have answered.
     queue.fishForMessage(Duration.ofSeconds(5), m ->
-        m instanceof QueueCommand.Demand d && !d.snapshot().state().equals("unhealthy")
+        m instanceof QueueCommand.Demand d && !d.snapshot().state().wireName().equals("unhealthy")
             ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
     return agent;
   }
@@ -146,7 +146,7 @@ class GpuAgentTest {
       agent(busy.baseUrl(), 8, queue);
 
       List<QueueCommand> seen = queue.fishForMessage(Duration.ofSeconds(5), m ->
-          m instanceof QueueCommand.Demand d && d.snapshot().state().equals("backlog")
+          m instanceof QueueCommand.Demand d && d.snapshot().state().wireName().equals("backlog")
               ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
       QueueCommand.Demand backlogged = (QueueCommand.Demand) seen.get(seen.size() - 1);
       assertEquals(0, backlogged.freeSlots());
@@ -158,7 +158,7 @@ class GpuAgentTest {
       List<QueueCommand> later = queue.fishForMessage(Duration.ofSeconds(5), m ->
           m instanceof QueueCommand.Demand d && d.freeSlots() == 8
               ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
-      assertEquals("ready", ((QueueCommand.Demand) later.get(later.size() - 1)).snapshot().state());
+      assertEquals("ready", ((QueueCommand.Demand) later.get(later.size() - 1)).snapshot().state().wireName());
     }
   }
 
@@ -172,7 +172,7 @@ class GpuAgentTest {
     dying.close();
 
     List<QueueCommand> seen = queue.fishForMessage(Duration.ofSeconds(5), m ->
-        m instanceof QueueCommand.Demand d && d.snapshot().state().equals("unhealthy")
+        m instanceof QueueCommand.Demand d && d.snapshot().state().wireName().equals("unhealthy")
             ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
     assertEquals(0, ((QueueCommand.Demand) seen.get(seen.size() - 1)).freeSlots());
   }
@@ -287,7 +287,7 @@ class GpuAgentTest {
 
     QueueCommand.Demand demand = fish(queue, QueueCommand.Demand.class);
     assertEquals(0, demand.freeSlots());
-    assertEquals("unhealthy", demand.snapshot().state());
+    assertEquals("unhealthy", demand.snapshot().state().wireName());
     DispatchTicket ticket = ticket(requester, false, 5);
     agent.tell(new AgentCommand.Assign(ticket, queue.ref()));
 

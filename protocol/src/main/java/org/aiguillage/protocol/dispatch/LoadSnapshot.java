@@ -11,8 +11,7 @@ import org.aiguillage.protocol.CborSerializable;
  * @param waiting requests in the server's own queue (-1 when unknown)
  * @param kvCacheUsage KV-cache use 0..1 (-1 when unknown)
  * @param recentTtftSeconds recent time to first token seen by this agent (0 when nothing seen yet)
- * @param state why the agent takes work or not: {@code ready}, {@code full}, {@code backlog} (the server queues
- *     requests of its own), {@code kv-cache-full}, {@code unhealthy} (failed lately; back-off), {@code draining}
+ * @param state why the agent takes work or not
  * @param otherCalls requests on the server that are not this agent's (other dispatchers, direct users), running
  *     or waiting, at the last scrape (0 when unknown)
  * @param batchLimit the most requests the server was seen to run at once while it queued more: its real batch
@@ -32,7 +31,7 @@ public record LoadSnapshot(
     double kvCacheUsage,
     double recentTtftSeconds,
     long takenAtMillis,
-    String state,
+    ServerState state,
     int otherCalls,
     int batchLimit,
     double stepBaseMillis,
@@ -41,7 +40,7 @@ public record LoadSnapshot(
 
   public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
       double recentTtftSeconds, long takenAtMillis) {
-    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, "ready", 0, -1, -1, -1, 0);
+    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, ServerState.READY, 0, -1, -1, -1, 0);
   }
 
   /** Whether the server's step time against its batch is known. */

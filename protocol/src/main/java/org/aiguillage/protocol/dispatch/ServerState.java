@@ -1,0 +1,41 @@
+package org.aiguillage.protocol.dispatch;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Arrays;
+
+/**
+ * Why a server's agent takes work or not: {@code ready}; {@code full} (its ceiling of open calls); {@code backlog}
+ * (the server queues requests of its own); {@code kv-cache-full}; {@code unhealthy} (failed lately: back-off);
+ * {@code draining} (being removed, or its node leaving). Named as the admin API's fleet view shows it.
+ */
+public enum ServerState {
+  READY("ready"),
+  FULL("full"),
+  BACKLOG("backlog"),
+  KV_CACHE_FULL("kv-cache-full"),
+  UNHEALTHY("unhealthy"),
+  DRAINING("draining");
+
+  private final String wireName;
+
+  ServerState(String wireName) {
+    this.wireName = wireName;
+  }
+
+  @JsonValue
+  public String wireName() {
+    return wireName;
+  }
+
+  @JsonCreator
+  public static ServerState fromWireName(String name) {
+    return Arrays.stream(values()).filter(s -> s.wireName.equals(name)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no server state '" + name + "'"));
+  }
+
+  @Override
+  public String toString() {
+    return wireName;
+  }
+}
