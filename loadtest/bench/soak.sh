@@ -6,7 +6,7 @@
 #   [OUT=DIR] [LABEL=text] [NODE_JAVA_OPTS=...] [JOURNAL=h2|postgres] loadtest/bench/soak.sh [minutes=30] [users=50]
 #
 # JOURNAL=postgres (as in production) journals to a database soak_journal made anew on the local PostgreSQL
-# (127.0.0.1:5432, user postgres); h2 (the default, as in the demo) to an H2 file, whose page cache (16 MB at most)
+# (127.0.0.1:5432, user postgres); h2 (the default, as in the demo) to an H2 file, whose page cache (bounded by H2)
 # fills as the usage ledger grows, and shows in the heap.
 #
 # The workload (issue 24): closed-loop streaming users on kept-alive connections (the load generator's one
