@@ -67,7 +67,7 @@ final class KeyRoutes extends AdminDirectives {
   }
 
   private CompletionStage<HttpResponse> createKey(byte[] body) {
-    KeyConfig token;
+    KeyConfig key;
     try {
       JsonNode tree = Json.MAPPER.readTree(body);
       if (!(tree instanceof ObjectNode object)) {
@@ -76,12 +76,12 @@ final class KeyRoutes extends AdminDirectives {
       if (object.has("token") || object.has("key")) {
         return done(badRequest("The server makes the key's secret: leave out 'token' and 'key'."));
       }
-      token = Json.MAPPER.treeToValue(object, KeyConfig.class);
-      FederationConfigParser.validateKey(token, "");
+      key = Json.MAPPER.treeToValue(object, KeyConfig.class);
+      FederationConfigParser.validateKey(key, "");
     } catch (Exception e) {
       return done(invalid(e));
     }
-    return accounts.create(KeySettings.of(token)).thenApply(made -> {
+    return accounts.create(KeySettings.of(key)).thenApply(made -> {
       system.log().info("admin: key {} created for organisation {}", made.key().id(),
           made.key().settings().organization());
       return json(201, KeyView.of(made.key(), System.currentTimeMillis()).withSecret(made.secret()));
@@ -115,9 +115,9 @@ final class KeyRoutes extends AdminDirectives {
         current.remove("enabled");
         ObjectNode merged = current.setAll(changes.deepCopy());
         merged.remove("enabled");
-        KeyConfig token = Json.MAPPER.treeToValue(merged, KeyConfig.class);
-        FederationConfigParser.validateKey(token, "");
-        KeySettings s = KeySettings.of(token);
+        KeyConfig key = Json.MAPPER.treeToValue(merged, KeyConfig.class);
+        FederationConfigParser.validateKey(key, "");
+        KeySettings s = KeySettings.of(key);
         updated = new KeySettings(s.name(), s.organization(), s.priority(), s.threshold(), s.models(),
             s.requestsPerMinute(), s.tokensPerMinute(), s.tokenBudget(), s.budgetPeriod(), s.expiresAtMillis(),
             s.defaultRoutingMode(), enabled);
