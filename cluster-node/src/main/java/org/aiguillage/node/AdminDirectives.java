@@ -1,16 +1,13 @@
 package org.aiguillage.node;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.aiguillage.protocol.config.ConfigException;
 import org.aiguillage.protocol.openai.OpenAiError;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.Materializer;
@@ -61,17 +58,5 @@ abstract class AdminDirectives extends EdgeDirectives {
 
   static HttpResponse error(int status, OpenAiError error) {
     return EdgeDirectives.error(status, error, 0);
-  }
-
-  static HttpResponse json(int status, JsonNode body) {
-    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body.toString());
-  }
-
-  static void putNullable(ObjectNode node, String field, Long value) {
-    if (value == null) {
-      node.putNull(field);
-    } else {
-      node.put(field, value);
-    }
   }
 }

@@ -22,6 +22,7 @@ import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.aiguillage.protocol.dispatch.QueueCommand;
+import org.aiguillage.protocol.openai.ListOf;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;

@@ -12,6 +12,7 @@ import org.aiguillage.actors.accounts.KeySettings;
 import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.config.FederationConfigParser;
 import org.aiguillage.protocol.config.KeyConfig;
+import org.aiguillage.protocol.openai.ListOf;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.HttpResponse;

@@ -16,6 +16,7 @@ import org.aiguillage.actors.edge.CompletionRequest;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.openai.ListOf;
 import org.aiguillage.protocol.openai.ModelObject;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -91,7 +92,7 @@ final class OpenAiRoutes extends EdgeDirectives {
       data.add(model(m, m.name()));
       m.aliases().forEach(alias -> data.add(model(m, alias)));
     });
-    return json(200, new ModelObject.ListOf(data));
+    return json(200, new ListOf<>(data));
   }
 
   private HttpResponse model(KeyAccount.Authenticated authenticated, String id) {

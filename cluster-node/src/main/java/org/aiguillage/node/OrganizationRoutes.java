@@ -22,6 +22,7 @@ import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.FederationConfigParser;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ServerConfig;
+import org.aiguillage.protocol.openai.ListOf;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.Route;

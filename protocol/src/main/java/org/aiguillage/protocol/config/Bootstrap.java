@@ -2,6 +2,7 @@ package org.aiguillage.protocol.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import org.aiguillage.protocol.WireNames;
 
 /** How a node finds its cluster: its seed nodes, or Pekko Management's bootstrap from a list or Kubernetes. */
 public enum Bootstrap {

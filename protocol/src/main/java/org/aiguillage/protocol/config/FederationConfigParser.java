@@ -22,6 +22,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.aiguillage.protocol.RoutingMode;
+import org.aiguillage.protocol.WireNames;
 
 /**
  * Reads the node's YAML. An unknown key, a value of the wrong shape or a missing required key stops the start

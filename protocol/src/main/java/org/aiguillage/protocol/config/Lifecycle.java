@@ -2,6 +2,7 @@ package org.aiguillage.protocol.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import org.aiguillage.protocol.WireNames;
 
 /** A model's lifecycle: staging models are seen only by keys that name them; deprecated ones are served with a
  * Deprecation header.

@@ -2,6 +2,7 @@ package org.aiguillage.protocol.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import org.aiguillage.protocol.WireNames;
 
 /** Who applies a request's priority: the dispatcher alone, or vLLM too (its own priority field). */
 public enum PriorityHandler {

@@ -2,6 +2,7 @@ package org.aiguillage.protocol.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import org.aiguillage.protocol.WireNames;
 
 /** How a model's queue picks a server among those with room (docs/configuration.md). */
 public enum RoutingStrategy {

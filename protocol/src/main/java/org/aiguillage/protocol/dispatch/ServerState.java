@@ -2,7 +2,7 @@ package org.aiguillage.protocol.dispatch;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Arrays;
+import org.aiguillage.protocol.WireNames;
 
 /**
  * Why a server's agent takes work or not: {@code ready}; {@code full} (its ceiling of open calls); {@code backlog}
@@ -30,8 +30,7 @@ public enum ServerState {
 
   @JsonCreator
   public static ServerState fromWireName(String name) {
-    return Arrays.stream(values()).filter(s -> s.wireName.equals(name)).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("no server state '" + name + "'"));
+    return WireNames.of(values(), ServerState::wireName, name);
   }
 
   @Override

@@ -1,16 +1,16 @@
-package org.aiguillage.protocol.config;
+package org.aiguillage.protocol;
 
 import java.util.Arrays;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /** Closed sets of values written in the YAML and the admin API by their wire names ({@code least-busy}). */
-final class WireNames {
+public final class WireNames {
 
   private WireNames() {}
 
   /** The value whose wire name is {@code name}; else an error listing the accepted ones. */
-  static <E extends Enum<E>> E of(E[] values, Function<E, String> wireName, String name) {
+  public static <E extends Enum<E>> E of(E[] values, Function<E, String> wireName, String name) {
     for (E value : values) {
       if (wireName.apply(value).equals(name)) {
         return value;
@@ -21,7 +21,7 @@ final class WireNames {
   }
 
   /** A name outside the set; its message lists the accepted ones. */
-  static final class Unknown extends IllegalArgumentException {
+  public static final class Unknown extends IllegalArgumentException {
     Unknown(String message) {
       super(message);
     }
