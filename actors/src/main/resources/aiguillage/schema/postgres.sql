@@ -54,3 +54,5 @@ CREATE TABLE IF NOT EXISTS public.aiguillage_usage (
   ended_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS aiguillage_usage_ended_at_idx ON public.aiguillage_usage (ended_at);
+-- Seconds of audio heard by speech-to-text calls (added with the audio endpoints; older tables gain it).
+ALTER TABLE public.aiguillage_usage ADD COLUMN IF NOT EXISTS audio_seconds DOUBLE PRECISION DEFAULT 0 NOT NULL;

@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -184,6 +185,17 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
    * lease timeout's worth of calls at a busy edge would otherwise hold megabytes.
    */
   private final Map<String, Started> recentlyStarted = new HashMap<>();
+  /**
+   * Which server answered each recent Responses API call (a follow-up must go there), the oldest forgotten past
+   * {@link #RESPONSES_KEPT}: about 150 bytes each.
+   */
+  private final Map<String, String> responses = new LinkedHashMap<>(1024, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+      return size() > RESPONSES_KEPT;
+    }
+  };
+  static final int RESPONSES_KEPT = 100_000;
   private final long createdMillis = System.currentTimeMillis();
   private boolean agentsEverSeen;
   private long roundRobin;
@@ -213,6 +225,10 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         .onMessage(QueueCommand.AssignAccepted.class, this::onAccepted)
         .onMessage(QueueCommand.AssignRefused.class, this::onRefused)
         .onMessage(QueueCommand.DemandWithdrawn.class, this::onDemandWithdrawn)
+        .onMessage(QueueCommand.ResponseStored.class, stored -> {
+          responses.put(stored.responseId(), stored.serverId());
+          return this;
+        })
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onSignal(Terminated.class, this::onAgentTerminated)
         .build();
@@ -241,7 +257,19 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
           "queue_threshold"), 1);
       return this;
     }
-    waiting.add(toTicket(info), ticket);
+    String server = null;
+    if (info.previousResponseId() != null) {
+      server = responses.get(info.previousResponseId());
+      if (server != null && !agents.containsKey(server)) {
+        reject(ticket, 404, OpenAiError.invalidRequest("Previous response with id '" + info.previousResponseId()
+            + "' not found: the server that answered it is no longer in the fleet.", "previous_response_id",
+            "previous_response_not_found"), 0);
+        return this;
+      }
+      // Unknown here (answered before this queue started, or never): any server, which answers 404 if it is not
+      // the one that has it.
+    }
+    waiting.add(toTicket(info, server), ticket);
     leases.put(id, now);
     dispatch(now);
     return this;
@@ -396,7 +424,8 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   }
 
   private void requeue(DispatchTicket ticket) {
-    waiting.add(toTicket(ticket.info()), ticket);
+    String previous = ticket.info().previousResponseId();
+    waiting.add(toTicket(ticket.info(), previous == null ? null : responses.get(previous)), ticket);
     leases.put(ticket.id(), System.currentTimeMillis());
     dispatch(System.currentTimeMillis());
   }
@@ -518,8 +547,8 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     queueLength.update(waiting.size());
   }
 
-  private static Ticket toTicket(TicketInfo info) {
+  private static Ticket toTicket(TicketInfo info, String server) {
     return new Ticket(info.id(), info.keyId(), info.organization(), info.priority(), info.routingMode(),
-        info.arrivalMillis());
+        info.arrivalMillis(), server);
   }
 }

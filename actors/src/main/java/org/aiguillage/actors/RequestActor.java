@@ -1,6 +1,8 @@
 package org.aiguillage.actors;
 
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.aiguillage.protocol.dispatch.AgentCommand;
@@ -19,7 +21,10 @@ import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.FileIO;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.StreamRefs;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -58,10 +63,20 @@ public final class RequestActor {
 
   public static Behavior<RequestCommand> create(TicketInfo info, UpstreamCall call, RecipientRef<QueueCommand> queue,
       CompletableFuture<Outcome> reply, CompletionStage<Done> clientGone, Settings settings) {
+    return create(info, call, Optional.empty(), queue, reply, clientGone, settings);
+  }
+
+  /**
+   * @param upload the file holding the call's body when it stays at the edge ({@link UpstreamCall#bodyAtEdge()}):
+   *     streamed to each agent that starts the call; the caller deletes it once {@code reply} completes
+   */
+  public static Behavior<RequestCommand> create(TicketInfo info, UpstreamCall call, Optional<Path> upload,
+      RecipientRef<QueueCommand> queue, CompletableFuture<Outcome> reply, CompletionStage<Done> clientGone,
+      Settings settings) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       DispatchTicket ticket = new DispatchTicket(info, call, ctx.getSelf());
       ctx.pipeToSelf(clientGone, (d, failure) -> new ClientGone());
-      return new RequestActor.State(ctx, timers, ticket, queue, reply, settings).enqueue(1);
+      return new RequestActor.State(ctx, timers, ticket, upload, queue, reply, settings).enqueue(1);
     }));
   }
 
@@ -69,15 +84,18 @@ public final class RequestActor {
     private final ActorContext<RequestCommand> ctx;
     private final TimerScheduler<RequestCommand> timers;
     private final DispatchTicket ticket;
+    private final Optional<Path> upload;
     private final RecipientRef<QueueCommand> queue;
     private final CompletableFuture<Outcome> reply;
     private final Settings settings;
 
     State(ActorContext<RequestCommand> ctx, TimerScheduler<RequestCommand> timers, DispatchTicket ticket,
-        RecipientRef<QueueCommand> queue, CompletableFuture<Outcome> reply, Settings settings) {
+        Optional<Path> upload, RecipientRef<QueueCommand> queue, CompletableFuture<Outcome> reply,
+        Settings settings) {
       this.ctx = ctx;
       this.timers = timers;
       this.ticket = ticket;
+      this.upload = upload;
       this.queue = queue;
       this.reply = reply;
       this.settings = settings;
@@ -122,7 +140,14 @@ public final class RequestActor {
           .onMessage(RequestCommand.Streaming.class, s -> finish(new Outcome.Stream(s.serverId(), s.events().getSource())))
           .onMessage(RequestCommand.Whole.class, w ->
               finish(new Outcome.Whole(w.serverId(), w.status(), w.contentType(), w.body())))
-          .onMessage(RequestCommand.UpstreamFailed.class, f -> retry(attempt, agent, f.reason()))
+          .onMessage(RequestCommand.UpstreamFailed.class, f -> f.retryable() ? retry(attempt, agent, f.reason())
+              : finish(new Outcome.Failure(502, OpenAiError.serverError("The call failed: " + f.reason() + ".",
+                  "upstream_failed"), 0)))
+          .onMessage(RequestCommand.OpenBody.class, open -> {
+            upload.ifPresent(path -> open.replyTo().tell(new RequestCommand.Upload(
+                FileIO.fromPath(path).runWith(StreamRefs.sourceRef(), Materializer.matFromSystem(ctx.getSystem())))));
+            return Behaviors.same();
+          })
           .onSignal(Terminated.class, t -> retry(attempt, agent, "the agent of server " + serverId + " stopped"))
           .onMessage(ClientGone.class, gone -> {
             agent.tell(new AgentCommand.CancelCall(ticket.id()));

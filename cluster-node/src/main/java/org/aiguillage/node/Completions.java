@@ -2,10 +2,13 @@ package org.aiguillage.node;
 
 import static org.aiguillage.node.EdgeDirectives.error;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BiPredicate;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import kamon.Kamon;
@@ -20,6 +23,7 @@ import org.aiguillage.actors.edge.CompletionRequest;
 import org.aiguillage.agents.SseEvents;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.Lifecycle;
+import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -28,9 +32,11 @@ import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -51,6 +57,7 @@ final class Completions {
   private final Accounts accounts;
   private final Function<String, RecipientRef<QueueCommand>> queues;
   private final RequestActor.Settings requestSettings;
+  private final Materializer materializer;
 
   Completions(ActorSystem<?> system, Supplier<FederationConfig> config, Accounts accounts,
       Function<String, RecipientRef<QueueCommand>> queues, RequestActor.Settings requestSettings) {
@@ -59,27 +66,78 @@ final class Completions {
     this.accounts = accounts;
     this.queues = queues;
     this.requestSettings = requestSettings;
+    this.materializer = Materializer.matFromSystem(system);
   }
 
   CompletionStage<HttpResponse> dispatch(CompletionRequest.Endpoint endpoint, byte[] body,
       KeyAccount.Authenticated authenticated, ClientConnection connection) {
+    FederationConfig current = config.get();
+    CompletionRequest.Parsed parsed = CompletionRequest.parse(endpoint, body, authenticated.key(), current::model,
+        hostsModel(current), System.currentTimeMillis(), current.node().datacenter());
+    return queue(endpoint, parsed, authenticated, connection, Optional.empty());
+  }
+
+  /**
+   * A speech-to-text request: its form written to disk as it arrives (413 past {@code http.max_audio_bytes}), then
+   * queued like any other; the file goes when the answer starts or the request ends otherwise.
+   */
+  CompletionStage<HttpResponse> dispatchAudio(CompletionRequest.Endpoint endpoint, HttpEntity entity,
+      KeyAccount.Authenticated authenticated, ClientConnection connection) {
+    FederationConfig current = config.get();
+    long limit = current.http().maxAudioBytes();
+    return AudioUpload.spool(entity, limit, BODY_TIMEOUT,
+            name -> current.model(name).map(ModelConfig::servedName).orElse(name), materializer)
+        .thenCompose(read -> {
+          if (read instanceof AudioUpload.Refused refused) {
+            count(null, endpoint, refused.status());
+            return CompletableFuture.completedFuture(error(refused.status(), OpenAiError.invalidRequest(
+                refused.message(), refused.status() == 400 ? "file" : null, switch (refused.status()) {
+                  case 413 -> "request_too_large";
+                  case 408 -> "request_timeout";
+                  default -> "invalid_multipart";
+                }), 0));
+          }
+          AudioUpload.Spooled form = (AudioUpload.Spooled) read;
+          if (!form.hasFile()) {
+            AudioUpload.delete(form.file());
+            count(null, endpoint, 400);
+            return CompletableFuture.completedFuture(error(400, OpenAiError.invalidRequest(
+                "Missing required parameter: 'file' (the audio, as a file part of the form).", "file",
+                "missing_required_parameter"), 0));
+          }
+          CompletionRequest.Parsed parsed = CompletionRequest.audio(endpoint, form.fields(), authenticated.key(),
+              current::model, hostsModel(current), System.currentTimeMillis(), current.node().datacenter(),
+              form.contentType(), form.bytes(), form.audioSeconds());
+          CompletionStage<HttpResponse> answer = queue(endpoint, parsed, authenticated, connection,
+              Optional.of(form.file()));
+          // The answer starts once the server read the whole upload and answered; a retry before that still
+          // finds it.
+          return answer.whenComplete((r, failure) -> AudioUpload.delete(form.file()));
+        });
+  }
+
+  /**
+   * This node's configuration lists the servers its own datacentre's agents front; a model it lists none for may
+   * have servers elsewhere in the cluster, and then only its queue can tell.
+   */
+  private static BiPredicate<String, String> hostsModel(FederationConfig current) {
+    return (organization, model) -> current.model(model).map(m -> m.vllmServers().isEmpty()
+        || m.vllmServers().stream().anyMatch(s -> s.organization().equals(organization))).orElse(false);
+  }
+
+  private CompletionStage<HttpResponse> queue(CompletionRequest.Endpoint endpoint, CompletionRequest.Parsed parsed,
+      KeyAccount.Authenticated authenticated, ClientConnection connection, Optional<Path> upload) {
     ApiKey key = authenticated.key();
     FederationConfig current = config.get();
-    // This node's configuration lists the servers its own datacentre's agents front; a model it lists none for may
-    // have servers elsewhere in the cluster, and then only its queue can tell.
-    CompletionRequest.Parsed parsed = CompletionRequest.parse(endpoint, body, key, current::model,
-        (organization, model) -> current.model(model).map(m -> m.vllmServers().isEmpty()
-            || m.vllmServers().stream().anyMatch(s -> s.organization().equals(organization))).orElse(false),
-        System.currentTimeMillis(), current.node().datacenter());
     if (parsed instanceof CompletionRequest.Invalid invalid) {
-      count(null, invalid.status());
+      count(null, endpoint, invalid.status());
       return CompletableFuture.completedFuture(error(invalid.status(), invalid.error(), 0));
     }
     CompletionRequest.Accepted accepted = (CompletionRequest.Accepted) parsed;
     String model = accepted.model().name();
     if (accepted.model().vllmServers().isEmpty() && current.cluster().formsItsOwnCluster()
         && current.node().has("agent")) {
-      count(model, 503);
+      count(model, endpoint, 503);
       return CompletableFuture.completedFuture(error(503, OpenAiError.serverError("Model '" + model
           + "' has no server right now. Retry later.", "no_server_available"), 30));
     }
@@ -101,14 +159,14 @@ final class Completions {
             }));
     return admitted.thenCompose(admission -> {
       if (admission instanceof KeyAccount.Denied denied) {
-        count(model, denied.status());
+        count(model, endpoint, denied.status());
         return CompletableFuture.completedFuture(withLimits(
             error(denied.status(), denied.error(), denied.retryAfterSeconds()), denied.limits()));
       }
       RateLimits limits = ((KeyAccount.Admitted) admission).limits();
       CompletableFuture<Outcome> outcome = new CompletableFuture<>();
-      system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), queues.apply(model), outcome,
-          connection.goneBefore(outcome), requestSettings), ticketId, Props.empty());
+      system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), upload, queues.apply(model),
+          outcome, connection.goneBefore(outcome), requestSettings), ticketId, Props.empty());
       return outcome.handle((o, failure) -> {
         if (failure != null || o instanceof Outcome.Failure) {
           // No server call will settle this ticket's reserved tokens.
@@ -117,7 +175,7 @@ final class Completions {
         HttpResponse response = failure != null
             ? error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
             : respond(o);
-        count(model, response.status().intValue());
+        count(model, endpoint, response.status().intValue());
         if (accepted.model().lifecycle() == Lifecycle.DEPRECATED) {
           response = response.addHeader(RawHeader.create("Deprecation", "true"));
         }
@@ -158,31 +216,33 @@ final class Completions {
   }
 
   static HttpResponse unauthorized(KeyAccount.AuthenticationRefused refused) {
-    count(null, 401);
+    count(null, null, 401);
     return error(401, OpenAiError.authentication(refused.message()), 0);
   }
 
   /** A body that did not arrive in time (408), or larger than {@code limit} (413). */
   static HttpResponse refused(RequestBody.Read read, long limit) {
     if (read instanceof RequestBody.TooSlow slow) {
-      count(null, 408);
+      count(null, null, 408);
       return error(408, slow.error(), 0);
     }
-    count(null, 413);
+    count(null, null, 413);
     return error(413, OpenAiError.invalidRequest("The request body is larger than this endpoint accepts ("
         + limit + " bytes).", null, "request_too_large"), 0);
   }
 
   /** The answer when the key accounts do not answer in time. */
   static HttpResponse accountsUnavailable() {
-    count(null, 503);
+    count(null, null, 503);
     return error(503, OpenAiError.serverError("The dispatcher cannot check API keys right now. Retry later.",
         "accounts_unavailable"), 5);
   }
 
-  static void count(String model, int status) {
+  /** @param endpoint null when the request was refused before its endpoint was known to matter (401, 408, 413) */
+  static void count(String model, CompletionRequest.Endpoint endpoint, int status) {
     Kamon.counter("aiguillage_requests", "client requests answered by the edge")
         .withTags(TagSet.builder().add("model", model == null ? "none" : model)
+            .add("endpoint", endpoint == null ? "none" : endpoint.metricName())
             .add("status", Integer.toString(status)).build())
         .increment();
   }

@@ -8,6 +8,7 @@ import java.util.stream.Stream;
 import org.aiguillage.agents.ServerSpec;
 import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.ModelType;
 import org.aiguillage.protocol.config.RoutingStrategy;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
@@ -17,7 +18,7 @@ import org.aiguillage.protocol.dispatch.QueueCommand;
  * A model as {@code GET /admin/models} shows it: its settings, its queue, and each server as the queue sees it (its
  * agent's last demand), then the servers of this node's configuration whose agents have not asked lately.
  */
-record ModelView(String name, String object, String servedName, Lifecycle lifecycle, RoutingStrategy routingStrategy,
+record ModelView(String name, String object, String servedName, ModelType type, Lifecycle lifecycle, RoutingStrategy routingStrategy,
     long queueTimeoutSeconds, int waitingTickets, List<String> aliases, List<Server> servers) {
 
   /**
@@ -61,7 +62,7 @@ record ModelView(String name, String object, String servedName, Lifecycle lifecy
             .filter(c -> !reporting.contains(ServerSpec.of(m, c).serverId()))
             .map(c -> Server.notReporting(ServerSpec.of(m, c).serverId(), c)))
         .toList();
-    return new ModelView(m.name(), "model", m.servedName(), m.lifecycle(), m.routingStrategy(),
+    return new ModelView(m.name(), "model", m.servedName(), m.type(), m.lifecycle(), m.routingStrategy(),
         m.queueTimeout().toSeconds(), fleet.waitingTickets(), m.aliases(), servers);
   }
 }

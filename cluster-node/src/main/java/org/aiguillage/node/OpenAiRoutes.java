@@ -31,9 +31,15 @@ import org.apache.pekko.stream.Materializer;
  * <pre>
  *   GET|any  /health, /ready            liveness
  *   GET|any  /metrics                   Prometheus
- *   POST     /v1/chat/completions       chat, streamed or whole
- *   POST     /v1/completions            text completions, streamed or whole
- *   GET      /v1/models                 the models this key may use, with their aliases
+ *   POST     /v1/chat/completions       chat, streamed or whole                 } text-generation
+ *   POST     /v1/completions            text completions, streamed or whole     }
+ *   POST     /v1/responses              the Responses API, streamed or whole    }
+ *   POST     /v1/embeddings             embeddings                              text-embeddings-inference
+ *   POST     /v1/audio/transcriptions   speech to text (multipart form)         } automatic-speech-recognition
+ *   POST     /v1/audio/translations     speech to English text (multipart form) }
+ *   POST     /v1/rerank, /v2/rerank     documents ordered by relevance          } text-classification
+ *   POST     /v1/score                  pairs of texts scored                   }
+ *   GET      /v1/models                 the models this key may use, with their aliases and types
  *   GET      /v1/models/{id}            one of them (an id may hold slashes)
  * </pre>
  */
@@ -59,9 +65,23 @@ final class OpenAiRoutes extends EdgeDirectives {
         pathPrefix("v1", () -> concat(
             path(segment("chat").slash("completions"), () -> post(() -> completion(CompletionRequest.Endpoint.CHAT))),
             path("completions", () -> post(() -> completion(CompletionRequest.Endpoint.COMPLETIONS))),
+            path("responses", () -> post(() -> completion(CompletionRequest.Endpoint.RESPONSES))),
+            path("embeddings", () -> post(() -> completion(CompletionRequest.Endpoint.EMBEDDINGS))),
+            pathPrefix("audio", () -> concat(
+                path("transcriptions", () -> post(() -> audio(CompletionRequest.Endpoint.TRANSCRIPTIONS))),
+                path("translations", () -> post(() -> audio(CompletionRequest.Endpoint.TRANSLATIONS))))),
+            path("rerank", () -> post(() -> completion(CompletionRequest.Endpoint.RERANK))),
+            path("score", () -> post(() -> completion(CompletionRequest.Endpoint.SCORE))),
             pathPrefix("models", () -> concat(
                 pathEndOrSingleSlash(() -> get(() -> apiKey(key -> answer(() -> models(key))))),
-                path(remaining(), id -> get(() -> apiKey(key -> answer(() -> model(key, id))))))))));
+                path(remaining(), id -> get(() -> apiKey(key -> answer(() -> model(key, id))))))))),
+        path(segment("v2").slash("rerank"), () -> post(() -> completion(CompletionRequest.Endpoint.RERANK_V2))));
+  }
+
+  /** A speech-to-text request: its multipart form streams to disk, never whole in memory. */
+  private Route audio(CompletionRequest.Endpoint endpoint) {
+    return apiKey(authenticated -> attribute(CLIENT, client -> extractRequestEntity(entity ->
+        completeWithFuture(completions.dispatchAudio(endpoint, entity, authenticated, client)))));
   }
 
   private Route completion(CompletionRequest.Endpoint endpoint) {
@@ -108,6 +128,6 @@ final class OpenAiRoutes extends EdgeDirectives {
 
   private static ModelObject model(ModelConfig m, String id) {
     return ModelObject.of(id, id.equals(m.name()) ? null : m.name(),
-        m.lifecycle() == Lifecycle.PRODUCTION ? null : m.lifecycle().wireName());
+        m.lifecycle() == Lifecycle.PRODUCTION ? null : m.lifecycle().wireName(), m.type().wireName());
   }
 }

@@ -21,6 +21,7 @@ import org.aiguillage.protocol.dispatch.LoadSnapshot;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.dispatch.RequestCommand;
 import org.aiguillage.protocol.dispatch.ServerState;
+import org.aiguillage.protocol.dispatch.UpstreamCall;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -35,6 +36,7 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.RequestEntity;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.HttpCredentials;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -69,8 +71,17 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private record CallFailed(String ticketId, Throwable cause) implements AgentCommand {}
 
-  /** @param answered whether the server's first event is an answer's, not the stream breaking or ending first */
-  private record FirstEvent(String ticketId, boolean answered) implements AgentCommand {}
+  /**
+   * @param answered whether the server's first event is an answer's, not the stream breaking or ending first
+   * @param responseId the Responses API's id for the answer, read from its first event; null otherwise
+   */
+  private record FirstEvent(String ticketId, boolean answered, String responseId) implements AgentCommand {}
+
+  /** The edge handed over the upload this call sends. */
+  private record UploadOpened(String ticketId, RequestCommand.Upload upload) implements AgentCommand {}
+
+  /** The upload could not be had: the request is gone (its client left) or its edge cannot be reached. */
+  private record UploadLost(String ticketId, Throwable cause) implements AgentCommand {}
 
   private record WholeBody(String ticketId, int status, String contentType, ByteString body) implements AgentCommand {}
 
@@ -153,6 +164,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private boolean scrapeFailing;
   private boolean scrapedOnce;
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  /** How long a server that answered 404 on its model's path gets no work before it is tried again. */
+  static final Duration ENDPOINT_RETRY = Duration.ofMinutes(1);
+  private static final Duration UPLOAD_TIMEOUT = Duration.ofSeconds(10);
+  private long endpointMissingUntilMillis;
   private final kamon.metric.Histogram serverTtft;
   private final kamon.metric.Histogram ttft;
 
@@ -205,6 +220,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         .onMessage(WholeBody.class, this::onWholeBody)
         .onMessage(CallEnded.class, this::onCallEnded)
         .onMessage(FirstEventDue.class, this::onFirstEventDue)
+        .onMessage(UploadOpened.class, this::onUploadOpened)
+        .onMessage(UploadLost.class, this::onUploadLost)
         .onMessage(AgentCommand.Drain.class, this::onDrain)
         .onMessageEquals(Tick.DRAINED, this::drainedIfIdle)
         .onSignal(PostStop.class, stop -> {
@@ -253,6 +270,9 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (!healthy()) {
       return ServerState.UNHEALTHY;
     }
+    if (endpointMissing()) {
+      return ServerState.ENDPOINT_MISSING;
+    }
     if (serverLoad.kvCacheUsage() >= settings.kvCacheHighWater()) {
       return ServerState.KV_CACHE_FULL;
     }
@@ -264,6 +284,11 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private boolean healthy() {
     return !scrapeFailing && System.currentTimeMillis() >= unhealthyUntilMillis;
+  }
+
+  /** It answered 404 on its model's path lately: not this server's kind of work (see {@link #ENDPOINT_RETRY}). */
+  private boolean endpointMissing() {
+    return System.currentTimeMillis() < endpointMissingUntilMillis;
   }
 
   private LoadSnapshot snapshot() {
@@ -306,8 +331,23 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     calls.put(ticket.id(), call);
     assign.queue().tell(new QueueCommand.AssignAccepted(ticket.id(), spec.serverId()));
     ticket.requester().tell(new RequestCommand.Started(ticket.id(), spec.serverId(), getContext().getSelf()));
+    if (ticket.call().bodyAtEdge()) {
+      getContext().ask(RequestCommand.Upload.class, ticket.requester(), UPLOAD_TIMEOUT,
+          replyTo -> new RequestCommand.OpenBody(ticket.id(), replyTo),
+          (upload, failure) -> upload != null ? new UploadOpened(ticket.id(), upload)
+              : new UploadLost(ticket.id(), failure));
+    } else {
+      send(ticket, HttpEntities.create(ContentTypes.APPLICATION_JSON, ticket.call().body()));
+    }
+    FirstEventDue due = new FirstEventDue(ticket.id());
+    timers.startSingleTimer(due, due,
+        ticket.call().stream() ? settings.firstEventTimeout() : settings.wholeAnswerTimeout());
+    return this;
+  }
+
+  private void send(DispatchTicket ticket, RequestEntity entity) {
     HttpRequest request = HttpRequest.POST(spec.server().url() + ticket.call().path())
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, ticket.call().body()))
+        .withEntity(entity)
         // vLLM takes this as its request id: the same id in our logs and the server's.
         .addHeader(RawHeader.create("X-Request-Id", ticket.id()));
     CompletionStage<HttpResponse> response = http.singleRequest(withServerToken(request),
@@ -315,9 +355,28 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         getContext().getSystem().classicSystem().log());
     getContext().pipeToSelf(response, (r, failure) ->
         failure == null ? new Responded(ticket.id(), r) : new CallFailed(ticket.id(), failure));
-    FirstEventDue due = new FirstEventDue(ticket.id());
-    timers.startSingleTimer(due, due,
-        ticket.call().stream() ? settings.firstEventTimeout() : settings.wholeAnswerTimeout());
+  }
+
+  /** The upload streams from the edge's disk to the server as the server reads it. */
+  private Behavior<AgentCommand> onUploadOpened(UploadOpened opened) {
+    Call call = calls.get(opened.ticketId());
+    if (call != null && !call.cancelled) {
+      UpstreamCall c = call.ticket.call();
+      send(call.ticket, HttpEntities.create(ContentTypes.parse(c.contentType()), c.bodyBytes(),
+          opened.upload().bytes().getSource()));
+    }
+    return this;
+  }
+
+  private Behavior<AgentCommand> onUploadLost(UploadLost lost) {
+    Call call = calls.get(lost.ticketId());
+    if (call != null) {
+      getContext().getLog().info("call {} dropped: its upload could not be had from its edge ({})",
+          lost.ticketId(), lost.cause().getMessage());
+      call.ticket.requester().tell(new RequestCommand.UpstreamFailed(lost.ticketId(), spec.serverId(), false,
+          "the upload could not be read from the edge"));
+      endCall(lost.ticketId());
+    }
     return this;
   }
 
@@ -364,6 +423,12 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       return this;
     }
     String ticketId = responded.ticketId();
+    if (status == 404) {
+      getContext().pipeToSelf(response.entity().toStrict(10_000, materializer), (strict, failure) ->
+          failure == null ? new WholeBody(ticketId, status, "application/json", strict.getData())
+              : new CallFailed(ticketId, failure));
+      return this;
+    }
     if (status >= 300 || !call.ticket.call().stream()) {
       String contentType = response.entity().getContentType().toString();
       getContext().pipeToSelf(response.entity().toStrict(60_000, materializer), (strict, failure) ->
@@ -376,6 +441,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     // A second graph for the rest of the answer would cost every event one more asynchronous hop.
     ActorRef<AgentCommand> self = getContext().getSelf();
     boolean clientWantsUsage = call.ticket.call().clientWantsUsage();
+    boolean responses = call.ticket.call().isResponses();
     Pair<UniqueKillSwitch, SourceRef<ByteString>> started = response.entity().getDataBytes()
         .viaMat(KillSwitches.single(), Keep.right())
         .via(SseEvents.framing(settings.maxEventBytes()))
@@ -388,7 +454,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         .map(event -> {
           if (!call.firstEventSeen) {
             call.firstEventSeen = true;
-            self.tell(new FirstEvent(ticketId, event != SseEvents.BROKEN_STREAM_END));
+            self.tell(new FirstEvent(ticketId, event != SseEvents.BROKEN_STREAM_END,
+                responses ? SseEvents.responseIdOf(event).orElse(null) : null));
           }
           return event;
         })
@@ -426,6 +493,9 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       return this;
     }
     answered(call);
+    if (first.responseId() != null) {
+      queue.tell(new QueueCommand.ResponseStored(first.responseId(), spec.serverId()));
+    }
     call.ticket.requester().tell(new RequestCommand.Streaming(first.ticketId(), spec.serverId(), 200, call.answer));
     return this;
   }
@@ -435,7 +505,23 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (call == null) {
       return this;
     }
+    if (whole.status() == 404 && SseEvents.isUnknownRoute(whole.body())) {
+      // Not the client's error: this server does not serve its model's path. Another server may.
+      String path = call.ticket.call().path();
+      getContext().getLog().warn("server {} answers 404 on {}: it does not serve model {}'s type; no work for it "
+          + "for {} s", spec.serverId(), path, spec.model(), ENDPOINT_RETRY.toSeconds());
+      endpointMissingUntilMillis = System.currentTimeMillis() + ENDPOINT_RETRY.toMillis();
+      call.ticket.requester().tell(new RequestCommand.UpstreamFailed(call.ticket.id(), spec.serverId(), true,
+          "server answered 404 on " + path));
+      endCall(call.ticket.id());
+      queue.tell(new QueueCommand.DemandWithdrawn(spec.serverId()));
+      return this;
+    }
     answered(call);
+    if (whole.status() < 300 && call.ticket.call().isResponses()) {
+      SseEvents.responseIdOf(whole.body()).ifPresent(id ->
+          queue.tell(new QueueCommand.ResponseStored(id, spec.serverId())));
+    }
     byte[] body = whole.body().toArray();
     call.ticket.requester().tell(
         new RequestCommand.Whole(whole.ticketId(), spec.serverId(), whole.status(), whole.contentType(), body));
@@ -465,12 +551,19 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     }
     if (call != null) {
       String outcome = ended.status() < 300 ? "completed" : ended.status() == 499 ? "cancelled" : "interrupted";
+      String endpoint = call.ticket.call().path().substring(4);
       Kamon.counter("aiguillage_server_calls", "calls made to inference servers")
-          .withTags(tags("model", spec.model(), "server", spec.serverId(), "outcome", outcome)).increment();
+          .withTags(tags("model", spec.model(), "server", spec.serverId(), "endpoint", endpoint, "outcome", outcome))
+          .increment();
       Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
           .withTags(tags("model", spec.model(), "kind", "prompt")).increment(ended.usage().promptTokens());
       Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
           .withTags(tags("model", spec.model(), "kind", "completion")).increment(ended.usage().completionTokens());
+      double audio = audioSeconds(call, ended.usage());
+      if (audio > 0) {
+        Kamon.counter("aiguillage_audio_seconds", "seconds of audio heard by speech-to-text servers")
+            .withTags(tags("model", spec.model())).increment(Math.round(audio));
+      }
       account(call, ended.status(), ended.usage());
     }
     endCall(ended.ticketId());
@@ -551,7 +644,15 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         Math.max(0, call.startMillis - info.arrivalMillis()),
         call.firstEventMillis < 0 ? -1 : Math.max(0, call.firstEventMillis - info.arrivalMillis()),
         now - call.startMillis, status, info.priority(), info.routingMode().wireName(),
-        watts == null ? 0 : watts * call.shareSeconds, now));
+        watts == null ? 0 : watts * call.shareSeconds, now, audioSeconds(call, usage)));
+  }
+
+  /** What a speech-to-text call heard: as its server said, else as the edge read the file's header. */
+  private static double audioSeconds(Call call, Usage usage) {
+    if (usage.audioSeconds() >= 0) {
+      return usage.audioSeconds();
+    }
+    return Math.max(0, call.ticket.call().audioSeconds());
   }
 
   private void answered(Call call) {

@@ -24,9 +24,16 @@ public final class SseEvents {
       + "\"The server failed while answering; the answer is incomplete.\",\"type\":\"server_error\","
       + "\"param\":null,\"code\":\"upstream_failed\"}}\n\n" + "data: [DONE]\n\n");
 
-  /** Prompt and completion tokens as the server counted them. */
-  public record Usage(long promptTokens, long completionTokens) {
+  /**
+   * Prompt and completion tokens as the server counted them (input tokens alone for embeddings, rerank and score), and
+   * the seconds of audio it heard when it says (-1 when it does not).
+   */
+  public record Usage(long promptTokens, long completionTokens, double audioSeconds) {
     public static final Usage NONE = new Usage(0, 0);
+
+    public Usage(long promptTokens, long completionTokens) {
+      this(promptTokens, completionTokens, -1);
+    }
   }
 
   private SseEvents() {}
@@ -50,7 +57,35 @@ public final class SseEvents {
     if (!text.contains("\"usage\":{") && !text.contains("\"usage\": {")) {
       return Optional.empty();
     }
-    return parseUsage(text.strip().replaceFirst("^data:\\s*", ""));
+    // The Responses API names its events: "event: response.completed\ndata: {...}".
+    int data = text.indexOf("data:");
+    return data < 0 ? Optional.empty() : parseUsage(text.substring(data + 5).strip());
+  }
+
+  /**
+   * The id of a Responses API answer: a whole answer's {@code id}, or a stream's first event's ({@code
+   * response.created}, whose {@code response} carries it).
+   */
+  public static Optional<String> responseIdOf(ByteString answer) {
+    String text = answer.utf8String();
+    int data = text.indexOf("data:");
+    try {
+      JsonNode tree = JSON.readTree(data < 0 ? text : text.substring(data + 5));
+      JsonNode id = tree.has("response") ? tree.path("response").path("id") : tree.path("id");
+      return id.isTextual() ? Optional.of(id.asText()) : Optional.empty();
+    } catch (Exception e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Whether a 404's body says the path is unknown (vLLM and FastAPI: {@code {"detail":"Not Found"}}), not that the
+   * model or an object named in the request is.
+   */
+  static boolean isUnknownRoute(ByteString body) {
+    String text = body.utf8String();
+    return text.contains("\"detail\"") && text.contains("Not Found") || text.isBlank()
+        || text.strip().equals("404 page not found") || text.strip().equals("Not Found");
   }
 
   /** A chunk with no choices and a usage: present only because usage was asked for. */
@@ -75,14 +110,32 @@ public final class SseEvents {
     return false;
   }
 
-  /** The usage of a whole (non-streamed) answer. */
+  /**
+   * The usage of a whole (non-streamed) answer, in each API's words: {@code prompt_tokens} and {@code
+   * completion_tokens} (chat, completions, embeddings, score), {@code input_tokens} and {@code output_tokens} (the
+   * Responses API, under {@code response} in its last event), {@code total_tokens} alone (rerank); audio as {@code
+   * usage: {type: duration, seconds}} or a verbose transcription's {@code duration}.
+   */
   public static Optional<Usage> parseUsage(String json) {
     try {
-      JsonNode usage = JSON.readTree(json).path("usage");
+      JsonNode answer = JSON.readTree(json);
+      JsonNode usage = answer.path("usage");
       if (!usage.isObject()) {
-        return Optional.empty();
+        usage = answer.path("response").path("usage");
       }
-      return Optional.of(new Usage(usage.path("prompt_tokens").asLong(0), usage.path("completion_tokens").asLong(0)));
+      double audioSeconds = answer.path("duration").isNumber() ? answer.path("duration").asDouble() : -1;
+      if (!usage.isObject()) {
+        return audioSeconds < 0 ? Optional.empty() : Optional.of(new Usage(0, 0, audioSeconds));
+      }
+      if ("duration".equals(usage.path("type").asText()) && usage.path("seconds").isNumber()) {
+        audioSeconds = usage.path("seconds").asDouble();
+      }
+      long prompt = usage.path("prompt_tokens").asLong(usage.path("input_tokens").asLong(-1));
+      long completion = usage.path("completion_tokens").asLong(usage.path("output_tokens").asLong(0));
+      if (prompt < 0) {
+        prompt = Math.max(0, usage.path("total_tokens").asLong(0) - completion);
+      }
+      return Optional.of(new Usage(prompt, completion, audioSeconds));
     } catch (Exception e) {
       return Optional.empty();
     }

@@ -7,6 +7,14 @@ import org.aiguillage.protocol.RoutingMode;
  *
  * @param priority 1 (lowest) and up; higher goes first
  * @param arrivalMillis when the request first arrived; kept across re-enqueues so a ticket keeps its place
+ * @param server the one server that may serve it (a follow-up of an answer only that server keeps), or null for any
  */
 public record Ticket(
-    String id, String keyId, String organization, int priority, RoutingMode routingMode, long arrivalMillis) {}
+    String id, String keyId, String organization, int priority, RoutingMode routingMode, long arrivalMillis,
+    String server) {
+
+  public Ticket(String id, String keyId, String organization, int priority, RoutingMode routingMode,
+      long arrivalMillis) {
+    this(id, keyId, organization, priority, routingMode, arrivalMillis, null);
+  }
+}

@@ -41,7 +41,7 @@ public final class TicketQueue<P> {
   /** The server asking for work, as far as ordering cares. */
   public record Server(String id, String organization) {}
 
-  private record LaneKey(String keyId, int priority, RoutingMode routingMode) {}
+  private record LaneKey(String keyId, int priority, RoutingMode routingMode, String server) {}
 
   private static final Comparator<Entry<?>> ARRIVAL_ORDER =
       Comparator.<Entry<?>>comparingLong(e -> e.ticket().arrivalMillis()).thenComparingLong(Entry::sequence);
@@ -145,6 +145,9 @@ public final class TicketQueue<P> {
 
   /** Whether {@code ticket} may run on {@code server} now. */
   public static boolean mayRunOn(Ticket ticket, Server server, Predicate<String> organizationHasRoom) {
+    if (ticket.server() != null) {
+      return ticket.server().equals(server.id());
+    }
     boolean own = ticket.organization().equals(server.organization());
     return switch (ticket.routingMode()) {
       case ANY -> true;
@@ -179,6 +182,6 @@ public final class TicketQueue<P> {
   }
 
   private static LaneKey laneOf(Ticket t) {
-    return new LaneKey(t.keyId(), t.priority(), t.routingMode());
+    return new LaneKey(t.keyId(), t.priority(), t.routingMode(), t.server());
   }
 }

@@ -59,6 +59,9 @@ public final class VllmSimulator implements AutoCloseable {
   private final Materializer materializer;
   private final SimulatorMetrics metrics = new SimulatorMetrics();
   private final Engine engine;
+  private final PoolingApis pooling;
+  private final ResponsesApi responses;
+  private final AudioApi audio;
   private final CallTimings timings = new CallTimings();
   private final AtomicLong ids = new AtomicLong();
   private volatile ServerBinding binding;
@@ -87,6 +90,9 @@ public final class VllmSimulator implements AutoCloseable {
     this.system = ActorSystem.create(Behaviors.empty(), "vllm-sim", config);
     this.materializer = Materializer.matFromSystem(system);
     this.engine = new Engine(model, profile, metrics);
+    this.pooling = new PoolingApis(engine, model);
+    this.responses = new ResponsesApi(engine, model, materializer);
+    this.audio = new AudioApi(engine, model, materializer);
   }
 
   /** Starts a simulated server; port 0 picks a free one. */
@@ -174,10 +180,43 @@ public final class VllmSimulator implements AutoCloseable {
                   + quotedModel + ",\"object\":\"model\",\"owned_by\":\"vllm\",\"max_model_len\":"
                   + profile.maxModelLen() + "}]}")))),
               path(segment("chat").slash("completions"), () -> post(() -> completion(true))),
-              path("completions", () -> post(() -> completion(false))))));
+              path("completions", () -> post(() -> completion(false))),
+              path("responses", () -> post(() -> jsonCall(req -> responses.create(req, profile.maxModelLen(),
+                  profile.defaultMaxTokens())))),
+              path("embeddings", () -> post(() -> jsonCall(pooling::embeddings))),
+              path("rerank", () -> post(() -> jsonCall(pooling::rerank))),
+              path("score", () -> post(() -> jsonCall(pooling::score))),
+              pathPrefix("audio", () -> concat(
+                  path("transcriptions", () -> post(() -> authorized(request ->
+                      completeWithFuture(counted(audio.serve(request.entity(), false)))))),
+                  path("translations", () -> post(() -> authorized(request ->
+                      completeWithFuture(counted(audio.serve(request.entity(), true)))))))))),
+          path(segment("v2").slash("rerank"), () -> post(() -> jsonCall(pooling::rerank))));
     }
 
-    private Route completion(boolean chat) {
+    /** A JSON API call for this server's model: read whole, its model checked, then {@code serve}. */
+    private Route jsonCall(java.util.function.Function<JsonNode, CompletionStage<HttpResponse>> serve) {
+      return authorized(request -> completeWithFuture(request.entity().toStrict(30_000, materializer)
+          .thenCompose(strict -> {
+            JsonNode req;
+            try {
+              req = JSON.readTree(strict.getData().utf8String());
+            } catch (Exception e) {
+              req = null;
+            }
+            if (req == null || !req.isObject()) {
+              return CompletableFuture.completedFuture(error(400, "Invalid JSON body", "BadRequestError"));
+            }
+            if (!model.equals(req.path("model").asText())) {
+              return CompletableFuture.completedFuture(error(404, "The model `" + req.path("model").asText()
+                  + "` does not exist.", "NotFoundError"));
+            }
+            return counted(serve.apply(req));
+          })));
+    }
+
+    /** The request, if it carries the server's token (when it has one); else vLLM's 401. */
+    private Route authorized(java.util.function.Function<HttpRequest, Route> inner) {
       return extractRequest(request -> {
         if (token.isPresent() && !request.getHeader(Authorization.class)
             .map(h -> h.credentials().equals(HttpCredentials.createOAuth2BearerToken(token.get()))).orElse(false)) {
@@ -185,9 +224,13 @@ public final class VllmSimulator implements AutoCloseable {
           return complete(HttpResponse.create().withStatus(401)
               .withEntity(ContentTypes.APPLICATION_JSON, "{\"error\":\"Unauthorized\"}"));
         }
-        return completeWithFuture(request.entity().toStrict(30_000, materializer)
-            .thenCompose(strict -> serve(chat, strict.getData().utf8String(), CallTimings.nowMicros())));
+        return inner.apply(request);
       });
+    }
+
+    private Route completion(boolean chat) {
+      return authorized(request -> completeWithFuture(request.entity().toStrict(30_000, materializer)
+          .thenCompose(strict -> serve(chat, strict.getData().utf8String(), CallTimings.nowMicros()))));
     }
 
     RejectionHandler rejections() {
@@ -202,6 +245,12 @@ public final class VllmSimulator implements AutoCloseable {
           }))
           .build();
     }
+  }
+
+  /** Counts a call of the other APIs as received, as vLLM's request counters do. */
+  private CompletionStage<HttpResponse> counted(CompletionStage<HttpResponse> answer) {
+    metrics.received.increment();
+    return answer;
   }
 
   private CompletionStage<HttpResponse> serve(boolean chat, String body, long receivedMicros) {
@@ -368,15 +417,19 @@ public final class VllmSimulator implements AutoCloseable {
    * a tree written by Jackson: the simulator must outrun what it measures), and whatever a token holds must not
    * break them.
    */
+  static String quoted(String text) {
+    return "\"" + escaped(text) + "\"";
+  }
+
   static String escaped(String text) {
     return new String(JsonStringEncoder.getInstance().quoteAsString(text));
   }
 
-  private static HttpResponse json(int status, String body) {
+  static HttpResponse json(int status, String body) {
     return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body);
   }
 
-  private static HttpResponse error(int status, String message, String type) {
+  static HttpResponse error(int status, String message, String type) {
     try {
       return json(status, "{\"error\":{\"message\":" + JSON.writeValueAsString(message) + ",\"type\":\"" + type
           + "\",\"param\":null,\"code\":" + status + "}}");

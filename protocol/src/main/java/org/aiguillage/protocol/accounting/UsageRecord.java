@@ -12,6 +12,8 @@ import org.aiguillage.protocol.CborSerializable;
  * @param ttftMillis from the request's arrival to the first event (or the whole answer), queue wait included; -1
  *     when nothing came
  * @param energyJoules the server's power times this call's share of its busy time; 0 without {@code power_watts}
+ * @param audioSeconds the seconds of audio a speech-to-text call heard (as the server said, else as the edge read
+ *     the file); 0 for any other call
  */
 public record UsageRecord(
     String ticketId,
@@ -29,7 +31,15 @@ public record UsageRecord(
     int priority,
     String routingMode,
     double energyJoules,
-    long endedAtMillis) implements CborSerializable {
+    long endedAtMillis,
+    double audioSeconds) implements CborSerializable {
+
+  public UsageRecord(String ticketId, String keyId, String organization, String model, String serverId,
+      String serverOrganization, long promptTokens, long completionTokens, long queueWaitMillis, long ttftMillis,
+      long durationMillis, int status, int priority, String routingMode, double energyJoules, long endedAtMillis) {
+    this(ticketId, keyId, organization, model, serverId, serverOrganization, promptTokens, completionTokens,
+        queueWaitMillis, ttftMillis, durationMillis, status, priority, routingMode, energyJoules, endedAtMillis, 0);
+  }
 
   public long totalTokens() {
     return promptTokens + completionTokens;

@@ -18,6 +18,8 @@ import java.util.List;
  * @param aliases other names clients may ask for it by
  * @param firstTokenTimeout a server that sends nothing for this long after a call started has stalled: the call is
  *     retried on another server and the stalled one left without work for a while
+ * @param type what the model serves: {@code text-generation} (default), {@code text-embeddings-inference},
+ *     {@code automatic-speech-recognition}, {@code text-classification}
  */
 public record ModelConfig(
     String name,
@@ -29,7 +31,8 @@ public record ModelConfig(
     Duration priorityAging,
     Lifecycle lifecycle,
     List<String> aliases,
-    Duration firstTokenTimeout) {
+    Duration firstTokenTimeout,
+    ModelType type) {
 
   public static final Duration DEFAULT_FIRST_TOKEN_TIMEOUT = Duration.ofSeconds(60);
 
@@ -46,21 +49,28 @@ public record ModelConfig(
     lifecycle = lifecycle == null ? Lifecycle.PRODUCTION : lifecycle;
     aliases = aliases == null ? List.of() : List.copyOf(aliases);
     firstTokenTimeout = firstTokenTimeout == null ? DEFAULT_FIRST_TOKEN_TIMEOUT : firstTokenTimeout;
+    type = type == null ? ModelType.TEXT_GENERATION : type;
   }
 
   public ModelConfig(String name, String model, RoutingStrategy routingStrategy, List<ServerConfig> vllmServers,
       Duration queueTimeout, PriorityHandler priorityHandler, Duration priorityAging) {
-    this(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging, null, null, null);
+    this(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging, null, null, null,
+        null);
   }
 
   public ModelConfig withServers(List<ServerConfig> servers) {
     return new ModelConfig(name, model, routingStrategy, servers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases, firstTokenTimeout);
+        lifecycle, aliases, firstTokenTimeout, type);
+  }
+
+  public ModelConfig withType(ModelType newType) {
+    return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
+        lifecycle, aliases, firstTokenTimeout, newType);
   }
 
   public ModelConfig withLifecycleAndAliases(Lifecycle newLifecycle, List<String> newAliases) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        newLifecycle, newAliases, firstTokenTimeout);
+        newLifecycle, newAliases, firstTokenTimeout, type);
   }
 
   /** Whether clients asking for {@code requested} mean this model (its name or an alias). */

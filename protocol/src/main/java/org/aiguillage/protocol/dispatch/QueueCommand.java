@@ -41,6 +41,12 @@ public interface QueueCommand extends CborSerializable {
   record DemandWithdrawn(String serverId) implements QueueCommand {}
 
   /** What the queue knows of its servers and tickets now, for operators. */
+  /**
+   * A server answered a Responses API call with this response id and keeps it: a follow-up naming it as its
+   * {@code previous_response_id} must go to that server.
+   */
+  record ResponseStored(String responseId, String serverId) implements QueueCommand {}
+
   record GetFleet(ActorRef<Fleet> replyTo) implements QueueCommand {}
 
   /** @param waitingTickets tickets waiting for a server; @param servers the agents that asked for work lately */

@@ -30,6 +30,15 @@ public interface RequestCommand extends CborSerializable {
   record UpstreamFailed(String ticketId, String serverId, boolean retryable, String reason)
       implements RequestCommand {}
 
+  /**
+   * An agent asks for the body of a call whose body stayed at the edge (an upload: {@link UpstreamCall#bodyAtEdge()}),
+   * once for each attempt; the request actor answers with a stream of it from the edge's disk.
+   */
+  record OpenBody(String ticketId, ActorRef<Upload> replyTo) implements RequestCommand {}
+
+  /** An upload on its way from the edge to an agent: back-pressured, across nodes. */
+  record Upload(SourceRef<ByteString> bytes) implements CborSerializable {}
+
   /** The queue will not serve the ticket: full, no server, unknown model. */
   record Rejected(String ticketId, int status, OpenAiError error, long retryAfterSeconds)
       implements RequestCommand {}

@@ -7,7 +7,9 @@ import org.aiguillage.protocol.WireNames;
 /**
  * Why a server's agent takes work or not: {@code ready}; {@code full} (its ceiling of open calls); {@code backlog}
  * (the server queues requests of its own); {@code kv-cache-full}; {@code unhealthy} (failed lately: back-off);
- * {@code draining} (being removed, or its node leaving). Named as the admin API's fleet view shows it.
+ * {@code draining} (being removed, or its node leaving); {@code endpoint-missing} (it answered 404 on the path its
+ * model's type serves: it runs another kind of model, or an engine without that API; it is tried again after a
+ * while). Named as the admin API's fleet view shows it.
  */
 public enum ServerState {
   READY("ready"),
@@ -15,7 +17,8 @@ public enum ServerState {
   BACKLOG("backlog"),
   KV_CACHE_FULL("kv-cache-full"),
   UNHEALTHY("unhealthy"),
-  DRAINING("draining");
+  DRAINING("draining"),
+  ENDPOINT_MISSING("endpoint-missing");
 
   private final String wireName;
 

@@ -10,6 +10,8 @@ import org.aiguillage.protocol.RoutingMode;
  * @param priority effective priority, 1 (lowest) to 5 (highest)
  * @param maxQueued the key's threshold: the most tickets it may have waiting in this queue
  * @param datacenter the datacentre of the edge the request entered by: between equal servers, one there is chosen
+ * @param previousResponseId a Responses API follow-up's {@code previous_response_id}: only the server that answered
+ *     that response holds it, so the queue sends the ticket there (null for any other request)
  */
 public record TicketInfo(
     String id,
@@ -22,7 +24,15 @@ public record TicketInfo(
     long deadlineMillis,
     int estimatedTokens,
     int maxQueued,
-    String datacenter) {
+    String datacenter,
+    String previousResponseId) {
+
+  public TicketInfo(String id, String model, String keyId, String organization, int priority,
+      RoutingMode routingMode, long arrivalMillis, long deadlineMillis, int estimatedTokens, int maxQueued,
+      String datacenter) {
+    this(id, model, keyId, organization, priority, routingMode, arrivalMillis, deadlineMillis, estimatedTokens,
+        maxQueued, datacenter, null);
+  }
 
   public TicketInfo(String id, String model, String keyId, String organization, int priority,
       RoutingMode routingMode, long arrivalMillis, long deadlineMillis, int estimatedTokens, int maxQueued) {
