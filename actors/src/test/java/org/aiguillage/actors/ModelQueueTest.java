@@ -460,4 +460,38 @@ class ModelQueueTest {
     assertEquals(assigned.id(), agent.expectMessageClass(AgentCommand.CancelCall.class).ticketId());
     assertEquals(accepted.id(), agent.expectMessageClass(AgentCommand.CancelCall.class).ticketId());
   }
+
+  private DispatchTicket followUp(TestProbe<RequestCommand> requester, String previousResponseId) {
+    long now = System.currentTimeMillis();
+    return new DispatchTicket(new TicketInfo("t" + ++sequence, "m", "key-a", "univ-a", 3, RoutingMode.ANY, now,
+        now + 60_000, 10, 3, "dc1", previousResponseId),
+        new UpstreamCall("/v1/responses", new byte[0], false, true), requester.ref());
+  }
+
+  @Test
+  void aResponsesFollowUpGoesToTheServerThatAnsweredItsPreviousResponseOr404WhenThatServerIsGone() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> s1 = testKit.createTestProbe();
+    TestProbe<AgentCommand> s2 = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    queue.tell(demand("s2", s2, "univ-a", 0, 0, 4, 4)); // full for now
+    queue.tell(demand("s1", s1, "univ-a", 4, 0, 0, 4)); // the idlest, and first by name: any other ticket's server
+    queue.tell(new QueueCommand.ResponseStored("resp_1", "s2"));
+    queue.tell(new QueueCommand.ResponseStored("resp_2", "s3"));
+    DispatchTicket toS2 = followUp(requester, "resp_1");
+    queue.tell(new QueueCommand.Enqueue(toS2));
+    s1.expectNoMessage(Duration.ofMillis(100));
+    queue.tell(demand("s2", s2, "univ-a", 1, 0, 3, 4));
+
+    assertEquals(toS2, s2.expectMessageClass(AgentCommand.Assign.class).ticket());
+
+    queue.tell(new QueueCommand.Enqueue(followUp(requester, "resp_2")));
+    RequestCommand.Rejected gone = requester.expectMessageClass(RequestCommand.Rejected.class);
+    assertEquals(404, gone.status());
+    assertEquals("previous_response_id", gone.error().error().param());
+
+    DispatchTicket unknown = followUp(requester, "resp_never_seen");
+    queue.tell(new QueueCommand.Enqueue(unknown));
+    assertEquals(unknown, s1.expectMessageClass(AgentCommand.Assign.class).ticket(), "any server: it answers 404");
+  }
 }

@@ -93,6 +93,8 @@ final class AdminCli {
         @Option(names = "--budget", description = "tokens per budget period") Long tokenBudget,
         @Option(names = "--period", description = "day, week or month") String budgetPeriod,
         @Option(names = "--expires", description = "a date, 2027-06-30") String expiresAt,
+        @Option(names = "--audio-seconds-per-day", description = "seconds of audio per UTC day (speech to text)")
+            Long audioSecondsPerDay,
         @Option(names = "--routing-mode", description = "any, private-first or private-only") String routingMode) {
       ObjectNode body = JSON.createObjectNode().put("name", name).put("organization", organization);
       putIfSet(body, "priority", priority);
@@ -105,6 +107,7 @@ final class AdminCli {
       putIfSet(body, "token_budget", tokenBudget);
       putIfSet(body, "budget_period", budgetPeriod);
       putIfSet(body, "expires_at", expiresAt);
+      putIfSet(body, "audio_seconds_per_day", audioSecondsPerDay);
       putIfSet(body, "default_routing_mode", routingMode);
       int code = call(node, "POST", "/admin/keys", body.toString());
       if (code == 0) {

@@ -24,6 +24,7 @@ import org.aiguillage.agents.SseEvents;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.ModelType;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -146,7 +147,8 @@ final class Completions {
     // limits, if it has any; refused there, the key's reservation goes.
     long estimate = accepted.ticket().estimatedTokens();
     CompletionStage<KeyAccount.Admission> byKey = authenticated.limited()
-        ? accounts.admit(key.id(), ticketId, estimate)
+        ? accounts.admit(key.id(), ticketId, estimate,
+            accepted.model().type() == ModelType.AUTOMATIC_SPEECH_RECOGNITION)
         : CompletableFuture.completedFuture(UNLIMITED);
     CompletionStage<KeyAccount.Admission> admitted = byKey.thenCompose(admission ->
         admission instanceof KeyAccount.Denied ? CompletableFuture.completedFuture(admission)

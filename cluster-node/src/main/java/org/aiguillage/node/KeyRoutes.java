@@ -35,7 +35,7 @@ final class KeyRoutes extends AdminDirectives {
   /** What a PATCH may change: a key's settings, under their YAML names. */
   private static final List<String> SETTINGS = List.of("name", "organization", "priority", "threshold", "models",
       "requests_per_minute", "tokens_per_minute", "token_budget", "budget_period", "expires_at",
-      "default_routing_mode", "enabled");
+      "default_routing_mode", "enabled", "audio_seconds_per_day");
 
   private final ActorSystem<?> system;
   private final Accounts accounts;
@@ -118,10 +118,7 @@ final class KeyRoutes extends AdminDirectives {
         merged.remove("enabled");
         KeyConfig key = Json.MAPPER.treeToValue(merged, KeyConfig.class);
         FederationConfigParser.validateKey(key, "");
-        KeySettings s = KeySettings.of(key);
-        updated = new KeySettings(s.name(), s.organization(), s.priority(), s.threshold(), s.models(),
-            s.requestsPerMinute(), s.tokensPerMinute(), s.tokenBudget(), s.budgetPeriod(), s.expiresAtMillis(),
-            s.defaultRoutingMode(), enabled);
+        updated = KeySettings.of(key).withEnabled(enabled);
       } catch (Exception e) {
         return done(invalid(e));
       }

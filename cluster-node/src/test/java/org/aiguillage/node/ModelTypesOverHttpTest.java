@@ -13,6 +13,7 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
+import com.openai.errors.RateLimitException;
 import com.openai.models.audio.AudioResponseFormat;
 import com.openai.models.audio.transcriptions.TranscriptionCreateParams;
 import com.openai.models.audio.transcriptions.TranscriptionCreateResponse;
@@ -37,12 +38,20 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
+import org.aiguillage.loadtest.sim.Task;
 import org.aiguillage.loadtest.sim.VllmSimulator;
 import org.aiguillage.protocol.config.FederationConfigParser;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -64,6 +73,11 @@ class ModelTypesOverHttpTest {
   private VllmSimulator embedder;
   private VllmSimulator whisper;
   private VllmSimulator reranker;
+  private VllmSimulator embedderOfB;
+  private VllmSimulator slowEmbedder;
+  private VllmSimulator chatOnly;
+  private VllmSimulator smallEmbedder;
+  private final ExecutorService users = Executors.newFixedThreadPool(24);
   private AiguillageNode node;
   private OpenAIClient client;
   private final HttpClient http = HttpClient.newHttpClient();
@@ -76,12 +90,21 @@ class ModelTypesOverHttpTest {
     embedder = VllmSimulator.start("BAAI/bge-m3", profile);
     whisper = VllmSimulator.start("openai/whisper-large-v3", profile);
     reranker = VllmSimulator.start("BAAI/bge-reranker-v2-m3", profile);
+    embedderOfB = VllmSimulator.start("BAAI/bge-m3", profile);
+    // One call at a time, each at least 40 ms: a queue forms.
+    slowEmbedder = VllmSimulator.start("slow-embedder", profile.withMaxNumSeqs(1).withFaults(0, 0, 40));
+    // A server that runs a chat model: it answers 404 on /v1/embeddings, as vLLM does.
+    chatOnly = VllmSimulator.start("small-embedder", profile).serving(Task.GENERATE);
+    smallEmbedder = VllmSimulator.start("small-embedder", profile).serving(Task.EMBED);
     node = AiguillageNode.start(FederationConfigParser.parse("""
         http: { host: 127.0.0.1, port: 0 }
         persistence: { url: "jdbc:h2:mem:model-types" }
         admin: { token: %s }
         tokens:
           - { token: %s, name: types, organization: univ-a, priority: 3 }
+          - { token: sk-low, name: low, organization: univ-c, priority: 1 }
+          - { token: sk-high, name: high, organization: univ-d, priority: 5 }
+          - { token: sk-audio, name: audio, organization: univ-a, audio_seconds_per_day: 4 }
         models:
           - name: chat
             model: served-chat
@@ -91,7 +114,19 @@ class ModelTypesOverHttpTest {
           - name: bge-m3
             model: BAAI/bge-m3
             type: text-embeddings-inference
-            vllm_servers: [ { url: %s, organization: univ-a, max_parallel_requests: 8 } ]
+            vllm_servers:
+              - { url: %s, organization: univ-a, max_parallel_requests: 8 }
+              - { url: %s, organization: univ-b, max_parallel_requests: 8 }
+          - name: embed-queue
+            model: slow-embedder
+            type: text-embeddings-inference
+            priority_aging: off
+            vllm_servers: [ { url: %s, organization: shared, max_parallel_requests: 1 } ]
+          - name: small-embedder
+            type: text-embeddings-inference
+            vllm_servers:
+              - { url: %s, organization: univ-a, max_parallel_requests: 8 }
+              - { url: %s, organization: univ-a, max_parallel_requests: 8 }
           - name: whisper
             model: openai/whisper-large-v3
             type: automatic-speech-recognition
@@ -100,7 +135,8 @@ class ModelTypesOverHttpTest {
             model: BAAI/bge-reranker-v2-m3
             type: text-classification
             vllm_servers: [ { url: %s, organization: univ-a, max_parallel_requests: 8 } ]
-        """.formatted(ADMIN, KEY, chatA.baseUrl(), chatB.baseUrl(), embedder.baseUrl(), whisper.baseUrl(),
+        """.formatted(ADMIN, KEY, chatA.baseUrl(), chatB.baseUrl(), embedder.baseUrl(), embedderOfB.baseUrl(),
+        slowEmbedder.baseUrl(), chatOnly.baseUrl(), smallEmbedder.baseUrl(), whisper.baseUrl(),
         reranker.baseUrl())));
     client = OpenAIOkHttpClient.builder().baseUrl(node.baseUrl() + "/v1").apiKey(KEY).maxRetries(0)
         .timeout(Duration.ofSeconds(30)).build();
@@ -109,9 +145,11 @@ class ModelTypesOverHttpTest {
   @AfterAll
   void stop() {
     node.close();
-    for (VllmSimulator s : List.of(chatA, chatB, embedder, whisper, reranker)) {
+    for (VllmSimulator s : List.of(chatA, chatB, embedder, whisper, reranker, embedderOfB, slowEmbedder, chatOnly,
+        smallEmbedder)) {
       s.close();
     }
+    users.shutdownNow();
   }
 
   @Test
@@ -120,7 +158,8 @@ class ModelTypesOverHttpTest {
         m -> String.valueOf(m._additionalProperties().get("type").asString().orElseThrow())));
 
     assertEquals(Map.of("chat", "text-generation", "bge-m3", "text-embeddings-inference",
-        "whisper", "automatic-speech-recognition", "reranker", "text-classification"), types);
+        "whisper", "automatic-speech-recognition", "reranker", "text-classification",
+        "embed-queue", "text-embeddings-inference", "small-embedder", "text-embeddings-inference"), types);
   }
 
   @Test
@@ -319,6 +358,99 @@ class ModelTypesOverHttpTest {
     HttpResponse<String> noFile = post("/v1/rerank", "{\"model\":\"reranker\",\"query\":\"q\"}");
     assertEquals(400, noFile.statusCode());
     assertEquals("documents", JSON.readTree(noFile.body()).at("/error/param").asText());
+  }
+
+  @Test
+  void priorityAndPrivateRoutingHoldForEmbeddingsAsForChat() throws Exception {
+    Queue<String> finished = new ConcurrentLinkedQueue<>();
+    List<CompletableFuture<Integer>> calls = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      calls.add(embedLater("sk-low", "low " + i, finished));
+    }
+    TestProbe.create(node.system()).expectNoMessage(Duration.ofMillis(200)); // the lows fill the server and queue
+    for (int i = 0; i < 3; i++) {
+      calls.add(embedLater("sk-high", "high " + i, finished));
+    }
+    for (CompletableFuture<Integer> c : calls) {
+      assertEquals(200, c.get());
+    }
+    List<String> order = List.copyOf(finished);
+    int lastHigh = Math.max(order.indexOf("high 0"), Math.max(order.indexOf("high 1"), order.indexOf("high 2")));
+    assertTrue(lastHigh <= 7, "the high-priority calls went before the waiting low ones: " + order);
+
+    long ofB = embedderOfB.stats().received();
+    for (int i = 0; i < 6; i++) {
+      HttpResponse<String> mine = post("/v1/embeddings",
+          "{\"model\":\"bge-m3\",\"input\":\"mine " + i + "\",\"routing-mode\":\"private-only\"}");
+      assertEquals(200, mine.statusCode(), mine.body());
+    }
+    assertEquals(ofB, embedderOfB.stats().received(), "private-only never reaches another organisation's server");
+  }
+
+  private CompletableFuture<Integer> embedLater(String key, String input, Queue<String> finished) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        int status = http.send(HttpRequest.newBuilder(URI.create(node.baseUrl() + "/v1/embeddings"))
+            .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"embed-queue\",\"input\":\"" + input
+                + "\"}")).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+        finished.add(input);
+        return status;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }, users);
+  }
+
+  @Test
+  void aServerThatDoesNotServeItsModelsPathIsShownAndItsCallsGoElsewhere() throws Exception {
+    // Side by side, so that both servers get calls.
+    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      String body = "{\"model\":\"small-embedder\",\"input\":\"x" + i + "\"}";
+      answers.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          return post("/v1/embeddings", body);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }, users));
+    }
+    for (CompletableFuture<HttpResponse<String>> answer : answers) {
+      assertEquals(200, answer.get().statusCode(), answer.get().body());
+    }
+    HttpResponse<String> models = http.send(HttpRequest.newBuilder(URI.create(node.baseUrl() + "/admin/models"))
+        .header("Authorization", "Bearer " + ADMIN).build(), HttpResponse.BodyHandlers.ofString());
+    String servers = "";
+    for (JsonNode m : JSON.readTree(models.body()).path("data")) {
+      if (m.path("name").asText().equals("small-embedder")) {
+        servers = m.path("servers").toString();
+      }
+    }
+    assertTrue(servers.contains("\"state\":\"endpoint-missing\""), servers);
+  }
+
+  @Test
+  void aKeysAudioBudgetRefusesSpeechToTextOnceSpentAndNothingElse() throws Exception {
+    OpenAIClient audioKey = OpenAIOkHttpClient.builder().baseUrl(node.baseUrl() + "/v1").apiKey("sk-audio")
+        .maxRetries(0).timeout(Duration.ofSeconds(30)).build();
+    Path wav = wav(3.0);
+    // A Path's stream is opened with the parameters: one set each call.
+    audioKey.audio().transcriptions().create(TranscriptionCreateParams.builder().model("whisper").file(wav).build());
+    RateLimitException refused = null;
+    long deadline = System.currentTimeMillis() + 5_000;
+    while (refused == null && System.currentTimeMillis() < deadline) {
+      try {
+        // The second is admitted (3 s used of 4), then the third refused.
+        audioKey.audio().transcriptions().create(TranscriptionCreateParams.builder().model("whisper").file(wav)
+            .build());
+      } catch (RateLimitException e) {
+        refused = e;
+      }
+    }
+    assertTrue(refused != null && refused.getMessage().contains("audio budget"), String.valueOf(refused));
+    assertEquals(1, audioKey.embeddings().create(EmbeddingCreateParams.builder().model("bge-m3").input("still fine")
+        .build()).data().size(), "the audio budget bounds audio only");
   }
 
   @Test

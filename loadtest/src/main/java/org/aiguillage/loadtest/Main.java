@@ -21,6 +21,7 @@ import org.aiguillage.loadtest.run.RequestRecord;
 import org.aiguillage.loadtest.run.Results;
 import org.aiguillage.loadtest.run.Shape;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
+import org.aiguillage.loadtest.sim.Task;
 import org.aiguillage.loadtest.sim.VllmSimulator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -101,6 +102,8 @@ public final class Main {
     @Option(names = "--slow-start-ms", description = "wait this long before the first token") String slowStartMs;
     @Option(names = "--cut-after-tokens", description = "cut every stream after this many tokens")
     String cutAfterTokens;
+    @Option(names = "--task", description = "generate, embed, score or transcription: the APIs it serves "
+        + "(default all)") String task;
     @Option(names = "--call-timings",
         description = "keep each streamed call's arrival and first token for GET /simulator/timings")
     boolean callTimings;
@@ -287,6 +290,7 @@ public final class Main {
         opts.integer("port", 8001), model, profile,
         Optional.ofNullable(opts.get("api-key", null)));
     sim.cutStreamsAfter(opts.integer("cut-after-tokens", 0));
+    sim.serving(Task.of(opts.get("task", "all")));
     if (opts.has("call-timings")) {
       sim.recordCallTimings();
     }

@@ -140,4 +140,14 @@ class TicketQueueTest {
     assertEquals(List.of("c"), expired.stream().map(TicketQueue.Entry::payload).toList());
     assertEquals(1, queue.size());
   }
+
+  @Test
+  void aTicketForOneServerRunsOnlyThereAndHoldsNoOtherTicketOfItsKeyBack() {
+    add(new Ticket("follow-up", "k1", "a", 3, RoutingMode.ANY, 1, "s2"));
+    add(ticket("any", "k1", "a", 3, 2));
+    TicketQueue.Server other = new TicketQueue.Server("s2", "federation");
+
+    assertEquals(List.of("any"), drain(SHARED_SERVER, NOBODY_HAS_ROOM));
+    assertEquals(List.of("follow-up"), drain(other, NOBODY_HAS_ROOM));
+  }
 }

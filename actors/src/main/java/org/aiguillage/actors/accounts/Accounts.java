@@ -98,7 +98,13 @@ public final class Accounts {
   }
 
   public CompletionStage<KeyAccount.Admission> admit(String keyId, String ticketId, long estimatedTokens) {
-    return account(keyId).ask(replyTo -> new KeyAccount.Admit(ticketId, estimatedTokens, replyTo), timeout);
+    return admit(keyId, ticketId, estimatedTokens, false);
+  }
+
+  /** @param audio a speech-to-text call, which the key's audio budget also bounds */
+  public CompletionStage<KeyAccount.Admission> admit(String keyId, String ticketId, long estimatedTokens,
+      boolean audio) {
+    return account(keyId).ask(replyTo -> new KeyAccount.Admit(ticketId, estimatedTokens, audio, replyTo), timeout);
   }
 
   /**
@@ -126,7 +132,7 @@ public final class Accounts {
 
   /** The call ended: its tokens settle the key's account and its organisation's. */
   public void settle(UsageRecord usage) {
-    account(usage.keyId()).tell(new KeyAccount.Settle(usage.ticketId(), usage.totalTokens()));
+    account(usage.keyId()).tell(new KeyAccount.Settle(usage.ticketId(), usage.totalTokens(), usage.audioSeconds()));
     organization(usage.organization()).tell(new OrganizationAccount.Settle(usage.ticketId(), usage.totalTokens()));
   }
 

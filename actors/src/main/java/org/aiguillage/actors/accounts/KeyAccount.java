@@ -3,6 +3,7 @@ package org.aiguillage.actors.accounts;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.time.Duration;
+import java.time.Instant;
 import org.aiguillage.actors.edge.ApiKey;
 import org.aiguillage.protocol.CborSerializable;
 import org.aiguillage.protocol.openai.OpenAiError;
@@ -77,11 +78,26 @@ public final class KeyAccount
   /** Is this secret (by its hash) a key that works now? */
   public record Authenticate(String secretHash, ActorRef<Authentication> replyTo) implements Command {}
 
-  /** May this call go ahead under the key's limits? Admitted, it counts one request and reserves its tokens. */
-  public record Admit(String ticketId, long estimatedTokens, ActorRef<Admission> replyTo) implements Command {}
+  /**
+   * May this call go ahead under the key's limits? Admitted, it counts one request and reserves its tokens.
+   *
+   * @param audio a speech-to-text call, which the key's audio budget also bounds
+   */
+  public record Admit(String ticketId, long estimatedTokens, boolean audio, ActorRef<Admission> replyTo)
+      implements Command {
+
+    public Admit(String ticketId, long estimatedTokens, ActorRef<Admission> replyTo) {
+      this(ticketId, estimatedTokens, false, replyTo);
+    }
+  }
 
   /** The call ended: its real token count replaces its reservation, and counts against the budget. */
-  public record Settle(String ticketId, long tokens) implements Command {}
+  public record Settle(String ticketId, long tokens, double audioSeconds) implements Command {
+
+    public Settle(String ticketId, long tokens) {
+      this(ticketId, tokens, 0);
+    }
+  }
 
   /** The call never reached a server: its reservation goes. */
   public record Release(String ticketId) implements Command {}
@@ -126,8 +142,16 @@ public final class KeyAccount
 
   public record Revoked(long atMillis) implements Event {}
 
-  /** The tokens of {@code calls} calls that ended by {@code atMillis}. */
-  public record TokensUsed(long tokens, long calls, long atMillis) implements Event {}
+  /**
+   * The tokens of {@code calls} calls that ended by {@code atMillis}, and the seconds of audio of those that were
+   * speech to text (absent, so 0, in events written before the audio endpoints).
+   */
+  public record TokensUsed(long tokens, long calls, long atMillis, double audioSeconds) implements Event {
+
+    public TokensUsed(long tokens, long calls, long atMillis) {
+      this(tokens, calls, atMillis, 0);
+    }
+  }
 
   /** @param key null until the key is created */
   public record State(KeyRecord key) implements CborSerializable {
@@ -140,6 +164,8 @@ public final class KeyAccount
 
   private final String keyId;
   private final Limiter limiter = new Limiter();
+  /** The audio seconds of ended calls not yet written (with their tokens, every second). */
+  private double unwrittenAudioSeconds;
   private boolean recovered;
 
   private KeyAccount(String keyId, PersistenceId persistenceId) {
@@ -190,11 +216,13 @@ public final class KeyAccount
   }
 
   private EffectBuilder<Event, State> flush(State state) {
-    if (!state.exists() || limiter.unwrittenTokens() == 0) {
+    if (!state.exists() || limiter.unwrittenTokens() == 0 && unwrittenAudioSeconds == 0) {
       return Effect().none();
     }
     long[] unwritten = limiter.takeUnwritten();
-    return Effect().persist(new TokensUsed(unwritten[0], unwritten[1], System.currentTimeMillis()));
+    double audio = unwrittenAudioSeconds;
+    unwrittenAudioSeconds = 0;
+    return Effect().persist(new TokensUsed(unwritten[0], unwritten[1], System.currentTimeMillis(), audio));
   }
 
   private ReplyEffect<Event, State> onCreate(State state, Create c) {
@@ -215,10 +243,7 @@ public final class KeyAccount
       return Effect().persist(new Created(key)).thenReply(c.replyTo(), s -> Done.getInstance());
     }
     // An operator's disabling through the admin API survives a restart; everything else follows the file.
-    KeySettings wanted = new KeySettings(c.settings().name(), c.settings().organization(), c.settings().priority(),
-        c.settings().threshold(), c.settings().models(), c.settings().requestsPerMinute(),
-        c.settings().tokensPerMinute(), c.settings().tokenBudget(), c.settings().budgetPeriod(),
-        c.settings().expiresAtMillis(), c.settings().defaultRoutingMode(), state.key().settings().enabled());
+    KeySettings wanted = c.settings().withEnabled(state.key().settings().enabled());
     if (wanted.equals(state.key().settings()) || !KeySecrets.sameHash(state.key().secretHash(), c.secretHash())) {
       return Effect().reply(c.replyTo(), Done.getInstance());
     }
@@ -241,9 +266,8 @@ public final class KeyAccount
       return Effect().reply(c.replyTo(), new AuthenticationRefused(refusal));
     }
     KeySettings s = key.settings();
-    boolean limited = s.requestsPerMinute() != null || s.tokensPerMinute() != null || s.tokenBudget() != null;
     return Effect().reply(c.replyTo(), new Authenticated(new ApiKey(key.id(), s.name(), s.organization(),
-        s.priority(), s.threshold(), s.defaultRoutingMode(), s.models()), limited));
+        s.priority(), s.threshold(), s.defaultRoutingMode(), s.models()), s.limited()));
   }
 
   private ReplyEffect<Event, State> onAdmit(State state, Admit c) {
@@ -253,6 +277,14 @@ public final class KeyAccount
           "This API key is not active."), 0, RateLimits.NONE));
     }
     KeySettings s = state.key().settings();
+    Double audioBudget = s.audioSecondsPerDay();
+    if (c.audio() && audioBudget != null && state.key().audioUsedAt(now) + unwrittenAudioSeconds >= audioBudget) {
+      long untilNext = KeyRecord.nextPeriodStart("day", now) - now;
+      return Effect().reply(c.replyTo(), new Denied(429, OpenAiError.of("You exceeded the audio budget of this "
+          + "key: " + audioBudget + " seconds of audio per day; it renews at " + Instant.ofEpochMilli(now + untilNext)
+          + ".", "insufficient_quota", null, "insufficient_quota"), (untilNext + 999) / 1000,
+          limiter.limits(limits(s), now)));
+    }
     return Effect().reply(c.replyTo(), limiter.admit(limits(s), state.key().budgetUsedAt(now), "this key",
         c.ticketId(), c.estimatedTokens(), now));
   }
@@ -264,6 +296,7 @@ public final class KeyAccount
   private ReplyEffect<Event, State> onSettle(State state, Settle c) {
     if (state.exists()) {
       limiter.settle(c.ticketId(), c.tokens(), System.currentTimeMillis());
+      unwrittenAudioSeconds += c.audioSeconds();
     }
     return Effect().noReply();
   }
@@ -278,7 +311,8 @@ public final class KeyAccount
           if (!recovered) {
             limiter.replay(e.tokens(), e.atMillis(), System.currentTimeMillis());
           }
-          return new State(state.key().withTokensUsed(e.tokens(), e.atMillis()));
+          return new State(state.key().withTokensUsed(e.tokens(), e.atMillis())
+              .withAudioUsed(e.audioSeconds(), e.atMillis()));
         })
         .build();
   }

@@ -23,23 +23,46 @@ public record KeyRecord(
     long createdAtMillis,
     Long revokedAtMillis,
     long budgetPeriodStartMillis,
-    long budgetUsed) implements CborSerializable {
+    long budgetUsed,
+    long audioDayStartMillis,
+    double audioSecondsUsed) implements CborSerializable {
+
+  public KeyRecord(String id, String prefix, String secretHash, KeySettings settings, boolean revoked, String source,
+      long createdAtMillis, Long revokedAtMillis, long budgetPeriodStartMillis, long budgetUsed) {
+    this(id, prefix, secretHash, settings, revoked, source, createdAtMillis, revokedAtMillis, budgetPeriodStartMillis,
+        budgetUsed, 0, 0);
+  }
 
   public KeyRecord withSettings(KeySettings newSettings) {
     return new KeyRecord(id, prefix, secretHash, newSettings, revoked, source, createdAtMillis, revokedAtMillis,
-        budgetPeriodStartMillis, budgetUsed);
+        budgetPeriodStartMillis, budgetUsed, audioDayStartMillis, audioSecondsUsed);
   }
 
   public KeyRecord revokedAt(long atMillis) {
     return new KeyRecord(id, prefix, secretHash, settings, true, source, createdAtMillis, atMillis,
-        budgetPeriodStartMillis, budgetUsed);
+        budgetPeriodStartMillis, budgetUsed, audioDayStartMillis, audioSecondsUsed);
   }
 
   public KeyRecord withTokensUsed(long tokens, long atMillis) {
     long period = periodStart(settings.budgetPeriod(), atMillis);
     long used = period == budgetPeriodStartMillis ? budgetUsed + tokens : tokens;
     return new KeyRecord(id, prefix, secretHash, settings, revoked, source, createdAtMillis, revokedAtMillis,
-        period, used);
+        period, used, audioDayStartMillis, audioSecondsUsed);
+  }
+
+  public KeyRecord withAudioUsed(double seconds, long atMillis) {
+    if (seconds == 0) {
+      return this;
+    }
+    long day = periodStart("day", atMillis);
+    double used = day == audioDayStartMillis ? audioSecondsUsed + seconds : seconds;
+    return new KeyRecord(id, prefix, secretHash, settings, revoked, source, createdAtMillis, revokedAtMillis,
+        budgetPeriodStartMillis, budgetUsed, day, used);
+  }
+
+  /** Seconds of audio used in the UTC day that holds {@code nowMillis}. */
+  public double audioUsedAt(long nowMillis) {
+    return periodStart("day", nowMillis) == audioDayStartMillis ? audioSecondsUsed : 0;
   }
 
   /** Tokens used in the period that holds {@code nowMillis}. */

@@ -11,6 +11,7 @@ import org.aiguillage.protocol.config.KeyConfig;
  * What an operator sets on a key (everything but its secret). Nullable limits mean "no limit".
  *
  * @param expiresAtMillis epoch milliseconds after which the key stops working; null: never
+ * @param audioSecondsPerDay seconds of audio its speech-to-text calls may send per UTC day; null: no budget
  */
 public record KeySettings(
     String name,
@@ -24,7 +25,8 @@ public record KeySettings(
     String budgetPeriod,
     Long expiresAtMillis,
     RoutingMode defaultRoutingMode,
-    boolean enabled) implements CborSerializable {
+    boolean enabled,
+    Double audioSecondsPerDay) implements CborSerializable {
 
   public KeySettings {
     models = models == null ? List.of() : List.copyOf(models);
@@ -35,7 +37,17 @@ public record KeySettings(
     return new KeySettings(t.name(), t.organization(), t.priority(), t.threshold(), t.models(),
         t.requestsPerMinute(), t.tokensPerMinute(), t.tokenBudget(), t.budgetPeriod(),
         t.expiresAt() == null ? null : FederationConfigParser.parseInstant(t.expiresAt()).toEpochMilli(),
-        t.defaultRoutingMode(), true);
+        t.defaultRoutingMode(), true, t.audioSecondsPerDay());
+  }
+
+  public KeySettings withEnabled(boolean newEnabled) {
+    return new KeySettings(name, organization, priority, threshold, models, requestsPerMinute, tokensPerMinute,
+        tokenBudget, budgetPeriod, expiresAtMillis, defaultRoutingMode, newEnabled, audioSecondsPerDay);
+  }
+
+  /** Whether a call must be admitted by the key's account: it has a limit or a budget. */
+  public boolean limited() {
+    return requestsPerMinute != null || tokensPerMinute != null || tokenBudget != null || audioSecondsPerDay != null;
   }
 
   public boolean allows(String model) {

@@ -40,7 +40,8 @@ class KeyAccountTest {
   }
 
   private static KeySettings settings(Integer rpm, Long tpm, Long budget) {
-    return new KeySettings("lab", "univ-a", 3, 100, List.of(), rpm, tpm, budget, "day", null, RoutingMode.ANY, true);
+    return new KeySettings("lab", "univ-a", 3, 100, List.of(), rpm, tpm, budget, "day", null, RoutingMode.ANY, true,
+        null);
   }
 
   private void create(KeySettings settings) {

@@ -42,7 +42,7 @@ abstract class KeyAccountsJournalTest {
 
   private static KeySettings settings(String name, Long budget) {
     return new KeySettings(name, "univ-a", 4, 50, List.of("mistral"), 100, null, budget, "month", null,
-        RoutingMode.PRIVATE_FIRST, true);
+        RoutingMode.PRIVATE_FIRST, true, null);
   }
 
   @Test

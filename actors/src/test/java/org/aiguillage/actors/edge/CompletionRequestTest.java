@@ -13,6 +13,7 @@ import java.util.Optional;
 import org.aiguillage.protocol.RoutingMode;
 import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
+import org.aiguillage.protocol.config.ModelType;
 import org.aiguillage.protocol.config.PriorityHandler;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.junit.jupiter.api.Test;
@@ -153,5 +154,90 @@ class CompletionRequestTest {
 
     assertEquals(404, assertInstanceOf(CompletionRequest.Invalid.class, forAll).status());
     assertInstanceOf(CompletionRequest.Accepted.class, forTester);
+  }
+
+  private static CompletionRequest.Parsed parseAt(CompletionRequest.Endpoint endpoint, String body, ModelConfig m) {
+    return CompletionRequest.parse(endpoint, body.getBytes(StandardCharsets.UTF_8), KEY,
+        name -> name.equals(m.name()) ? Optional.of(m) : Optional.empty(), (o, x) -> true, 1_000);
+  }
+
+  @Test
+  void anEndpointItsModelsTypeDoesNotServeIsRefusedNamingTheType() {
+    ModelConfig embeddings = model("dispatcher").withType(ModelType.TEXT_EMBEDDINGS_INFERENCE);
+
+    CompletionRequest.Invalid chat = assertInstanceOf(CompletionRequest.Invalid.class, parseAt(
+        CompletionRequest.Endpoint.CHAT, "{\"model\":\"chat\",\"messages\":[{}]}", embeddings));
+    assertEquals(400, chat.status());
+    assertEquals("model_type_mismatch", chat.error().error().code());
+    assertTrue(chat.error().error().message().contains("text-embeddings-inference"));
+    assertTrue(chat.error().error().message().contains("/v1/embeddings"));
+
+    assertInstanceOf(CompletionRequest.Accepted.class, parseAt(CompletionRequest.Endpoint.EMBEDDINGS,
+        "{\"model\":\"chat\",\"input\":[\"a\",\"b\"]}", embeddings));
+  }
+
+  @Test
+  void eachEndpointChecksItsOwnInputs() {
+    ModelConfig reranker = model("dispatcher").withType(ModelType.TEXT_CLASSIFICATION);
+    ModelConfig embeddings = model("dispatcher").withType(ModelType.TEXT_EMBEDDINGS_INFERENCE);
+    assertInvalidAt(CompletionRequest.Endpoint.EMBEDDINGS, "{\"model\":\"chat\"}", embeddings, "input");
+    assertInvalidAt(CompletionRequest.Endpoint.EMBEDDINGS, "{\"model\":\"chat\",\"input\":\"\"}", embeddings,
+        "input");
+    assertInvalidAt(CompletionRequest.Endpoint.RERANK, "{\"model\":\"chat\",\"query\":\"q\"}", reranker,
+        "documents");
+    assertInvalidAt(CompletionRequest.Endpoint.RERANK_V2,
+        "{\"model\":\"chat\",\"query\":\"q\",\"documents\":\"one\"}", reranker, "documents");
+    assertInvalidAt(CompletionRequest.Endpoint.SCORE, "{\"model\":\"chat\",\"text_1\":\"q\"}", reranker,
+        "text_2");
+    assertInstanceOf(CompletionRequest.Accepted.class, parseAt(CompletionRequest.Endpoint.SCORE,
+        "{\"model\":\"chat\",\"queries\":\"q\",\"documents\":[\"d\"]}", reranker));
+    assertInvalidAt(CompletionRequest.Endpoint.RESPONSES, "{\"model\":\"chat\"}", model("dispatcher"), "input");
+  }
+
+  private static void assertInvalidAt(CompletionRequest.Endpoint endpoint, String body, ModelConfig m, String param) {
+    CompletionRequest.Invalid invalid = assertInstanceOf(CompletionRequest.Invalid.class, parseAt(endpoint, body, m));
+    assertEquals(400, invalid.status());
+    assertEquals(param, invalid.error().error().param());
+  }
+
+  @Test
+  void aResponsesFollowUpCarriesItsPreviousResponseIdAndOnlyChatAndCompletionStreamsGetStreamOptions()
+      throws Exception {
+    CompletionRequest.Accepted followUp = assertInstanceOf(CompletionRequest.Accepted.class, parseAt(
+        CompletionRequest.Endpoint.RESPONSES, "{\"model\":\"chat\",\"input\":\"and?\",\"stream\":true,"
+            + "\"previous_response_id\":\"resp_1\",\"max_output_tokens\":50}", model("dispatcher")));
+
+    assertEquals("resp_1", followUp.ticket().previousResponseId());
+    assertTrue(followUp.call().stream());
+    assertTrue(followUp.call().isResponses());
+    assertFalse(upstream(followUp).has("stream_options"), "the Responses API has no stream_options to add");
+    assertTrue(followUp.ticket().estimatedTokens() >= 50);
+
+    CompletionRequest.Accepted embeddings = assertInstanceOf(CompletionRequest.Accepted.class, parseAt(
+        CompletionRequest.Endpoint.EMBEDDINGS, "{\"model\":\"chat\",\"input\":\"x\",\"stream\":true}",
+        model("dispatcher").withType(ModelType.TEXT_EMBEDDINGS_INFERENCE)));
+    assertFalse(embeddings.call().stream(), "embeddings never stream");
+    assertEquals(null, embeddings.ticket().previousResponseId());
+  }
+
+  @Test
+  void aSpeechToTextFormIsQueuedWithItsFieldsAndTheBodyLeftAtTheEdge() {
+    ModelConfig whisper = model("dispatcher").withType(ModelType.AUTOMATIC_SPEECH_RECOGNITION);
+    CompletionRequest.Accepted accepted = assertInstanceOf(CompletionRequest.Accepted.class,
+        CompletionRequest.audio(CompletionRequest.Endpoint.TRANSCRIPTIONS, java.util.Map.of("model", "chat",
+            "stream", "true", "priority", "1"), KEY, name -> Optional.of(whisper), (o, m) -> true, 1_000, "dc",
+            "multipart/form-data; boundary=b", 1234, 12.5));
+
+    assertTrue(accepted.call().bodyAtEdge());
+    assertTrue(accepted.call().stream());
+    assertEquals(1234, accepted.call().bodyBytes());
+    assertEquals(12.5, accepted.call().audioSeconds());
+    assertEquals(1, accepted.ticket().priority());
+    assertEquals("/v1/audio/transcriptions", accepted.call().path());
+
+    CompletionRequest.Invalid onChat = assertInstanceOf(CompletionRequest.Invalid.class,
+        CompletionRequest.audio(CompletionRequest.Endpoint.TRANSLATIONS, java.util.Map.of("model", "chat"), KEY,
+            name -> Optional.of(model("dispatcher")), (o, m) -> true, 1_000, "dc", "multipart/form-data", 1, -1));
+    assertEquals("model_type_mismatch", onChat.error().error().code());
   }
 }

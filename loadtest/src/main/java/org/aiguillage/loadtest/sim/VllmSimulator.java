@@ -67,6 +67,7 @@ public final class VllmSimulator implements AutoCloseable {
   private volatile ServerBinding binding;
   private volatile int cutStreamsAfter;
   private volatile boolean recordingCallTimings;
+  private volatile Task task = Task.ALL;
 
   private VllmSimulator(String model, SimulatorProfile profile, Optional<String> token) {
     this.model = model;
@@ -135,6 +136,12 @@ public final class VllmSimulator implements AutoCloseable {
     cutStreamsAfter = tokens;
   }
 
+  /** From now on, serve only the APIs of {@code task}'s models, and answer 404 on the others, as vLLM does. */
+  public VllmSimulator serving(Task newTask) {
+    task = newTask;
+    return this;
+  }
+
   /**
    * From now on, keep when each streamed call arrived and when its first token left, for {@code GET
    * /simulator/timings} (see {@link CallTimings}); off by default, so an unread simulator keeps nothing.
@@ -167,6 +174,14 @@ public final class VllmSimulator implements AutoCloseable {
   private final class Routes extends AllDirectives {
 
     Route route() {
+      return extractUri(uri -> task.serves(uri.path()) || !uri.path().startsWith("/v")
+          ? everyRoute() : extractRequest(request -> {
+            request.discardEntityBytes(materializer);
+            return complete(json(404, "{\"detail\":\"Not Found\"}"));
+          }));
+    }
+
+    private Route everyRoute() {
       return concat(
           path("health", () -> get(() -> complete(HttpResponse.create()))),
           path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8,
@@ -241,7 +256,7 @@ public final class VllmSimulator implements AutoCloseable {
           }))
           .handleNotFound(extractRequest(request -> {
             request.discardEntityBytes(materializer);
-            return complete(error(404, "Not Found", "NotFoundError"));
+            return complete(json(404, "{\"detail\":\"Not Found\"}"));
           }))
           .build();
     }

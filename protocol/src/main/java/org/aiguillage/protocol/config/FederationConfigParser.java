@@ -189,6 +189,9 @@ public final class FederationConfigParser {
     if (t.tokenBudget() != null && t.tokenBudget() < 1) {
       throw new ConfigException("malformed value for '" + at + "token_budget': must be at least 1");
     }
+    if (t.audioSecondsPerDay() != null && !(t.audioSecondsPerDay() > 0)) {
+      throw new ConfigException("malformed value for '" + at + "audio_seconds_per_day': must be more than 0");
+    }
     oneOf(t.budgetPeriod(), BUDGET_PERIODS, at + "budget_period");
     if (t.expiresAt() != null) {
       try {

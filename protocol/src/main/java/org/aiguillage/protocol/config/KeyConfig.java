@@ -16,6 +16,7 @@ import org.aiguillage.protocol.RoutingMode;
  * @param tokenBudget prompt plus completion tokens per {@code budgetPeriod}; null: no budget
  * @param budgetPeriod {@code day}, {@code week} or {@code month} (UTC calendar periods)
  * @param expiresAt ISO-8601 instant or date after which the key stops working; null: never
+ * @param audioSecondsPerDay seconds of audio its speech-to-text calls may send per UTC day; null: no budget
  */
 public record KeyConfig(
     @JsonProperty("token") String secret,
@@ -29,7 +30,8 @@ public record KeyConfig(
     Long tokensPerMinute,
     Long tokenBudget,
     String budgetPeriod,
-    String expiresAt) {
+    String expiresAt,
+    Double audioSecondsPerDay) {
 
   public static final int DEFAULT_PRIORITY = 3;
   public static final int DEFAULT_THRESHOLD = 1000;
@@ -44,7 +46,15 @@ public record KeyConfig(
 
   public KeyConfig(String secret, String name, String organization, Integer priority, Integer threshold,
       RoutingMode defaultRoutingMode) {
-    this(secret, name, organization, priority, threshold, defaultRoutingMode, null, null, null, null, null, null);
+    this(secret, name, organization, priority, threshold, defaultRoutingMode, null, null, null, null, null, null,
+        null);
+  }
+
+  public KeyConfig(String secret, String name, String organization, Integer priority, Integer threshold,
+      RoutingMode defaultRoutingMode, List<String> models, Integer requestsPerMinute, Long tokensPerMinute,
+      Long tokenBudget, String budgetPeriod, String expiresAt) {
+    this(secret, name, organization, priority, threshold, defaultRoutingMode, models, requestsPerMinute,
+        tokensPerMinute, tokenBudget, budgetPeriod, expiresAt, null);
   }
 
   @Override
