@@ -90,7 +90,8 @@ final class AudioUpload {
                 : part.getEntity().withSizeLimit(MAX_FIELD_BYTES).toStrict(timeout.toMillis(), materializer)
                     .thenApply(strict -> new Field(part.getName(), strict.getData().utf8String())))
             .flatMapConcat(part -> encode(part, boundary, fields, audio, servedName, limit))
-            .concat(Source.lazySingle(() -> ending(boundary, fields)))
+            // Lazily: the ending depends on the fields, known once every part passed (concat would pull it first).
+            .concatLazy(Source.lazySingle(() -> ending(boundary, fields)))
             .limitWeighted(limit + 2L * MAX_FIELD_BYTES, chunk -> (long) chunk.size())
             .completionTimeout(timeout)
             .runWith(FileIO.toPath(file), materializer))
@@ -102,7 +103,9 @@ final class AudioUpload {
           delete(file);
           Throwable cause = failure instanceof CompletionException && failure.getCause() != null
               ? failure.getCause() : failure;
-          if (cause instanceof StreamLimitReachedException || cause instanceof EntityStreamSizeException) {
+          // The file's own count first: the limit's exception may reach here wrapped by the form's parser.
+          if (audio.bytes > limit || cause instanceof StreamLimitReachedException
+              || cause instanceof EntityStreamSizeException) {
             // Pekko HTTP closes the connection after this answer: the rest of the body is not read.
             return tooLarge(limit);
           }

@@ -131,13 +131,17 @@ class ModelTypesOverHttpTest {
             model: openai/whisper-large-v3
             type: automatic-speech-recognition
             vllm_servers: [ { url: %s, organization: univ-a, max_parallel_requests: 4 } ]
+          - name: whisper-budget
+            model: openai/whisper-large-v3
+            type: automatic-speech-recognition
+            vllm_servers: [ { url: %s, organization: univ-a, max_parallel_requests: 4 } ]
           - name: reranker
             model: BAAI/bge-reranker-v2-m3
             type: text-classification
             vllm_servers: [ { url: %s, organization: univ-a, max_parallel_requests: 8 } ]
         """.formatted(ADMIN, KEY, chatA.baseUrl(), chatB.baseUrl(), embedder.baseUrl(), embedderOfB.baseUrl(),
         slowEmbedder.baseUrl(), chatOnly.baseUrl(), smallEmbedder.baseUrl(), whisper.baseUrl(),
-        reranker.baseUrl())));
+        whisper.baseUrl(), reranker.baseUrl())));
     client = OpenAIOkHttpClient.builder().baseUrl(node.baseUrl() + "/v1").apiKey(KEY).maxRetries(0)
         .timeout(Duration.ofSeconds(30)).build();
   }
@@ -159,7 +163,8 @@ class ModelTypesOverHttpTest {
 
     assertEquals(Map.of("chat", "text-generation", "bge-m3", "text-embeddings-inference",
         "whisper", "automatic-speech-recognition", "reranker", "text-classification",
-        "embed-queue", "text-embeddings-inference", "small-embedder", "text-embeddings-inference"), types);
+        "embed-queue", "text-embeddings-inference", "small-embedder", "text-embeddings-inference",
+        "whisper-budget", "automatic-speech-recognition"), types);
   }
 
   @Test
@@ -232,6 +237,8 @@ class ModelTypesOverHttpTest {
       if (row != null && row.path("requests").asInt() >= 5) {
         // json and the translation: 3 s as the server said; verbose_json: 3.0; srt and the stream: from the WAV.
         assertEquals(15.0, row.path("audio_seconds").asDouble(), 0.01, row.toString());
+        assertEquals(5, row.path("requests").asInt(), row.toString());
+        assertEquals(0, row.path("errors").asInt(), row.toString());
         return;
       }
       Thread.sleep(200);
@@ -436,14 +443,14 @@ class ModelTypesOverHttpTest {
         .maxRetries(0).timeout(Duration.ofSeconds(30)).build();
     Path wav = wav(3.0);
     // A Path's stream is opened with the parameters: one set each call.
-    audioKey.audio().transcriptions().create(TranscriptionCreateParams.builder().model("whisper").file(wav).build());
+    audioKey.audio().transcriptions().create(TranscriptionCreateParams.builder().model("whisper-budget").file(wav).build());
     RateLimitException refused = null;
     long deadline = System.currentTimeMillis() + 5_000;
     while (refused == null && System.currentTimeMillis() < deadline) {
       try {
         // The second is admitted (3 s used of 4), then the third refused.
-        audioKey.audio().transcriptions().create(TranscriptionCreateParams.builder().model("whisper").file(wav)
-            .build());
+        audioKey.audio().transcriptions().create(TranscriptionCreateParams.builder().model("whisper-budget")
+            .file(wav).build());
       } catch (RateLimitException e) {
         refused = e;
       }
