@@ -9,10 +9,8 @@ import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.audio.WavHeader;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.Multipart;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.japi.Pair;
@@ -144,17 +142,7 @@ final class AudioApi {
         out.complete();
       }
     });
-    Source<ByteString, NotUsed> events = pair.second().watchTermination((mat, finished) -> {
-      finished.whenComplete((d, failure) -> {
-        if (!self[0].done) {
-          engine.abort(self[0]);
-        }
-      });
-      return mat;
-    });
-    engine.submit(self[0]);
-    return HttpResponse.create().withEntity(HttpEntities.createChunked(
-        ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM), events));
+    return VllmSimulator.sse(engine, pair, self[0]);
   }
 
   private static String timestamp(double seconds, String separator) {

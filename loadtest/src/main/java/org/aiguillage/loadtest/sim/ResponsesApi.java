@@ -10,10 +10,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 import org.aiguillage.protocol.Json;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
@@ -135,17 +132,7 @@ final class ResponsesApi {
         out.complete();
       }
     });
-    Source<ByteString, NotUsed> events = pair.second().watchTermination((mat, finished) -> {
-      finished.whenComplete((d, failure) -> {
-        if (!self[0].done) {
-          engine.abort(self[0]);
-        }
-      });
-      return mat;
-    });
-    engine.submit(self[0]);
-    return HttpResponse.create().withEntity(HttpEntities.createChunked(
-        ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM), events));
+    return VllmSimulator.sse(engine, pair, self[0]);
   }
 
   private static void event(BoundedSourceQueue<ByteString> out, int[] sequence, String type,

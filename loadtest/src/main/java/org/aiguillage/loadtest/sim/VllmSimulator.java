@@ -383,15 +383,24 @@ public final class VllmSimulator implements AutoCloseable {
       }
     };
     self[0] = new Engine.Request(promptTokens, maxTokens, seed, sink);
-    Source<ByteString, NotUsed> events = pair.second().watchTermination((mat, done) -> {
+    return sse(engine, pair, self[0]);
+  }
+
+  /**
+   * An SSE answer the engine feeds through {@code queue} as it runs {@code request}; a client that leaves aborts
+   * the request, as vLLM aborts a generation whose connection closed.
+   */
+  static HttpResponse sse(Engine engine, Pair<BoundedSourceQueue<ByteString>, Source<ByteString, NotUsed>> queue,
+      Engine.Request request) {
+    Source<ByteString, NotUsed> events = queue.second().watchTermination((mat, done) -> {
       done.whenComplete((d, failure) -> {
-        if (!self[0].done) {
-          engine.abort(self[0]);
+        if (!request.done) {
+          engine.abort(request);
         }
       });
       return mat;
     });
-    engine.submit(self[0]);
+    engine.submit(request);
     return HttpResponse.create().withEntity(HttpEntities.createChunked(
         ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM), events));
   }
