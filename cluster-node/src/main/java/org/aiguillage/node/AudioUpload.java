@@ -25,6 +25,7 @@ import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.StreamLimitReachedException;
 import org.apache.pekko.stream.StreamTimeoutException;
 import org.apache.pekko.stream.javadsl.FileIO;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -69,9 +70,10 @@ final class AudioUpload {
       Materializer materializer) {
     if (entity.getContentLengthOption().isPresent()
         && entity.getContentLengthOption().getAsLong() > limit + MAX_FIELD_BYTES) {
-      // Read and dropped, so the client sees the 413 rather than a reset connection (see RequestBody).
-      entity.discardBytes(materializer);
-      return CompletableFuture.completedFuture(tooLarge(limit));
+      // Read and dropped before the answer, as it arrives (a file's worth of bytes, never held), so that the client
+      // sees the 413 rather than a connection reset under the bytes it is still sending (see RequestBody).
+      return entity.getDataBytes().completionTimeout(timeout).runWith(Sink.ignore(), materializer)
+          .handle((done, failure) -> tooLarge(limit));
     }
     Path file;
     try {
