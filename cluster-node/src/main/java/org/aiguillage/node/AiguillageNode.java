@@ -126,13 +126,18 @@ public final class AiguillageNode implements AutoCloseable {
         Function<String, RecipientRef<QueueCommand>> queues = model -> sharding.entityRefFor(ModelQueue.TYPE_KEY,
             model);
         Materializer materializer = Materializer.matFromSystem(system);
-        OpenAiRoutes openAi = new OpenAiRoutes(materializer, current, accounts,
-            new Completions(system, current, accounts, queues, RequestActor.Settings.defaults()));
+        Completions completions = new Completions(system, current, accounts, queues, RequestActor.Settings.defaults());
+        OpenAiRoutes openAi = new OpenAiRoutes(materializer, current, accounts, completions);
         AdminRoutes admin = new AdminRoutes(materializer, system, current,
             new KeyRoutes(materializer, system, accounts), new OrganizationRoutes(materializer, current, accounts),
             new FleetRoutes(materializer, system, current, queues, fleet),
             new UsageRoutes(materializer, system, ledger));
-        Route routes = admin.route().orElse(openAi.route()).seal(openAi.rejections(),
+        // The completion routes first: they are the ones that must be fast.
+        Route routes = openAi.route()
+            .orElse(new AnthropicRoutes(materializer, current, accounts, completions).route())
+            .orElse(new OllamaRoutes(materializer, current, accounts, completions).route())
+            .orElse(admin.route())
+            .seal(openAi.rejections(),
             EdgeDirectives.failures(system.log(), Completions::accountsUnavailable,
                 cause -> "The dispatcher failed on this request."));
         InFlight inFlight = new InFlight();

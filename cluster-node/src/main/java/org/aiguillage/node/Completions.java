@@ -4,7 +4,6 @@ import static org.aiguillage.node.EdgeDirectives.error;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -30,15 +29,10 @@ import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.RecipientRef;
-import org.apache.pekko.http.javadsl.model.ContentType;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.util.ByteString;
 
 /**
  * A completion from its parsed body to its answer: the request checked against its model and the key's and
@@ -48,9 +42,6 @@ import org.apache.pekko.util.ByteString;
 final class Completions {
 
   static final Duration BODY_TIMEOUT = Duration.ofSeconds(60);
-  private static final ContentType EVENT_STREAM = ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM);
-  private static final ByteString KEEP_ALIVE = ByteString.fromString(": keep-alive\n\n");
-  private static final Duration KEEP_ALIVE_AFTER = Duration.ofSeconds(15);
   private static final KeyAccount.Admission UNLIMITED = new KeyAccount.Admitted(RateLimits.NONE);
 
   private final ActorSystem<?> system;
@@ -72,10 +63,16 @@ final class Completions {
 
   CompletionStage<HttpResponse> dispatch(CompletionRequest.Endpoint endpoint, byte[] body,
       KeyAccount.Authenticated authenticated, ClientConnection connection) {
+    return dispatch(endpoint, body, authenticated, connection, OpenAiDialect.INSTANCE);
+  }
+
+  /** A request translated from another dialect: its OpenAI body queued the same way, answered in {@code dialect}. */
+  CompletionStage<HttpResponse> dispatch(CompletionRequest.Endpoint endpoint, byte[] body,
+      KeyAccount.Authenticated authenticated, ClientConnection connection, Dialect dialect) {
     FederationConfig current = config.get();
     CompletionRequest.Parsed parsed = CompletionRequest.parse(endpoint, body, authenticated.key(), current::model,
         hostsModel(current), System.currentTimeMillis(), current.node().datacenter());
-    return queue(endpoint, parsed, authenticated, connection, Optional.empty());
+    return queue(endpoint, parsed, authenticated, connection, Optional.empty(), dialect);
   }
 
   /**
@@ -110,7 +107,7 @@ final class Completions {
               current::model, hostsModel(current), System.currentTimeMillis(), current.node().datacenter(),
               form.contentType(), form.bytes(), form.audioSeconds());
           CompletionStage<HttpResponse> answer = queue(endpoint, parsed, authenticated, connection,
-              Optional.of(form.file()));
+              Optional.of(form.file()), OpenAiDialect.INSTANCE);
           // The answer starts once the server read the whole upload and answered; a retry before that still
           // finds it.
           return answer.whenComplete((r, failure) -> AudioUpload.delete(form.file()));
@@ -127,19 +124,19 @@ final class Completions {
   }
 
   private CompletionStage<HttpResponse> queue(CompletionRequest.Endpoint endpoint, CompletionRequest.Parsed parsed,
-      KeyAccount.Authenticated authenticated, ClientConnection connection, Optional<Path> upload) {
+      KeyAccount.Authenticated authenticated, ClientConnection connection, Optional<Path> upload, Dialect dialect) {
     ApiKey key = authenticated.key();
     FederationConfig current = config.get();
     if (parsed instanceof CompletionRequest.Invalid invalid) {
       count(null, endpoint, invalid.status());
-      return CompletableFuture.completedFuture(error(invalid.status(), invalid.error(), 0));
+      return CompletableFuture.completedFuture(dialect.error(invalid.status(), invalid.error(), 0));
     }
     CompletionRequest.Accepted accepted = (CompletionRequest.Accepted) parsed;
     String model = accepted.model().name();
     if (accepted.model().vllmServers().isEmpty() && current.cluster().formsItsOwnCluster()
         && current.node().has("agent")) {
       count(model, endpoint, 503);
-      return CompletableFuture.completedFuture(error(503, OpenAiError.serverError("Model '" + model
+      return CompletableFuture.completedFuture(dialect.error(503, OpenAiError.serverError("Model '" + model
           + "' has no server right now. Retry later.", "no_server_available"), 30));
     }
     String ticketId = accepted.ticket().id();
@@ -163,7 +160,7 @@ final class Completions {
       if (admission instanceof KeyAccount.Denied denied) {
         count(model, endpoint, denied.status());
         return CompletableFuture.completedFuture(withLimits(
-            error(denied.status(), denied.error(), denied.retryAfterSeconds()), denied.limits()));
+            dialect.error(denied.status(), denied.error(), denied.retryAfterSeconds()), denied.limits()));
       }
       RateLimits limits = ((KeyAccount.Admitted) admission).limits();
       CompletableFuture<Outcome> outcome = new CompletableFuture<>();
@@ -175,8 +172,8 @@ final class Completions {
           accounts.release(key.id(), key.organization(), ticketId);
         }
         HttpResponse response = failure != null
-            ? error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
-            : respond(o);
+            ? dialect.error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
+            : respond(o, dialect);
         count(model, endpoint, response.status().intValue());
         if (accepted.model().lifecycle() == Lifecycle.DEPRECATED) {
           response = response.addHeader(RawHeader.create("Deprecation", "true"));
@@ -194,27 +191,18 @@ final class Completions {
     return r;
   }
 
-  private HttpResponse respond(Outcome outcome) {
+  private static HttpResponse respond(Outcome outcome, Dialect dialect) {
     if (outcome instanceof Outcome.Stream s) {
-      return HttpResponse.create()
-          .withEntity(HttpEntities.createChunked(EVENT_STREAM, s.events()
-              // The agent ends a failing server's stream in-band; this covers the hand-over itself breaking
-              // (the agent's node went away).
-              .recover(Throwable.class, () -> SseEvents.BROKEN_STREAM_END)
-              .keepAlive(KEEP_ALIVE_AFTER, () -> KEEP_ALIVE)))
-          .addHeaders(List.of(RawHeader.create("Cache-Control", "no-cache"),
-              RawHeader.create("X-Accel-Buffering", "no")));
+      // The agent ends a failing server's stream in-band; this covers the hand-over itself breaking (the agent's
+      // node went away).
+      return dialect.stream(s.events().recover(Throwable.class, () -> SseEvents.BROKEN_STREAM_END));
     }
     if (outcome instanceof Outcome.Whole w) {
-      if (w.status() >= 400) {
-        return HttpResponse.create().withStatus(w.status())
-            .withEntity(ContentTypes.APPLICATION_JSON, ServerErrors.toEnvelope(w.status(), w.body()));
-      }
-      ContentType type = ContentTypes.parse(w.contentType());
-      return HttpResponse.create().withStatus(w.status()).withEntity(HttpEntities.create(type, w.body()));
+      return w.status() >= 400 ? dialect.error(w.status(), ServerErrors.toError(w.status(), w.body()), 0)
+          : dialect.whole(w.status(), w.contentType(), w.body());
     }
     Outcome.Failure f = (Outcome.Failure) outcome;
-    return error(f.status(), f.error(), f.retryAfterSeconds());
+    return dialect.error(f.status(), f.error(), f.retryAfterSeconds());
   }
 
   static HttpResponse unauthorized(KeyAccount.AuthenticationRefused refused) {

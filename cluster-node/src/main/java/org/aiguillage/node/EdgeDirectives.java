@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -27,6 +28,8 @@ import org.apache.pekko.http.javadsl.server.Rejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.Materializer;
+import org.aiguillage.actors.accounts.Accounts;
+import org.aiguillage.actors.accounts.KeyAccount;
 import org.slf4j.Logger;
 
 /**
@@ -57,6 +60,23 @@ abstract class EdgeDirectives extends AllDirectives {
         .map(String::trim)
         .filter(t -> !t.isEmpty())));
   }
+
+  /**
+   * The key a request is made with ({@code secret}), checked by its account (its answer cached a few seconds);
+   * {@code refused} answers a missing or refused one (401) in the route's dialect, given why.
+   */
+  Route apiKey(Accounts accounts, Optional<String> secret, Function<KeyAccount.Authenticated, Route> inner,
+      Function<String, HttpResponse> refused) {
+    CompletionStage<KeyAccount.Authentication> checked = secret.isEmpty()
+        ? CompletableFuture.completedFuture(new KeyAccount.AuthenticationRefused(NO_KEY))
+        : accounts.authenticate(secret.get());
+    return onSuccess(checked, authentication -> authentication instanceof KeyAccount.Authenticated a
+        ? inner.apply(a)
+        : answer(() -> refused.apply(((KeyAccount.AuthenticationRefused) authentication).message())));
+  }
+
+  static final String NO_KEY =
+      "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.";
 
   /** The body, read whole up to {@code limit} bytes within {@code timeout}; else what {@code refused} answers. */
   Route body(long limit, Duration timeout, Function<byte[], Route> inner,

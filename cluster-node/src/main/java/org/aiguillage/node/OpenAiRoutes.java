@@ -5,8 +5,6 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.aiguillage.actors.accounts.Accounts;
@@ -93,17 +91,10 @@ final class OpenAiRoutes extends EdgeDirectives {
     }));
   }
 
-  /** The key the request is made with: checked by its account (its answer cached a few seconds), else 401. */
+  /** The key the request is made with ({@code Authorization: Bearer}), else 401. */
   private Route apiKey(Function<KeyAccount.Authenticated, Route> inner) {
-    return bearer(secret -> {
-      CompletionStage<KeyAccount.Authentication> checked = secret.isEmpty()
-          ? CompletableFuture.completedFuture(new KeyAccount.AuthenticationRefused("You didn't provide an API key. "
-              + "Provide it in the Authorization header as 'Bearer YOUR_KEY'."))
-          : accounts.authenticate(secret.get());
-      return onSuccess(checked, authentication -> authentication instanceof KeyAccount.Authenticated a
-          ? inner.apply(a)
-          : answer(() -> Completions.unauthorized((KeyAccount.AuthenticationRefused) authentication)));
-    });
+    return bearer(secret -> apiKey(accounts, secret, inner,
+        why -> Completions.unauthorized(new KeyAccount.AuthenticationRefused(why))));
   }
 
   private HttpResponse models(KeyAccount.Authenticated authenticated) {

@@ -22,23 +22,38 @@ final class ServerErrors {
       if (tree != null && tree.path("error").isObject()) {
         return body;
       }
+    } catch (Exception notJson) {
+      // wrapped below
+    }
+    return Json.bytes(toError(status, body));
+  }
+
+  /** The error a server's answer says, whatever its shape. */
+  static OpenAiError toError(int status, byte[] body) {
+    try {
+      JsonNode tree = JSON.readTree(body);
+      if (tree != null && tree.path("error").isObject()) {
+        JsonNode e = tree.get("error");
+        return OpenAiError.of(e.path("message").asText("The server answered " + status + "."),
+            e.path("type").asText(typeFor(status)), e.path("param").isTextual() ? e.get("param").asText() : null,
+            e.path("code").isValueNode() && !e.path("code").isNull() ? e.get("code").asText() : null);
+      }
       if (tree != null && tree.path("message").isTextual()) {
-        return JSON.writeValueAsBytes(OpenAiError.of(tree.get("message").asText(), typeFor(status),
-            tree.path("param").isTextual() ? tree.get("param").asText() : null, null));
+        return OpenAiError.of(tree.get("message").asText(), typeFor(status),
+            tree.path("param").isTextual() ? tree.get("param").asText() : null, null);
       }
       if (tree != null && tree.path("error").isTextual()) {
-        return JSON.writeValueAsBytes(OpenAiError.of(tree.get("error").asText(), typeFor(status), null, null));
+        return OpenAiError.of(tree.get("error").asText(), typeFor(status), null, null);
+      }
+      if (tree != null && tree.path("detail").isTextual()) {
+        return OpenAiError.of(tree.get("detail").asText(), typeFor(status), null, null);
       }
     } catch (Exception notJson) {
       // fall through: wrap the text
     }
-    try {
-      String text = new String(body, StandardCharsets.UTF_8).strip();
-      return JSON.writeValueAsBytes(OpenAiError.of(text.isEmpty() ? "The server answered " + status + "." : text,
-          typeFor(status), null, null));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    String text = new String(body, StandardCharsets.UTF_8).strip();
+    return OpenAiError.of(text.isEmpty() ? "The server answered " + status + "." : text, typeFor(status), null,
+        null);
   }
 
   private static String typeFor(int status) {

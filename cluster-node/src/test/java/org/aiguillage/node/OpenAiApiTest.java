@@ -330,7 +330,7 @@ class OpenAiApiTest {
     HttpResponse<String> response = post("/v1/chat/completions", KEY, """
         {"model":"chat-model","messages":[{"role":"user","content":"tools please"}],"max_tokens":3,
          "temperature":0.2,"top_p":0.9,"logprobs":false,"response_format":{"type":"text"},
-         "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
+         "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":"none",
          "seed":7,"user":"student-42","priority":1,"routing-mode":"any"}""");
 
     assertEquals(200, response.statusCode(), response.body());

@@ -62,6 +62,7 @@ public final class VllmSimulator implements AutoCloseable {
   private final PoolingApis pooling;
   private final ResponsesApi responses;
   private final AudioApi audio;
+  private final ToolCalls toolCalls;
   private final CallTimings timings = new CallTimings();
   private final AtomicLong ids = new AtomicLong();
   private volatile ServerBinding binding;
@@ -94,6 +95,7 @@ public final class VllmSimulator implements AutoCloseable {
     this.pooling = new PoolingApis(engine, model);
     this.responses = new ResponsesApi(engine, model, materializer);
     this.audio = new AudioApi(engine, model, materializer);
+    this.toolCalls = new ToolCalls(engine, materializer);
   }
 
   /** Starts a simulated server; port 0 picks a free one. */
@@ -315,6 +317,9 @@ public final class VllmSimulator implements AutoCloseable {
     String id = (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(System.nanoTime()) + ids.incrementAndGet();
     long created = System.currentTimeMillis() / 1000;
     long seed = SimulatedText.seed(prompt);
+    if (chat && ToolCalls.wanted(req)) {
+      return toolCalls.answer(req, id, created, quotedModel, promptTokens, stream, includeUsage);
+    }
     return stream
         ? CompletableFuture.completedFuture(
             streamed(chat, id, created, promptTokens, maxTokens, seed, includeUsage, receivedMicros))

@@ -1,0 +1,103 @@
+package org.aiguillage.node;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.aiguillage.actors.accounts.Accounts;
+import org.aiguillage.actors.accounts.KeyAccount;
+import org.aiguillage.actors.edge.CompletionRequest;
+import org.aiguillage.protocol.Json;
+import org.aiguillage.protocol.anthropic.AnthropicMessages;
+import org.aiguillage.protocol.config.FederationConfig;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * Anthropic's Messages API on the same port, keys, queues and usage, for the coding assistants that take an
+ * Anthropic base URL (Claude Code, Aider): the key from {@code x-api-key} or {@code Authorization: Bearer},
+ * {@code anthropic-version} accepted whatever it says, requests translated to the servers' chat completions.
+ *
+ * <pre>
+ *   POST /v1/messages                 a message, streamed with Anthropic's events or whole
+ *   POST /v1/messages/count_tokens    an estimate of a request's input tokens (no tokenizer here)
+ * </pre>
+ */
+final class AnthropicRoutes extends EdgeDirectives {
+
+  private final Supplier<FederationConfig> config;
+  private final Accounts accounts;
+  private final Completions completions;
+
+  AnthropicRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts,
+      Completions completions) {
+    super(materializer);
+    this.config = config;
+    this.accounts = accounts;
+    this.completions = completions;
+  }
+
+  Route route() {
+    return pathPrefix(segment("v1").slash("messages"), () -> concat(
+        pathEnd(() -> post(this::message)),
+        path("count_tokens", () -> post(() -> key(key -> json(request -> {
+          if (!request.path("model").isTextual() || !request.path("messages").isArray()) {
+            return complete(AnthropicDialect.refusal(400, "model and messages: Field required", 0));
+          }
+          return complete(AnthropicDialect.json(200, Json.MAPPER.createObjectNode()
+              .put("input_tokens", AnthropicMessages.countTokens(request))));
+        }))))));
+  }
+
+  private Route message() {
+    return key(authenticated -> attribute(CLIENT, client -> optionalHeaderValueByName(PriorityHeader.NAME,
+        priority -> json(request -> {
+          AnthropicMessages.Translated translated = AnthropicMessages.toOpenAi(request);
+          if (translated instanceof AnthropicMessages.Invalid invalid) {
+            Completions.count(null, null, 400);
+            return complete(AnthropicDialect.refusal(400, invalid.message(), 0));
+          }
+          AnthropicMessages.Request call = (AnthropicMessages.Request) translated;
+          ObjectNode body = call.openAiChat();
+          PriorityHeader.apply(priority, body);
+          String messageId = "msg_" + UUID.randomUUID().toString().replace("-", "");
+          return completeWithFuture(completions.dispatch(CompletionRequest.Endpoint.CHAT, Json.bytes(body),
+              authenticated, client, new AnthropicDialect(call.model(), messageId)));
+        }))));
+  }
+
+  /** The key: {@code x-api-key} as Anthropic's clients send it, or a bearer token; else Anthropic's 401. */
+  private Route key(Function<KeyAccount.Authenticated, Route> inner) {
+    return optionalHeaderValueByName("x-api-key", apiKeyHeader -> bearer(bearer -> apiKey(accounts,
+        apiKeyHeader.map(String::strip).filter(k -> !k.isEmpty()).or(() -> bearer), inner, why -> {
+          Completions.count(null, null, 401);
+          return AnthropicDialect.refusal(401, why.replace("in the Authorization header as 'Bearer YOUR_KEY'",
+              "in the x-api-key header"), 0);
+        })));
+  }
+
+  /** The body as JSON, else Anthropic's 400 (a body too large or too slow: 413, 408). */
+  private Route json(Function<JsonNode, Route> inner) {
+    long limit = config.get().http().maxBodyBytes();
+    return body(limit, Completions.BODY_TIMEOUT, bytes -> {
+      JsonNode request;
+      try {
+        request = Json.MAPPER.readTree(bytes);
+      } catch (Exception e) {
+        request = null;
+      }
+      if (request == null || !request.isObject()) {
+        return complete(AnthropicDialect.refusal(400, "The request body is not valid JSON.", 0));
+      }
+      return inner.apply(request);
+    }, refused -> {
+      HttpResponse openAi = Completions.refused(refused, limit);
+      return AnthropicDialect.refusal(openAi.status().intValue(), refused instanceof RequestBody.TooSlow slow
+          ? slow.error().message() : "Request exceeds the maximum size (" + limit + " bytes).", 0);
+    });
+  }
+}
