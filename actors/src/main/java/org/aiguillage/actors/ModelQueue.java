@@ -168,12 +168,13 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   public static Behavior<QueueCommand> create(String model, Function<String, QueueSettings> settingsFor) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofMillis(500));
-      return new ModelQueue(ctx, model, settingsFor.apply(model));
+      return new ModelQueue(ctx, model, settingsFor);
     }));
   }
 
   private final String model;
-  private final QueueSettings settings;
+  private QueueSettings settings;
+  private final Function<String, QueueSettings> settingsFor;
   private final TicketQueue<DispatchTicket> waiting;
   private final Map<String, Long> leases = new HashMap<>();
   private final Map<String, AgentView> agents = new HashMap<>();
@@ -202,10 +203,12 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private final kamon.metric.Histogram queueWait;
   private final kamon.metric.Gauge queueLength;
 
-  private ModelQueue(ActorContext<QueueCommand> ctx, String model, QueueSettings settings) {
+  /** @param settingsFor the model's settings as this node knows them now: read again every tick */
+  private ModelQueue(ActorContext<QueueCommand> ctx, String model, Function<String, QueueSettings> settingsFor) {
     super(ctx);
     this.model = model;
-    this.settings = settings;
+    this.settingsFor = settingsFor;
+    this.settings = settingsFor.apply(model);
     this.waiting = new TicketQueue<>(settings.policy());
     this.queueWait = Kamon.histogram("aiguillage_queue_wait_seconds", "time a ticket waited for a server",
         MeasurementUnit.time().nanoseconds()).withTag("model", model);
@@ -366,6 +369,12 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
 
   private Behavior<QueueCommand> onTick() {
     long now = System.currentTimeMillis();
+    QueueSettings fresh = settingsFor.apply(model);
+    if (!fresh.equals(settings)) {
+      getContext().getLog().info("queue of {}: settings changed ({} -> {})", model, settings, fresh);
+      settings = fresh;
+      waiting.policy(fresh.policy());
+    }
     // Leases: a request actor that stopped re-asserting is gone.
     List<String> lapsed = new ArrayList<>();
     leases.forEach((id, seen) -> {

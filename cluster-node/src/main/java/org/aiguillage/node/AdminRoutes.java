@@ -25,6 +25,7 @@ import org.apache.pekko.stream.Materializer;
  *   /admin/organizations...   {@link OrganizationRoutes}
  *   /admin/models...          {@link FleetRoutes}
  *   /admin/usage              {@link UsageRoutes}
+ *   /admin/config...          {@link ConfigRoutes}
  *   POST /admin/cluster/leave             this node leaves the cluster, after what it serves (202)
  *   GET  /admin/cluster[/members]         Pekko Management's read-only cluster view: members, their status,
  *   GET  /admin/cluster/members/{address}   roles, the unreachable and who sees them, the leader, the oldest
@@ -42,11 +43,12 @@ final class AdminRoutes extends AdminDirectives {
   private final OrganizationRoutes organizations;
   private final FleetRoutes fleet;
   private final UsageRoutes usage;
+  private final ConfigRoutes configuration;
   private final ExceptionHandler failures;
   private final Route clusterView;
 
   AdminRoutes(Materializer materializer, ActorSystem<?> system, Supplier<FederationConfig> config, KeyRoutes keys,
-      OrganizationRoutes organizations, FleetRoutes fleet, UsageRoutes usage) {
+      OrganizationRoutes organizations, FleetRoutes fleet, UsageRoutes usage, ConfigRoutes configuration) {
     super(materializer);
     this.system = system;
     this.config = config;
@@ -54,6 +56,7 @@ final class AdminRoutes extends AdminDirectives {
     this.organizations = organizations;
     this.fleet = fleet;
     this.usage = usage;
+    this.configuration = configuration;
     this.clusterView = ClusterHttpManagementRoutes.readOnly(
         org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(system)));
     this.failures = failures(system.log(), () -> error(503, OpenAiError.serverError("The key accounts did not "
@@ -67,6 +70,7 @@ final class AdminRoutes extends AdminDirectives {
         organizations.route(),
         fleet.route(),
         usage.route(),
+        configuration.route(),
         path(segment("cluster").slash("leave"), () -> post(() -> answer(this::leave))),
         path("cluster", () -> get(() -> mapUnmatchedPath(rest -> "/cluster/members", () -> clusterView))),
         clusterView))));

@@ -2,7 +2,10 @@ package org.aiguillage.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -79,6 +82,20 @@ public final class AiguillageNode implements AutoCloseable {
   }
 
   public static AiguillageNode start(FederationConfig config, Config overrides) {
+    return start(config, overrides, Optional.empty(), () -> config);
+  }
+
+  /**
+   * Starts a node from its configuration file, and reloads the file on {@code SIGHUP}, on {@code POST
+   * /admin/config/reload} and when it changes.
+   */
+  public static AiguillageNode start(Path file, Map<String, String> env) {
+    Supplier<FederationConfig> source = () -> NodeConfigLoader.load(file, env);
+    return start(source.get(), ConfigFactory.empty(), Optional.of(file), source);
+  }
+
+  private static AiguillageNode start(FederationConfig config, Config overrides, Optional<Path> file,
+      Supplier<FederationConfig> source) {
     NodeMetrics.start();
     Database database = new Database(config.persistence());
     database.createSchema();
@@ -100,9 +117,11 @@ public final class AiguillageNode implements AutoCloseable {
       // without the queue role these are proxies to the shards elsewhere.
       Accounts.initSharding(ctx.getSystem());
       FleetRegistry.initSharding(ctx.getSystem());
-      ModelQueue.initSharding(ctx.getSystem(), name -> fleetRef.get() != null
-          ? fleetRef.get().model(name).map(QueueSettings::of).orElseGet(QueueSettings::defaults)
-          : config.model(name).map(QueueSettings::of).orElseGet(QueueSettings::defaults));
+      // The fleet's settings as this node last read them (a reload changes them within a second); a model it does
+      // not know (yet, or any more) keeps the configuration's.
+      ModelQueue.initSharding(ctx.getSystem(), name -> Optional.ofNullable(fleetRef.get())
+          .flatMap(fleet -> fleet.model(name)).or(() -> config.model(name))
+          .map(QueueSettings::of).orElseGet(QueueSettings::defaults));
       if (node.has("agent")) {
         recorderRef.set(ctx.spawn(UsageRecorder.create(ledger, Duration.ofMillis(250)), "usage-recorder",
             DispatcherSelector.blocking()));
@@ -118,7 +137,17 @@ public final class AiguillageNode implements AutoCloseable {
       seedKeys(accounts, config);
       FleetView fleet = startFleet(system, config, accounts, recorderRef.get(), localAgents);
       fleetRef.set(fleet);
-      Supplier<FederationConfig> current = () -> config.withModels(fleet.models());
+      ConfigReload reload = new ConfigReload(system, config, file, source, fleet, accounts);
+      try {
+        reload.apply(config, List.of()).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot apply the configuration's fleet in " + config.persistence() + ": "
+            + (e.getCause() != null ? e.getCause() : e), e);
+      }
+      fleet.refreshEverySecond();
+      reload.watchFile();
+      reload.onHangUp();
+      Supplier<FederationConfig> current = () -> reload.inForce().withModels(fleet.models());
       drainAgentsWhenLeaving(system, localAgents, node.drainTimeout());
       ServerBinding binding = null;
       if (node.has("edge")) {
@@ -131,7 +160,7 @@ public final class AiguillageNode implements AutoCloseable {
         AdminRoutes admin = new AdminRoutes(materializer, system, current,
             new KeyRoutes(materializer, system, accounts), new OrganizationRoutes(materializer, current, accounts),
             new FleetRoutes(materializer, system, current, queues, fleet),
-            new UsageRoutes(materializer, system, ledger));
+            new UsageRoutes(materializer, system, ledger), new ConfigRoutes(materializer, reload, fleet));
         // The completion routes first: they are the ones that must be fast.
         Route routes = openAi.route()
             .orElse(new AnthropicRoutes(materializer, current, accounts, completions).route())
@@ -170,8 +199,8 @@ public final class AiguillageNode implements AutoCloseable {
   }
 
   /**
-   * The fleet registry, seeded with this node's YAML models and servers (those it never saw), and this node's
-   * view of it. On an agent node the view keeps one agent per registered server of its datacentre, each a cluster
+   * This node's view of the fleet registry (the configuration's models are applied to it next, see {@link
+   * ConfigReload}). On an agent node the view keeps one agent per registered server of its datacentre, each a cluster
    * singleton among the datacentre's agent nodes: a server is fronted once however many agent nodes run there,
    * and when its node leaves or dies another one takes it over. Server tokens stay in their datacentre's YAML.
    */
@@ -185,14 +214,6 @@ public final class AiguillageNode implements AutoCloseable {
     };
     FleetView fleet = new FleetView(system, config.models(), config.node().datacenter(),
         config.node().has("agent"), usage, localAgents);
-    try {
-      fleet.ask(replyTo -> new FleetRegistry.Seed(config.models(), replyTo)).toCompletableFuture()
-          .get(60, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException("cannot read the fleet registry in " + config.persistence() + ": "
-          + (e.getCause() != null ? e.getCause() : e), e);
-    }
-    fleet.refreshEverySecond();
     return fleet;
   }
 

@@ -33,15 +33,22 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.Materializer;
 
 /**
- * The fleet while it serves: models and their servers, added and removed (a removed server drains first).
+ * The fleet while it serves: models and their servers, added and removed (a removed server drains first). What the
+ * configuration file owns is changed in the file; the API's changes to it are overrides (decision 012).
  *
  * <pre>
- *   GET    /admin/models                              each model, each server's state and live load
+ *   GET    /admin/models                              each model, each server's state and live load, their
+ *                                                       owners and overrides
  *   POST   /admin/models                              add a model (201)
- *   PATCH  /admin/models/{name}                       its lifecycle and aliases
- *   DELETE /admin/models/{name}                       remove it
+ *   PATCH  /admin/models/{name}                       its lifecycle and aliases (of a file's model: an override)
+ *   DELETE /admin/models/{name}                       remove it (409 for a file's model)
+ *   DELETE /admin/models/{name}/overrides             drop the API's overrides of a file's model
  *   POST   /admin/models/{name}/servers               add a server (201)
- *   DELETE /admin/models/{name}/servers/{id}          remove a server: it drains, then stops (202)
+ *   PATCH  /admin/models/{name}/servers/{id}          its max_parallel_requests and max_waiting (of a file's
+ *                                                       server: an override; null drops it)
+ *   DELETE /admin/models/{name}/servers/{id}          remove a server: it drains, then stops (202; 409 for a
+ *                                                       file's server)
+ *   DELETE /admin/models/{name}/servers/{id}/overrides   drop the API's overrides of a file's server
  * </pre>
  */
 final class FleetRoutes extends AdminDirectives {
@@ -79,9 +86,17 @@ final class FleetRoutes extends AdminDirectives {
                 patch(() -> body(body -> completeWithFuture(changeModel(model, body)))),
                 delete(() -> later(() -> changeFleet(replyTo -> new FleetRegistry.RemoveModel(model, replyTo), 200,
                     "model " + model + " removed"))))),
+            path("overrides", () -> delete(() -> later(() -> changeFleet(replyTo ->
+                new FleetRegistry.DropOverride(model, null, replyTo), 200, "model " + model + ": overrides dropped")))),
             pathPrefix("servers", () -> concat(
                 pathEnd(() -> post(() -> body(body -> completeWithFuture(addServer(model, body))))),
-                path(segment(), id -> delete(() -> later(() -> removeServer(model, id))))))))));
+                pathPrefix(segment(), id -> concat(
+                    pathEnd(() -> concat(
+                        patch(() -> body(body -> completeWithFuture(changeServer(model, id, body)))),
+                        delete(() -> later(() -> removeServer(model, id))))),
+                    path("overrides", () -> delete(() -> later(() -> withServer(model, id, url -> changeFleet(
+                        replyTo -> new FleetRegistry.DropOverride(model, url, replyTo), 200,
+                        "server " + id + ": overrides dropped")))))))))))));
   }
 
   /**
@@ -93,7 +108,7 @@ final class FleetRoutes extends AdminDirectives {
     List<CompletableFuture<ModelView>> models = config.get().models().stream().map(m ->
         AskPattern.<QueueCommand, QueueCommand.Fleet>ask(queues.apply(m.name()),
                 QueueCommand.GetFleet::new, java.time.Duration.ofSeconds(5), system.scheduler())
-            .thenApply(fleet -> ModelView.of(m, fleet)).toCompletableFuture()).toList();
+            .thenApply(q -> ModelView.of(m, q, fleet.state().model(m.name()))).toCompletableFuture()).toList();
     return CompletableFuture.allOf(models.toArray(CompletableFuture[]::new))
         .thenApply(v -> json(200, new ListOf<>(models.stream().map(CompletableFuture::join).toList())));
   }
@@ -118,7 +133,7 @@ final class FleetRoutes extends AdminDirectives {
       return done(error(404, OpenAiError.invalidRequest("No model '" + name + "'.", null, "model_not_found")));
     }
     Lifecycle lifecycle;
-    List<String> aliases = new java.util.ArrayList<>();
+    List<String> aliases;
     try {
       JsonNode patch = Json.MAPPER.readTree(body);
       java.util.Iterator<String> fields = patch.fieldNames();
@@ -130,21 +145,23 @@ final class FleetRoutes extends AdminDirectives {
         }
       }
       try {
-        lifecycle = patch.has("lifecycle") ? Lifecycle.fromWireName(patch.get("lifecycle").asText())
-            : current.get().lifecycle();
+        lifecycle = patch.has("lifecycle") ? Lifecycle.fromWireName(patch.get("lifecycle").asText()) : null;
       } catch (IllegalArgumentException unknown) {
         return done(badRequest("invalid value for 'lifecycle': " + unknown.getMessage()));
       }
       if (patch.has("aliases")) {
-        patch.get("aliases").forEach(a -> aliases.add(a.asText()));
+        List<String> named = new java.util.ArrayList<>();
+        patch.get("aliases").forEach(a -> named.add(a.asText()));
+        aliases = List.copyOf(named);
       } else {
-        aliases.addAll(current.get().aliases());
+        aliases = null;
       }
     } catch (Exception e) {
       return done(invalid(e));
     }
-    return changeFleet(replyTo -> new FleetRegistry.SetModel(name, lifecycle, aliases, replyTo), 200,
-        "model " + name + " is " + lifecycle + ", aliases " + aliases);
+    String what = "model " + name + ":" + (lifecycle != null ? " lifecycle " + lifecycle : "")
+        + (aliases != null ? " aliases " + aliases : "");
+    return changeFleet(replyTo -> new FleetRegistry.SetModel(name, lifecycle, aliases, replyTo), 200, what);
   }
 
   private CompletionStage<HttpResponse> addServer(String model, byte[] body) {
@@ -165,15 +182,57 @@ final class FleetRoutes extends AdminDirectives {
     });
   }
 
-  /** Removes a server from its model: its agent stops taking work, finishes its streams, then stops. */
-  private CompletionStage<HttpResponse> removeServer(String model, String id) {
+  /** The URL of the server {@code id} of {@code model}, given to {@code inner}; 404 when there is none. */
+  private CompletionStage<HttpResponse> withServer(String model, String id,
+      Function<String, CompletionStage<HttpResponse>> inner) {
     Optional<ServerConfig> server = fleet.model(model).flatMap(m -> m.vllmServers().stream()
         .filter(s -> ServerSpec.of(m, s).serverId().equals(id)).findFirst());
     if (server.isEmpty()) {
       return done(error(404, OpenAiError.invalidRequest("No server " + id + " for model '" + model + "'.", null,
           "server_not_found")));
     }
-    return fleet.ask(replyTo -> new FleetRegistry.RemoveServer(model, server.get().url(), replyTo)).thenApply(r -> {
+    return inner.apply(server.get().url());
+  }
+
+  /**
+   * {@code PATCH /admin/models/{name}/servers/{id}}: {@code max_parallel_requests} and {@code max_waiting}; its agent
+   * follows within a second, the calls in flight go on.
+   */
+  private CompletionStage<HttpResponse> changeServer(String model, String id, byte[] body) {
+    JsonNode patch;
+    try {
+      patch = Json.MAPPER.readTree(body);
+    } catch (Exception e) {
+      return done(invalid(e));
+    }
+    if (patch == null || !patch.isObject()) {
+      return done(badRequest("The body must be a JSON object with max_parallel_requests or max_waiting."));
+    }
+    java.util.Iterator<String> fields = patch.fieldNames();
+    while (fields.hasNext()) {
+      String field = fields.next();
+      if (!field.equals("max_parallel_requests") && !field.equals("max_waiting")) {
+        return done(badRequest("Unknown field '" + field + "': a server's max_parallel_requests and max_waiting "
+            + "can change here; for anything else remove it and add it again (or change the file)."));
+      }
+    }
+    Integer ceiling = patch.hasNonNull("max_parallel_requests") ? patch.get("max_parallel_requests").asInt() : null;
+    Integer waiting = patch.hasNonNull("max_waiting") ? patch.get("max_waiting").asInt() : null;
+    if (ceiling != null && ceiling < 1 || waiting != null && waiting < -1) {
+      return done(badRequest("malformed value: max_parallel_requests must be at least 1, max_waiting -1 or more"));
+    }
+    return withServer(model, id, url -> changeFleet(replyTo -> new FleetRegistry.SetServer(model, url,
+        new FleetRegistry.ServerOverride(ceiling, waiting), replyTo), 200, "server " + id + ": "
+        + patch));
+  }
+
+  /** Removes a server from its model: its agent stops taking work, finishes its streams, then stops. */
+  private CompletionStage<HttpResponse> removeServer(String model, String id) {
+    return withServer(model, id, url -> removeServerAt(model, id, url));
+  }
+
+  private CompletionStage<HttpResponse> removeServerAt(String model, String id, String url) {
+    return fleet.ask(replyTo -> new FleetRegistry.RemoveServer(model, url, replyTo)).thenApply(r -> {
       if (r instanceof FleetRegistry.Refused refused) {
         return error(refused.status(), OpenAiError.invalidRequest(refused.message(), null, "fleet_refused"));
       }

@@ -44,7 +44,10 @@ final class FleetView {
   private final Consumer<UsageRecord> usage;
   private final Set<ActorRef<AgentCommand>> localAgents;
   private volatile List<ModelConfig> models;
+  private volatile FleetRegistry.State state = new FleetRegistry.State(List.of(), Set.of(), 0);
   private volatile Set<String> registered = Set.of();
+  /** The server each registration's agent should run with, read by the agent singleton where it starts. */
+  private final Map<String, ServerSpec> specs = new java.util.concurrent.ConcurrentHashMap<>();
   /** The agents this node started, by registration key, and their singleton proxies. */
   private final Map<String, ActorRef<AgentCommand>> started = new HashMap<>();
 
@@ -66,12 +69,19 @@ final class FleetView {
     return models.stream().filter(m -> m.name().equals(name)).findFirst();
   }
 
+  /** The registry as last read: owners and overrides. */
+  FleetRegistry.State state() {
+    return state;
+  }
+
   CompletionStage<FleetRegistry.Reply> ask(Function<ActorRef<FleetRegistry.Reply>, FleetRegistry.Command> command) {
     return ClusterSharding.get(system).entityRefFor(FleetRegistry.TYPE_KEY, FleetRegistry.ID)
         .ask(command::apply, Duration.ofSeconds(10))
         .thenApply(reply -> {
           if (reply instanceof FleetRegistry.Fleet fleet) {
             update(fleet.state());
+          } else if (reply instanceof FleetRegistry.Applied applied) {
+            update(applied.state());
           }
           return reply;
         });
@@ -83,13 +93,14 @@ final class FleetView {
   }
 
   private synchronized void update(FleetRegistry.State state) {
+    this.state = state;
     models = state.models().stream().map(FleetRegistry.RegisteredModel::withServers).toList();
     Map<String, ServerSpec> wanted = new HashMap<>();
     for (FleetRegistry.RegisteredModel m : state.models()) {
       for (FleetRegistry.Registered r : m.servers()) {
         String dc = r.server().datacenter();
         if (dc.equals("default") || dc.equals(datacenter)) {
-          wanted.put(key(m.model().name(), r), ServerSpec.of(m.withServers(), r.server().withDatacenter(datacenter)));
+          wanted.put(key(m.model().name(), r), ServerSpec.of(m.withServers(), r.effective().withDatacenter(datacenter)));
         }
       }
     }
@@ -97,7 +108,16 @@ final class FleetView {
     if (!agents) {
       return;
     }
-    wanted.forEach((key, spec) -> started.computeIfAbsent(key, k -> startAgent(k, spec)));
+    wanted.forEach((key, spec) -> {
+      ServerSpec before = specs.put(key, spec);
+      ActorRef<AgentCommand> agent = started.get(key);
+      if (agent == null) {
+        started.put(key, startAgent(key, spec));
+      } else if (!spec.equals(before)) {
+        agent.tell(new AgentCommand.Reconfigure(spec.server()));
+      }
+    });
+    specs.keySet().retainAll(wanted.keySet());
     started.entrySet().removeIf(e -> {
       if (wanted.containsKey(e.getKey())) {
         return false;
@@ -123,10 +143,15 @@ final class FleetView {
    */
   private ActorRef<AgentCommand> startAgent(String key, ServerSpec spec) {
     var queue = ClusterSharding.get(system).entityRefFor(ModelQueue.TYPE_KEY, spec.model());
-    Behavior<AgentCommand> agent = Behaviors.setup(ctx -> registered.contains(key)
-        ? Behaviors.supervise(GpuAgent.create(spec, queue, settingsFor(spec), usage, localAgents))
-            .onFailure(SupervisorStrategy.restart())
-        : Behaviors.stopped());
+    // Where the singleton starts (here, or on another node after a hand-over), it runs with the server's
+    // configuration as that node knows it then, not as it was when the singleton was first declared.
+    Behavior<AgentCommand> agent = Behaviors.setup(ctx -> {
+      ServerSpec now = specs.get(key);
+      return registered.contains(key) && now != null
+          ? Behaviors.supervise(GpuAgent.create(now, queue, settingsFor(now), usage, localAgents))
+              .onFailure(SupervisorStrategy.restart())
+          : Behaviors.stopped();
+    });
     String name = "agent-" + URLEncoder.encode(spec.serverId(), StandardCharsets.UTF_8) + "-"
         + key.substring(key.lastIndexOf('|') + 1);
     return ClusterSingleton.get(system).init(SingletonActor.of(agent, name)

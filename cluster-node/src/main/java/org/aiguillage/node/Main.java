@@ -23,7 +23,7 @@ public final class Main {
         return;
       }
       if (args.length == 2 && args[0].equals("--config")) {
-        AiguillageNode node = AiguillageNode.start(NodeConfigLoader.load(Path.of(args[1]), System.getenv()));
+        AiguillageNode node = AiguillageNode.start(Path.of(args[1]), System.getenv());
         node.whenTerminated().toCompletableFuture().join();
         return;
       }

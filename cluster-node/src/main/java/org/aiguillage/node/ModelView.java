@@ -2,9 +2,13 @@ package org.aiguillage.node;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.aiguillage.actors.fleet.FleetRegistry;
 import org.aiguillage.agents.ServerSpec;
 import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
@@ -19,7 +23,38 @@ import org.aiguillage.protocol.dispatch.QueueCommand;
  * agent's last demand), then the servers of this node's configuration whose agents have not asked lately.
  */
 record ModelView(String name, String object, String servedName, ModelType type, Lifecycle lifecycle, RoutingStrategy routingStrategy,
-    long queueTimeoutSeconds, int waitingTickets, List<String> aliases, List<Server> servers) {
+    long queueTimeoutSeconds, int waitingTickets, List<String> aliases, String source,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Overridden> overrides, List<Server> servers) {
+
+  /** An API override of a value the configuration file owns: both values. */
+  record Overridden(Object api, Object file) {}
+
+  /** Who owns an entry: {@code file:<datacenter>}, {@code api}, or {@code unrecorded} (registered before owners). */
+  static String source(String owner) {
+    return owner == null ? "unrecorded" : owner;
+  }
+
+  static Map<String, Overridden> overrides(FleetRegistry.ModelOverride o, ModelConfig file) {
+    Map<String, Overridden> m = new LinkedHashMap<>();
+    if (o.lifecycle() != null) {
+      m.put("lifecycle", new Overridden(o.lifecycle(), file.lifecycle()));
+    }
+    if (o.aliases() != null) {
+      m.put("aliases", new Overridden(o.aliases(), file.aliases()));
+    }
+    return m;
+  }
+
+  static Map<String, Overridden> overrides(FleetRegistry.ServerOverride o, ServerConfig file) {
+    Map<String, Overridden> m = new LinkedHashMap<>();
+    if (o.maxParallelRequests() != null) {
+      m.put("max_parallel_requests", new Overridden(o.maxParallelRequests(), file.maxParallelRequests()));
+    }
+    if (o.maxWaiting() != null) {
+      m.put("max_waiting", new Overridden(o.maxWaiting(), file.maxWaiting()));
+    }
+    return m;
+  }
 
   /**
    * One server. A figure the server does not give (its metrics lack it) is left out, as is everything but its place
@@ -28,7 +63,13 @@ record ModelView(String name, String object, String servedName, ModelType type, 
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record Server(String id, String organization, String datacenter, String state, Integer inFlight,
       Integer maxParallelRequests, Integer credit, Long lastDemandMsAgo, Integer running, Integer waiting,
-      Double kvCacheUsage, Integer otherCalls, Integer batchLimit, StepMs stepMs, Long recentTtftMs) {
+      Double kvCacheUsage, Integer otherCalls, Integer batchLimit, StepMs stepMs, Long recentTtftMs, String source,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Overridden> overrides) {
+
+    Server owned(String owner, Map<String, Overridden> overridden) {
+      return new Server(id, organization, datacenter, state, inFlight, maxParallelRequests, credit, lastDemandMsAgo,
+          running, waiting, kvCacheUsage, otherCalls, batchLimit, stepMs, recentTtftMs, ModelView.source(owner), overridden);
+    }
 
     static Server of(QueueCommand.ServerView s) {
       LoadSnapshot load = s.snapshot();
@@ -41,12 +82,12 @@ record ModelView(String name, String object, String servedName, ModelType type, 
           load.batchLimit() > 0 ? load.batchLimit() : null,
           load.knowsItsSteps() ? new StepMs(Math.round(load.stepBaseMillis() * 100) / 100.0,
               Math.round(load.stepMillisPerCall() * 1000) / 1000.0) : null,
-          Math.round(load.recentTtftSeconds() * 1000));
+          Math.round(load.recentTtftSeconds() * 1000), null, null);
     }
 
     static Server notReporting(String id, ServerConfig c) {
       return new Server(id, c.organization(), c.datacenter(), "not-reporting", null, null, null, null, null, null,
-          null, null, null, null, null);
+          null, null, null, null, null, null, null);
     }
   }
 
@@ -54,6 +95,11 @@ record ModelView(String name, String object, String servedName, ModelType type, 
   record StepMs(double base, double perCall) {}
 
   static ModelView of(ModelConfig m, QueueCommand.Fleet fleet) {
+    return of(m, fleet, Optional.empty());
+  }
+
+  /** @param registered the model as the registry holds it: its owner, the file's values and the API's overrides */
+  static ModelView of(ModelConfig m, QueueCommand.Fleet fleet, Optional<FleetRegistry.RegisteredModel> registered) {
     Set<String> reporting = new HashSet<>();
     fleet.servers().forEach(s -> reporting.add(s.serverId()));
     List<Server> servers = Stream.concat(
@@ -62,7 +108,16 @@ record ModelView(String name, String object, String servedName, ModelType type, 
             .filter(c -> !reporting.contains(ServerSpec.of(m, c).serverId()))
             .map(c -> Server.notReporting(ServerSpec.of(m, c).serverId(), c)))
         .toList();
+    if (registered.isPresent()) {
+      FleetRegistry.RegisteredModel r = registered.get();
+      servers = servers.stream().map(s -> r.servers().stream()
+          .filter(reg -> ServerSpec.of(m, reg.server()).serverId().equals(s.id())).findFirst()
+          .map(reg -> s.owned(reg.owner(), overrides(reg.override(), reg.server())))
+          .orElse(s)).toList();
+    }
     return new ModelView(m.name(), "model", m.servedName(), m.type(), m.lifecycle(), m.routingStrategy(),
-        m.queueTimeout().toSeconds(), fleet.waitingTickets(), m.aliases(), servers);
+        m.queueTimeout().toSeconds(), fleet.waitingTickets(), m.aliases(),
+        registered.map(r -> source(r.owner())).orElse(null),
+        registered.map(r -> overrides(r.override(), r.model())).orElse(Map.of()), servers);
   }
 }

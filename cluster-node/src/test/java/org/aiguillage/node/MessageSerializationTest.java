@@ -63,12 +63,29 @@ class MessageSerializationTest {
   @Test
   void aJournaledServerKeepsTheFieldNamesOfEarlierJournalsItsBearerTokenIncluded() throws Exception {
     var added = new org.aiguillage.actors.fleet.FleetRegistry.ServerAdded("m",
-        new org.aiguillage.protocol.config.ServerConfig("http://gpu:8000", "s3cret", "univ-a", 4, "vllm", "dc1"));
+        new org.aiguillage.protocol.config.ServerConfig("http://gpu:8000", "s3cret", "univ-a", 4, "vllm", "dc1"),
+        "file:dc1");
     byte[] bytes = SerializationExtension.get(node.system().classicSystem()).serialize(added).get();
     var tree = new com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper().readTree(bytes);
     assertEquals("s3cret", tree.path("server").path("token").asText(), tree.toString());
     assertEquals(4, tree.path("server").path("maxParallelRequests").asInt(), tree.toString());
     assertEquals(added, roundTrip(added));
+  }
+
+  @Test
+  void aServerAddedBeforeOwnersWereRecordedIsReadWithoutOne() throws Exception {
+    var serialization = SerializationExtension.get(node.system().classicSystem());
+    var added = new org.aiguillage.actors.fleet.FleetRegistry.ServerAdded("m",
+        new org.aiguillage.protocol.config.ServerConfig("http://gpu:8000", null, "univ-a", 4, "vllm", "dc1"),
+        "file:dc1");
+    var serializer = serialization.findSerializerFor(added);
+    var cbor = new com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper();
+    var tree = (com.fasterxml.jackson.databind.node.ObjectNode) cbor.readTree(serialization.serialize(added).get());
+    tree.remove("owner"); // as the journal of an earlier version holds it
+    var old = (org.aiguillage.actors.fleet.FleetRegistry.ServerAdded) serialization.deserialize(
+        cbor.writeValueAsBytes(tree), serializer.identifier(), Serializers.manifestFor(serializer, added)).get();
+    assertEquals(null, old.owner());
+    assertEquals("http://gpu:8000", old.server().url());
   }
 
   @Test
@@ -88,6 +105,9 @@ class MessageSerializationTest {
         new QueueCommand.AssignRefused("t1", "s1"),
         new QueueCommand.DemandWithdrawn("s1"),
         new AgentCommand.CancelCall("t1"),
+        new AgentCommand.Reconfigure(new org.aiguillage.protocol.config.ServerConfig("http://gpu:8000", null,
+            "univ-a", 8, "vllm", "dc1")),
+        new QueueCommand.ResponseStored("resp_1", "s1"),
         new RequestCommand.Started("t1", "s1", agent.ref()),
         new RequestCommand.UpstreamFailed("t1", "s1", true, "500"),
         new RequestCommand.Rejected("t1", 429, OpenAiError.rateLimited("full", "queue_threshold"), 1));

@@ -97,7 +97,8 @@ class RouteRejectionsTest {
     assertMethods(send("DELETE", "/admin/models", ADMIN, null), "GET", "POST");
     assertMethods(send("GET", "/admin/models/m", ADMIN, null), "PATCH", "DELETE");
     assertMethods(send("GET", "/admin/models/m/servers", ADMIN, null), "POST");
-    assertMethods(send("GET", "/admin/models/m/servers/some-id", ADMIN, null), "DELETE");
+    assertMethods(send("GET", "/admin/models/m/servers/some-id", ADMIN, null), "PATCH", "DELETE");
+    assertMethods(send("GET", "/admin/config/reload", ADMIN, null), "POST");
     assertRefused(send("POST", "/admin/models", ADMIN, "name: ["), 400, "invalid_request_error", "invalid_value");
     assertRefused(send("PATCH", "/admin/models/m", ADMIN, "{\"lifecycle\":"), 400, "invalid_request_error",
         "invalid_value");

@@ -135,13 +135,13 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     }));
   }
 
-  private final ServerSpec spec;
+  private ServerSpec spec;
   private final RecipientRef<QueueCommand> queue;
   private final AgentSettings settings;
   private final TimerScheduler<AgentCommand> timers;
   private final Materializer materializer;
   private final Http http;
-  private final ConnectionPoolSettings pool;
+  private ConnectionPoolSettings pool;
   private final Map<String, Call> calls = new HashMap<>();
   private final Consumer<UsageRecord> usageSink;
   private final Runnable onStop;
@@ -183,10 +183,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     this.materializer = Materializer.createMaterializer(ctx);
     this.http = Http.get(ctx.getSystem());
     int max = spec.server().maxParallelRequests();
-    // One connection per open call (streams hold theirs); max-open-requests must be a power of two.
-    this.pool = ConnectionPoolSettings.create(ctx.getSystem().classicSystem())
-        .withMaxConnections(max)
-        .withMaxOpenRequests(Integer.highestOneBit(Math.max(2, max * 2 - 1)) << 1);
+    this.pool = pool(ctx, max);
     this.serverTtft = Kamon.histogram("aiguillage_server_ttft_seconds",
             "time from the call to the server to its first event", MeasurementUnit.time().nanoseconds())
         .withTags(tags("model", spec.model(), "server", spec.serverId()));
@@ -223,12 +220,35 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         .onMessage(UploadOpened.class, this::onUploadOpened)
         .onMessage(UploadLost.class, this::onUploadLost)
         .onMessage(AgentCommand.Drain.class, this::onDrain)
+        .onMessage(AgentCommand.Reconfigure.class, this::onReconfigure)
         .onMessageEquals(Tick.DRAINED, this::drainedIfIdle)
         .onSignal(PostStop.class, stop -> {
           onStop.run();
           return this;
         })
         .build();
+  }
+
+  /** One connection per open call (streams hold theirs); max-open-requests must be a power of two. */
+  private static ConnectionPoolSettings pool(ActorContext<AgentCommand> ctx, int max) {
+    return ConnectionPoolSettings.create(ctx.getSystem().classicSystem())
+        .withMaxConnections(max)
+        .withMaxOpenRequests(Integer.highestOneBit(Math.max(2, max * 2 - 1)) << 1);
+  }
+
+  private Behavior<AgentCommand> onReconfigure(AgentCommand.Reconfigure change) {
+    ServerSpec next = new ServerSpec(spec.serverId(), spec.model(), change.server());
+    if (!next.equals(spec)) {
+      getContext().getLog().info("agent for {}: configuration changed (max_parallel_requests {} -> {}), {} call(s) "
+          + "in flight go on", spec.serverId(), spec.server().maxParallelRequests(),
+          next.server().maxParallelRequests(), calls.size());
+      if (next.server().maxParallelRequests() != spec.server().maxParallelRequests()) {
+        pool = pool(getContext(), next.server().maxParallelRequests());
+      }
+      spec = next;
+      demand();
+    }
+    return this;
   }
 
   private Behavior<AgentCommand> onDrain(AgentCommand.Drain drain) {

@@ -46,7 +46,7 @@ public final class TicketQueue<P> {
   private static final Comparator<Entry<?>> ARRIVAL_ORDER =
       Comparator.<Entry<?>>comparingLong(e -> e.ticket().arrivalMillis()).thenComparingLong(Entry::sequence);
 
-  private final QueuePolicy policy;
+  private QueuePolicy policy;
   private final Map<LaneKey, TreeSet<Entry<P>>> lanes = new HashMap<>();
   private final Map<String, Entry<P>> byId = new HashMap<>();
   private final Map<String, Integer> countByKey = new HashMap<>();
@@ -60,6 +60,11 @@ public final class TicketQueue<P> {
   }
 
   /** Adds a ticket at its place by arrival time; a ticket already queued under this id is left as it is. */
+  /** From now on, order by {@code newPolicy} (a model's ageing changed). */
+  public void policy(QueuePolicy newPolicy) {
+    policy = newPolicy;
+  }
+
   public boolean add(Ticket ticket, P payload) {
     if (byId.containsKey(ticket.id())) {
       return false;

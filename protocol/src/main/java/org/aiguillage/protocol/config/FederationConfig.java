@@ -44,6 +44,14 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
     return new FederationConfig(node, cluster, http, admin, persistence, tokens, newModels);
   }
 
+  public FederationConfig withNode(NodeSettings newNode) {
+    return new FederationConfig(newNode, cluster, http, admin, persistence, tokens, models);
+  }
+
+  public FederationConfig withPersistence(PersistenceSettings newPersistence) {
+    return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models);
+  }
+
   public FederationConfig withCluster(ClusterSettings newCluster) {
     return new FederationConfig(node, newCluster, http, admin, persistence, tokens, models);
   }

@@ -17,4 +17,10 @@ public interface AgentCommand extends CborSerializable {
    * it has none left; {@code stopWhenIdle} then stops it (its singleton moves to another node).
    */
   record Drain(ActorRef<org.apache.pekko.Done> replyTo, boolean stopWhenIdle) implements AgentCommand {}
+
+  /**
+   * The server's configuration changed (its file or the admin API: ceilings, organisation, token): calls in flight
+   * go on as they are, new work follows {@code server}.
+   */
+  record Reconfigure(org.aiguillage.protocol.config.ServerConfig server) implements AgentCommand {}
 }
