@@ -22,6 +22,7 @@ import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.HttpSettings;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The configuration in force, and its reload while the node serves (decision 012): from {@code SIGHUP}, {@code
@@ -61,7 +62,7 @@ final class ConfigReload {
   ConfigReload(ActorSystem<?> system, FederationConfig initial, Optional<Path> file,
       Supplier<FederationConfig> source, FleetView fleet, Accounts accounts) {
     this.system = system;
-    this.log = system.log();
+    this.log = LoggerFactory.getLogger(ConfigReload.class);
     this.file = file;
     this.source = source;
     this.fleet = fleet;
