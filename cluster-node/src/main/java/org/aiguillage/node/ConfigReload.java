@@ -87,7 +87,8 @@ final class ConfigReload {
   /** Applies the configuration's models to the registry, as at start; logs each change. */
   CompletionStage<Report> apply(FederationConfig config, List<String> kept) {
     String owner = FleetRegistry.fileOf(config.node().datacenter());
-    return fleet.ask(replyTo -> new FleetRegistry.Apply(owner, config.models(), replyTo)).thenApply(reply -> {
+    boolean servers = config.node().has("agent");
+    return fleet.ask(replyTo -> new FleetRegistry.Apply(owner, config.models(), servers, replyTo)).thenApply(reply -> {
       if (!(reply instanceof FleetRegistry.Applied applied)) {
         throw new IllegalStateException("the fleet registry answered " + reply);
       }

@@ -148,8 +148,17 @@ public final class FleetRegistry
   /**
    * A configuration file's models, as its datacentre's nodes read it ({@code owner}: {@link #fileOf}): what it owns
    * follows it. Answered by {@link Applied}, with a line for each change.
+   *
+   * @param servers whether the file's servers are applied too: a node that runs agents fronts its datacentre's
+   *     servers and its file says which; a node without agents (an edge, a queue) may list models without them
    */
-  public record Apply(String owner, List<ModelConfig> models, ActorRef<Reply> replyTo) implements Command {}
+  public record Apply(String owner, List<ModelConfig> models, boolean servers, ActorRef<Reply> replyTo)
+      implements Command {
+
+    public Apply(String owner, List<ModelConfig> models, ActorRef<Reply> replyTo) {
+      this(owner, models, true, replyTo);
+    }
+  }
 
   public record Get(ActorRef<Reply> replyTo) implements Command {}
 
@@ -346,8 +355,11 @@ public final class FleetRegistry
       Optional<RegisteredModel> found = state.model(m.name());
       if (found.isEmpty()) {
         events.add(new ModelAdded(bare, owner));
-        m.vllmServers().forEach(s -> events.add(new ServerAdded(m.name(), s, owner)));
-        changes.add("model " + m.name() + " added with " + m.vllmServers().size() + " server(s)");
+        if (c.servers()) {
+          m.vllmServers().forEach(s -> events.add(new ServerAdded(m.name(), s, owner)));
+        }
+        changes.add("model " + m.name() + " added with " + (c.servers() ? m.vllmServers().size() : 0)
+            + " server(s)");
         continue;
       }
       RegisteredModel existing = found.get();
@@ -371,6 +383,12 @@ public final class FleetRegistry
         } else if (!existing.override().none()) {
           changes.add("model " + m.name() + ": the file changed what the API overrode; the override is dropped");
         }
+      } else if (!differences(existing.model().withServers(List.of()), bare).isEmpty()) {
+        changes.add("model " + m.name() + " is " + existing.owner() + "'s: this file's settings of it ("
+            + String.join(", ", differences(existing.model().withServers(List.of()), bare)) + ") do not apply");
+      }
+      if (!c.servers()) {
+        continue;
       }
       Set<String> urls = new HashSet<>();
       for (ServerConfig s : m.vllmServers()) {
@@ -421,7 +439,7 @@ public final class FleetRegistry
         events.add(new ModelRemoved(name));
         changes.add("model " + name + " removed: its servers drain");
       } else {
-        for (Registered r : m.servers()) {
+        for (Registered r : c.servers() ? m.servers() : List.<Registered>of()) {
           if (owner.equals(r.owner())) {
             events.add(new ServerRemoved(name, r.server().url()));
             changes.add("server " + r.server().url() + " of " + name + " removed: it drains");
