@@ -13,7 +13,6 @@ import org.aiguillage.actors.edge.CompletionRequest;
 import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.anthropic.AnthropicMessages;
 import org.aiguillage.protocol.config.FederationConfig;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.Materializer;
 
@@ -80,24 +79,9 @@ final class AnthropicRoutes extends EdgeDirectives {
         })));
   }
 
-  /** The body as JSON, else Anthropic's 400 (a body too large or too slow: 413, 408). */
+  /** The body as a JSON object, else the dialect's 400 (a body too large or too slow: 413, 408). */
   private Route json(Function<JsonNode, Route> inner) {
-    long limit = config.get().http().maxBodyBytes();
-    return body(limit, Completions.BODY_TIMEOUT, bytes -> {
-      JsonNode request;
-      try {
-        request = Json.MAPPER.readTree(bytes);
-      } catch (Exception e) {
-        request = null;
-      }
-      if (request == null || !request.isObject()) {
-        return complete(AnthropicDialect.refusal(400, "The request body is not valid JSON.", 0));
-      }
-      return inner.apply(request);
-    }, refused -> {
-      HttpResponse openAi = Completions.refused(refused, limit);
-      return AnthropicDialect.refusal(openAi.status().intValue(), refused instanceof RequestBody.TooSlow slow
-          ? slow.error().message() : "Request exceeds the maximum size (" + limit + " bytes).", 0);
-    });
+    return jsonObject(config.get().http().maxBodyBytes(), inner,
+        (status, why) -> AnthropicDialect.refusal(status, why, 0));
   }
 }

@@ -78,6 +78,31 @@ abstract class EdgeDirectives extends AllDirectives {
   static final String NO_KEY =
       "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.";
 
+  /**
+   * A dialect's JSON body, read whole up to {@code limit} bytes: a JSON object for {@code inner}; otherwise {@code
+   * refusal} answers in the dialect's envelope (400 not JSON, 413 too large, 408 too slow), given the status and why.
+   */
+  Route jsonObject(long limit, Function<com.fasterxml.jackson.databind.JsonNode, Route> inner,
+      java.util.function.BiFunction<Integer, String, HttpResponse> refusal) {
+    return body(limit, Completions.BODY_TIMEOUT, bytes -> {
+      com.fasterxml.jackson.databind.JsonNode request;
+      try {
+        request = org.aiguillage.protocol.Json.MAPPER.readTree(bytes);
+      } catch (Exception e) {
+        request = null;
+      }
+      if (request == null || !request.isObject()) {
+        Completions.count(null, null, 400);
+        return complete(refusal.apply(400, "The request body is not a JSON object."));
+      }
+      return inner.apply(request);
+    }, refused -> {
+      int status = Completions.refused(refused, limit).status().intValue();
+      return refusal.apply(status, refused instanceof RequestBody.TooSlow slow ? slow.error().message()
+          : "The request body is larger than this endpoint accepts (" + limit + " bytes).");
+    });
+  }
+
   /** The body, read whole up to {@code limit} bytes within {@code timeout}; else what {@code refused} answers. */
   Route body(long limit, Duration timeout, Function<byte[], Route> inner,
       Function<RequestBody.Read, HttpResponse> refused) {

@@ -105,25 +105,10 @@ final class OllamaRoutes extends EdgeDirectives {
     }));
   }
 
-  /** The body as JSON, else Ollama's 400 (a body too large or too slow: 413, 408). */
+  /** The body as a JSON object, else the dialect's 400 (a body too large or too slow: 413, 408). */
   private Route json(Function<JsonNode, Route> inner) {
-    long limit = config.get().http().maxBodyBytes();
-    return body(limit, Completions.BODY_TIMEOUT, bytes -> {
-      JsonNode request;
-      try {
-        request = Json.MAPPER.readTree(bytes);
-      } catch (Exception e) {
-        request = null;
-      }
-      if (request == null || !request.isObject()) {
-        return complete(OllamaDialect.refusal(400, "invalid JSON body", 0));
-      }
-      return inner.apply(request);
-    }, refused -> {
-      HttpResponse openAi = Completions.refused(refused, limit);
-      return OllamaDialect.refusal(openAi.status().intValue(), refused instanceof RequestBody.TooSlow slow
-          ? slow.error().message() : "request body too large (" + limit + " bytes at most)", 0);
-    });
+    return jsonObject(config.get().http().maxBodyBytes(), inner,
+        (status, why) -> OllamaDialect.refusal(status, why, 0));
   }
 
   private HttpResponse listed(KeyAccount.Authenticated authenticated, boolean running) {

@@ -1,38 +1,17 @@
 package org.aiguillage.node;
 
-import java.sql.Connection;
-import java.sql.Statement;
-import org.aiguillage.actors.accounts.Database;
-import org.aiguillage.protocol.config.PersistenceSettings;
 import org.junit.jupiter.api.BeforeEach;
 
-/**
- * The restart on PostgreSQL, as in production: 127.0.0.1:5432, database {@code test} (override with {@code
- * AIGUILLAGE_TEST_POSTGRES_URL}). Never skipped: without PostgreSQL, this fails.
- */
+/** The restart on PostgreSQL, as in production ({@link PostgresForTests}). Never skipped. */
 class NodeRestartOnPostgresTest extends NodeRestartTest {
-
-  private static String url() {
-    return System.getenv().getOrDefault("AIGUILLAGE_TEST_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:5432/test");
-  }
 
   @Override
   String persistence() {
-    return "{ url: \"" + url() + "\", user: postgres }";
+    return PostgresForTests.persistence();
   }
 
-  /**
-   * The test database outlives test runs: the fleet registry would remember the simulated servers of earlier runs
-   * (on other ports, long gone). This test owns the registry there, and starts it afresh; keys need no such care
-   * (each run makes its own).
-   */
   @BeforeEach
   void freshFleetRegistry() throws Exception {
-    Database database = new Database(new PersistenceSettings(url(), "postgres", ""));
-    database.createSchema();
-    try (Connection c = database.connect(); Statement st = c.createStatement()) {
-      st.execute("DELETE FROM public.event_journal WHERE persistence_id = 'FleetRegistry|fleet'");
-      st.execute("DELETE FROM public.snapshot WHERE persistence_id = 'FleetRegistry|fleet'");
-    }
+    PostgresForTests.freshFleetRegistry();
   }
 }
