@@ -134,6 +134,7 @@ public final class AiguillageNode implements AutoCloseable {
       wired.get(30, TimeUnit.SECONDS);
       awaitUp(system, Duration.ofSeconds(60));
       Accounts accounts = new Accounts(system, ASK_TIMEOUT);
+      accounts.acceptTokensOf(config.oidc());
       seedKeys(accounts, config);
       FleetView fleet = startFleet(system, config, accounts, recorderRef.get(), localAgents);
       fleetRef.set(fleet);

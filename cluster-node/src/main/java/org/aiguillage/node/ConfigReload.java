@@ -135,6 +135,7 @@ final class ConfigReload {
     return CompletableFuture.allOf(keys.toArray(CompletableFuture[]::new))
         .thenCompose(v -> apply(applied, kept))
         .thenApply(report -> {
+          accounts.acceptTokensOf(applied.oidc());
           inForce.set(applied);
           return report;
         });

@@ -47,10 +47,23 @@ public final class Accounts {
   /** Organisations without limits, and when this edge learnt it. */
   private final Map<String, Long> unlimitedOrganizations = new ConcurrentHashMap<>();
 
+  private volatile OidcVerifier oidc = new OidcVerifier(List.of());
+  /** Where OIDC tokens are checked: a first use of an issuer fetches its keys over HTTP. */
+  private final java.util.concurrent.Executor verifying = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+    Thread t = new Thread(r, "aiguillage-oidc");
+    t.setDaemon(true);
+    return t;
+  });
+
   public Accounts(ActorSystem<?> system, Duration timeout) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
+  }
+
+  /** The identity providers whose access tokens are accepted beside API keys. */
+  public void acceptTokensOf(List<org.aiguillage.protocol.config.OidcIssuer> issuers) {
+    oidc = new OidcVerifier(issuers);
   }
 
   /** Starts the sharding of the accounts, keys' and organisations' (proxies on nodes without the queue role). */
@@ -68,6 +81,13 @@ public final class Accounts {
    * revocation reaches every edge within that time, and a key's requests do not all queue at its account.
    */
   public CompletionStage<KeyAccount.Authentication> authenticate(String secret) {
+    OidcVerifier verifier = oidc;
+    if (verifier.any() && OidcVerifier.looksLikeJwt(secret)) {
+      return CompletableFuture.supplyAsync(() -> verifier.verify(secret), verifying).thenCompose(result ->
+          result instanceof OidcVerifier.Verified v ? subject(v)
+              : CompletableFuture.completedFuture(new KeyAccount.AuthenticationRefused(
+                  ((OidcVerifier.Refused) result).reason())));
+    }
     String hash = KeySecrets.hash(secret);
     long now = System.nanoTime();
     Known known = authenticated.get(hash);
@@ -93,6 +113,32 @@ public final class Accounts {
             authenticated.clear(); // a flood of made-up keys must not grow the heap
           }
           authenticated.put(hash, new Known(authentication, now));
+          return authentication;
+        });
+  }
+
+  /**
+   * The account of a token's subject, made on its first use (and brought up to date with its claims) by the
+   * subject's {@link KeyAccount}: limits, budgets and usage per user, as for a key. Remembered as keys are.
+   */
+  private CompletionStage<KeyAccount.Authentication> subject(OidcVerifier.Verified v) {
+    String id = "oidc-" + KeySecrets.hash(v.issuer().issuer() + "|" + v.subject()).substring(0, 16);
+    var l = v.issuer().limits();
+    KeySettings settings = new KeySettings(v.subject(), v.organization(), v.priority(),
+        org.aiguillage.protocol.config.KeyConfig.DEFAULT_THRESHOLD, List.of(), l.requestsPerMinute(),
+        l.tokensPerMinute(), l.tokensPerDay(), "day", null, org.aiguillage.protocol.RoutingMode.ANY, true, null);
+    String cacheKey = id + "|" + settings.hashCode();
+    long now = System.nanoTime();
+    Known known = authenticated.get(cacheKey);
+    if (known != null && now - known.atNanos < AUTHENTICATION_MAX_AGE.toNanos()) {
+      return CompletableFuture.completedFuture(known.authentication);
+    }
+    return account(id).<KeyAccount.Authentication>ask(replyTo -> new KeyAccount.Subject(settings, replyTo), timeout)
+        .thenApply(authentication -> {
+          if (authenticated.size() >= MAX_KNOWN) {
+            authenticated.clear();
+          }
+          authenticated.put(cacheKey, new Known(authentication, now));
           return authentication;
         });
   }

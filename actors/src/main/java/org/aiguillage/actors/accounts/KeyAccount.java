@@ -75,6 +75,13 @@ public final class KeyAccount
 
   public record Get(ActorRef<KeyReply> replyTo) implements Command {}
 
+  /**
+   * An OIDC token's subject, its token already verified: its account is made on first use (source {@code oidc}, no
+   * secret) and follows the token's claims (organisation, priority) and its issuer's limits; a disabling or a
+   * revocation through the admin API stays.
+   */
+  public record Subject(KeySettings settings, ActorRef<Authentication> replyTo) implements Command {}
+
   /** Is this secret (by its hash) a key that works now? */
   public record Authenticate(String secretHash, ActorRef<Authentication> replyTo) implements Command {}
 
@@ -204,6 +211,7 @@ public final class KeyAccount
         .onCommand(Get.class, (state, c) ->
             Effect().reply(c.replyTo(), state.exists() ? new Found(state.key()) : new NotFound()))
         .onCommand(Authenticate.class, this::onAuthenticate)
+        .onCommand(Subject.class, this::onSubject)
         .onCommand(Admit.class, this::onAdmit)
         .onCommand(Settle.class, this::onSettle)
         .onCommand(Release.class, (state, c) -> {
@@ -248,6 +256,37 @@ public final class KeyAccount
       return Effect().reply(c.replyTo(), Done.getInstance());
     }
     return Effect().persist(new Updated(wanted)).thenReply(c.replyTo(), s -> Done.getInstance());
+  }
+
+  private ReplyEffect<Event, State> onSubject(State state, Subject c) {
+    if (!state.exists()) {
+      long now = System.currentTimeMillis();
+      KeyRecord key = new KeyRecord(keyId, "oidc", "", c.settings(), false, "oidc", now, null,
+          KeyRecord.periodStart(c.settings().budgetPeriod(), now), 0);
+      return Effect().persist(new Created(key)).thenReply(c.replyTo(), s -> admitted(s.key()));
+    }
+    KeySettings wanted = c.settings().withEnabled(state.key().settings().enabled());
+    if (!wanted.equals(state.key().settings())) {
+      return Effect().persist(new Updated(wanted)).thenReply(c.replyTo(), s -> admitted(s.key()));
+    }
+    return Effect().reply(c.replyTo(), admitted(state.key()));
+  }
+
+  /** A key's answer to its holder: working (with what its requests carry), or why not. */
+  private static Authentication admitted(KeyRecord key) {
+    long now = System.currentTimeMillis();
+    String refusal = switch (key.status(now)) {
+      case REVOKED -> "This account has been revoked.";
+      case EXPIRED -> "This account expired.";
+      case DISABLED -> "This account is disabled.";
+      case ACTIVE -> null;
+    };
+    if (refusal != null) {
+      return new AuthenticationRefused(refusal);
+    }
+    KeySettings s = key.settings();
+    return new Authenticated(new ApiKey(key.id(), s.name(), s.organization(), s.priority(), s.threshold(),
+        s.defaultRoutingMode(), s.models()), s.limited());
   }
 
   private ReplyEffect<Event, State> onAuthenticate(State state, Authenticate c) {

@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /** The whole YAML file of a node. Parse it with {@link FederationConfigParser}. */
 public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
-    PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models) {
+    PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models, List<OidcIssuer> oidc) {
 
   public FederationConfig {
     node = node == null ? NodeSettings.defaults() : node;
@@ -15,6 +15,12 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
     persistence = persistence == null ? PersistenceSettings.defaults() : persistence;
     tokens = tokens == null ? List.of() : List.copyOf(tokens);
     models = models == null ? List.of() : List.copyOf(models);
+    oidc = oidc == null ? List.of() : List.copyOf(oidc);
+  }
+
+  public FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
+      PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models) {
+    this(node, cluster, http, admin, persistence, tokens, models, null);
   }
 
   public FederationConfig(HttpSettings http, List<KeyConfig> tokens, List<ModelConfig> models) {
@@ -33,26 +39,26 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
   }
 
   public FederationConfig withHttp(HttpSettings newHttp) {
-    return new FederationConfig(node, cluster, newHttp, admin, persistence, tokens, models);
+    return new FederationConfig(node, cluster, newHttp, admin, persistence, tokens, models, oidc);
   }
 
   public FederationConfig withAdmin(AdminSettings newAdmin) {
-    return new FederationConfig(node, cluster, http, newAdmin, persistence, tokens, models);
+    return new FederationConfig(node, cluster, http, newAdmin, persistence, tokens, models, oidc);
   }
 
   public FederationConfig withModels(List<ModelConfig> newModels) {
-    return new FederationConfig(node, cluster, http, admin, persistence, tokens, newModels);
+    return new FederationConfig(node, cluster, http, admin, persistence, tokens, newModels, oidc);
   }
 
   public FederationConfig withNode(NodeSettings newNode) {
-    return new FederationConfig(newNode, cluster, http, admin, persistence, tokens, models);
+    return new FederationConfig(newNode, cluster, http, admin, persistence, tokens, models, oidc);
   }
 
   public FederationConfig withPersistence(PersistenceSettings newPersistence) {
-    return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models);
+    return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models, oidc);
   }
 
   public FederationConfig withCluster(ClusterSettings newCluster) {
-    return new FederationConfig(node, newCluster, http, admin, persistence, tokens, models);
+    return new FederationConfig(node, newCluster, http, admin, persistence, tokens, models, oidc);
   }
 }

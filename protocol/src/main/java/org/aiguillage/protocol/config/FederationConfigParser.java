@@ -124,6 +124,24 @@ public final class FederationConfigParser {
       require(t.secret() != null && !t.secret().isBlank(), at + ".token");
       validateKey(t, at + ".");
     }
+    for (int i = 0; i < config.oidc().size(); i++) {
+      OidcIssuer o = config.oidc().get(i);
+      String at = "oidc[" + i + "]";
+      require(o.issuer() != null && !o.issuer().isBlank(), at + ".issuer");
+      checkUrl(o.issuer(), at + ".issuer");
+      require(o.audience() != null && !o.audience().isBlank(), at + ".audience");
+      if (o.organization() == null && o.organizationClaim() == null) {
+        throw new ConfigException("missing configuration key '" + at + ".organization' (or '" + at
+            + ".organization_claim': the claim that names the subject's organisation)");
+      }
+      if (o.defaultPriority() < 1 || o.defaultPriority() > 5) {
+        throw new ConfigException("malformed value for '" + at + ".default_priority': " + o.defaultPriority()
+            + " is not in 1..5");
+      }
+      if (o.jwksUri() != null) {
+        checkUrl(o.jwksUri(), at + ".jwks_uri");
+      }
+    }
     List<ModelConfig> models = config.models();
     for (int i = 0; i < models.size(); i++) {
       ModelConfig m = models.get(i);
