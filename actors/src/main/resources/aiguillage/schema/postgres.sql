@@ -56,3 +56,14 @@ CREATE TABLE IF NOT EXISTS public.aiguillage_usage (
 CREATE INDEX IF NOT EXISTS aiguillage_usage_ended_at_idx ON public.aiguillage_usage (ended_at);
 -- Seconds of audio heard by speech-to-text calls (added with the audio endpoints; older tables gain it).
 ALTER TABLE public.aiguillage_usage ADD COLUMN IF NOT EXISTS audio_seconds DOUBLE PRECISION DEFAULT 0 NOT NULL;
+-- Every change made through the admin API: who (the admin, or an organisation's admin key), its organisation scope,
+-- the request and its answer's status.
+CREATE TABLE IF NOT EXISTS public.aiguillage_audit (
+    at BIGINT NOT NULL,
+    who VARCHAR(255) NOT NULL,
+    organization VARCHAR(255),
+    method VARCHAR(16) NOT NULL,
+    path VARCHAR(2048) NOT NULL,
+    status INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aiguillage_audit_at_idx ON public.aiguillage_audit (at);

@@ -18,6 +18,7 @@ import java.util.function.Supplier;
 import org.aiguillage.actors.ModelQueue;
 import org.aiguillage.actors.QueueSettings;
 import org.aiguillage.actors.RequestActor;
+import org.aiguillage.actors.accounts.AuditLog;
 import org.aiguillage.actors.accounts.Database;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.UsageLedger;
@@ -161,7 +162,8 @@ public final class AiguillageNode implements AutoCloseable {
         AdminRoutes admin = new AdminRoutes(materializer, system, current,
             new KeyRoutes(materializer, system, accounts), new OrganizationRoutes(materializer, current, accounts),
             new FleetRoutes(materializer, system, current, queues, fleet),
-            new UsageRoutes(materializer, system, ledger), new ConfigRoutes(materializer, reload, fleet));
+            new UsageRoutes(materializer, system, ledger), new ConfigRoutes(materializer, reload, fleet), accounts,
+            new AuditLog(database));
         // The completion routes first: they are the ones that must be fast.
         Route routes = openAi.route()
             .orElse(new AnthropicRoutes(materializer, current, accounts, completions).route())

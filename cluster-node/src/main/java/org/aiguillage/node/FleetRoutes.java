@@ -76,27 +76,39 @@ final class FleetRoutes extends AdminDirectives {
     this.fleet = fleet;
   }
 
-  Route route() {
+  /**
+   * @param who an organisation's admin sees and changes its organisation's servers only (it adds them to the models
+   *     the federation lists, as its own); the models themselves are the federation's
+   */
+  Route route(AdminPrincipal who) {
     return pathPrefix("models", () -> concat(
         pathEnd(() -> concat(
-            get(() -> later(this::models)),
-            post(() -> body(body -> completeWithFuture(addModel(body)))))),
+            get(() -> later(() -> models(who))),
+            post(() -> federation(who, () -> body(body -> completeWithFuture(addModel(body))))))),
         pathPrefix(segment(), model -> concat(
             pathEnd(() -> concat(
-                patch(() -> body(body -> completeWithFuture(changeModel(model, body)))),
-                delete(() -> later(() -> changeFleet(replyTo -> new FleetRegistry.RemoveModel(model, replyTo), 200,
-                    "model " + model + " removed"))))),
-            path("overrides", () -> delete(() -> later(() -> changeFleet(replyTo ->
-                new FleetRegistry.DropOverride(model, null, replyTo), 200, "model " + model + ": overrides dropped")))),
+                patch(() -> federation(who, () -> body(body -> completeWithFuture(changeModel(model, body))))),
+                delete(() -> federation(who, () -> later(() -> changeFleet(replyTo ->
+                    new FleetRegistry.RemoveModel(model, replyTo), 200, "model " + model + " removed")))))),
+            path("overrides", () -> delete(() -> federation(who, () -> later(() -> changeFleet(replyTo ->
+                new FleetRegistry.DropOverride(model, null, replyTo), 200, "model " + model
+                    + ": overrides dropped"))))),
             pathPrefix("servers", () -> concat(
-                pathEnd(() -> post(() -> body(body -> completeWithFuture(addServer(model, body))))),
+                pathEnd(() -> post(() -> body(body -> completeWithFuture(addServer(who, model, body))))),
                 pathPrefix(segment(), id -> concat(
                     pathEnd(() -> concat(
-                        patch(() -> body(body -> completeWithFuture(changeServer(model, id, body)))),
-                        delete(() -> later(() -> removeServer(model, id))))),
-                    path("overrides", () -> delete(() -> later(() -> withServer(model, id, url -> changeFleet(
-                        replyTo -> new FleetRegistry.DropOverride(model, url, replyTo), 200,
-                        "server " + id + ": overrides dropped")))))))))))));
+                        patch(() -> body(body -> completeWithFuture(withServer(who, model, id,
+                            url -> changeServer(model, id, url, body))))),
+                        delete(() -> later(() -> withServer(who, model, id, url -> removeServerAt(model, id, url)))))),
+                    path("overrides", () -> delete(() -> later(() -> withServer(who, model, id, url ->
+                        changeFleet(replyTo -> new FleetRegistry.DropOverride(model, url, replyTo), 200,
+                            "server " + id + ": overrides dropped")))))))))))));
+  }
+
+  private Route federation(AdminPrincipal who, Supplier<Route> inner) {
+    return who.federation() ? inner.get() : answer(() -> error(403, OpenAiError.of("The models are the "
+        + "federation's: this needs the federation's admin token. An organisation's admin adds, changes and removes "
+        + "its own servers (POST /admin/models/{name}/servers).", "permission_error", null, "forbidden")));
   }
 
   /**
@@ -104,11 +116,12 @@ final class FleetRoutes extends AdminDirectives {
    * kv-cache-full, unhealthy, draining), its live load and how long ago its agent last asked for work. A server
    * of this node's configuration whose agent has not asked lately is listed as not reporting.
    */
-  private CompletionStage<HttpResponse> models() {
+  private CompletionStage<HttpResponse> models(AdminPrincipal who) {
     List<CompletableFuture<ModelView>> models = config.get().models().stream().map(m ->
         AskPattern.<QueueCommand, QueueCommand.Fleet>ask(queues.apply(m.name()),
                 QueueCommand.GetFleet::new, java.time.Duration.ofSeconds(5), system.scheduler())
-            .thenApply(q -> ModelView.of(m, q, fleet.state().model(m.name()))).toCompletableFuture()).toList();
+            .thenApply(q -> ModelView.of(m, q, fleet.state().model(m.name())).onlyOf(who))
+            .toCompletableFuture()).toList();
     return CompletableFuture.allOf(models.toArray(CompletableFuture[]::new))
         .thenApply(v -> json(200, new ListOf<>(models.stream().map(CompletableFuture::join).toList())));
   }
@@ -164,11 +177,27 @@ final class FleetRoutes extends AdminDirectives {
     return changeFleet(replyTo -> new FleetRegistry.SetModel(name, lifecycle, aliases, replyTo), 200, what);
   }
 
-  private CompletionStage<HttpResponse> addServer(String model, byte[] body) {
+  /** Adds a server; an organisation's admin adds one of its organisation's, never another's (403). */
+  private CompletionStage<HttpResponse> addServer(AdminPrincipal who, String model, byte[] body) {
     ServerConfig server;
     try {
-      server = FederationConfigParser.parseServer(new String(body, StandardCharsets.UTF_8));
+      String text = new String(body, StandardCharsets.UTF_8);
+      if (!who.federation()) {
+        JsonNode tree = Json.MAPPER.readTree(text);
+        if (!(tree instanceof ObjectNode entry)) {
+          return done(badRequest("The body must be a vllm_servers entry (url, organization, ...)."));
+        }
+        if (entry.hasNonNull("organization") && !entry.get("organization").asText().equals(who.organization())) {
+          return done(error(403, OpenAiError.of("Your admin key adds servers of organisation '"
+              + who.organization() + "' only.", "permission_error", "organization", "forbidden")));
+        }
+        entry.put("organization", who.organization());
+        text = entry.toString();
+      }
+      server = FederationConfigParser.parseServer(text);
     } catch (ConfigException e) {
+      return done(invalid(e));
+    } catch (java.io.IOException e) {
       return done(invalid(e));
     }
     return fleet.ask(replyTo -> new FleetRegistry.AddServer(model, server, replyTo)).thenApply(reply -> {
@@ -182,11 +211,15 @@ final class FleetRoutes extends AdminDirectives {
     });
   }
 
-  /** The URL of the server {@code id} of {@code model}, given to {@code inner}; 404 when there is none. */
-  private CompletionStage<HttpResponse> withServer(String model, String id,
+  /**
+   * The URL of the server {@code id} of {@code model}, given to {@code inner}; 404 when there is none, or when it is
+   * another organisation's and {@code who} administers one.
+   */
+  private CompletionStage<HttpResponse> withServer(AdminPrincipal who, String model, String id,
       Function<String, CompletionStage<HttpResponse>> inner) {
     Optional<ServerConfig> server = fleet.model(model).flatMap(m -> m.vllmServers().stream()
-        .filter(s -> ServerSpec.of(m, s).serverId().equals(id)).findFirst());
+        .filter(s -> ServerSpec.of(m, s).serverId().equals(id)).filter(s -> who.covers(s.organization()))
+        .findFirst());
     if (server.isEmpty()) {
       return done(error(404, OpenAiError.invalidRequest("No server " + id + " for model '" + model + "'.", null,
           "server_not_found")));
@@ -198,7 +231,7 @@ final class FleetRoutes extends AdminDirectives {
    * {@code PATCH /admin/models/{name}/servers/{id}}: {@code max_parallel_requests} and {@code max_waiting}; its agent
    * follows within a second, the calls in flight go on.
    */
-  private CompletionStage<HttpResponse> changeServer(String model, String id, byte[] body) {
+  private CompletionStage<HttpResponse> changeServer(String model, String id, String url, byte[] body) {
     JsonNode patch;
     try {
       patch = Json.MAPPER.readTree(body);
@@ -221,16 +254,11 @@ final class FleetRoutes extends AdminDirectives {
     if (ceiling != null && ceiling < 1 || waiting != null && waiting < -1) {
       return done(badRequest("malformed value: max_parallel_requests must be at least 1, max_waiting -1 or more"));
     }
-    return withServer(model, id, url -> changeFleet(replyTo -> new FleetRegistry.SetServer(model, url,
-        new FleetRegistry.ServerOverride(ceiling, waiting), replyTo), 200, "server " + id + ": "
-        + patch));
+    return changeFleet(replyTo -> new FleetRegistry.SetServer(model, url,
+        new FleetRegistry.ServerOverride(ceiling, waiting), replyTo), 200, "server " + id + ": " + patch);
   }
 
   /** Removes a server from its model: its agent stops taking work, finishes its streams, then stops. */
-  private CompletionStage<HttpResponse> removeServer(String model, String id) {
-    return withServer(model, id, url -> removeServerAt(model, id, url));
-  }
-
   private CompletionStage<HttpResponse> removeServerAt(String model, String id, String url) {
     return fleet.ask(replyTo -> new FleetRegistry.RemoveServer(model, url, replyTo)).thenApply(r -> {
       if (r instanceof FleetRegistry.Refused refused) {

@@ -35,7 +35,7 @@ final class KeyRoutes extends AdminDirectives {
   /** What a PATCH may change: a key's settings, under their YAML names. */
   private static final List<String> SETTINGS = List.of("name", "organization", "priority", "threshold", "models",
       "requests_per_minute", "tokens_per_minute", "token_budget", "budget_period", "expires_at",
-      "default_routing_mode", "enabled", "audio_seconds_per_day");
+      "default_routing_mode", "enabled", "audio_seconds_per_day", "admin_of");
 
   private final ActorSystem<?> system;
   private final Accounts accounts;
@@ -46,16 +46,40 @@ final class KeyRoutes extends AdminDirectives {
     this.accounts = accounts;
   }
 
-  Route route() {
+  /** @param who an organisation's admin sees and changes only its organisation's keys, and makes no admin key */
+  Route route(AdminPrincipal who) {
     return pathPrefix("keys", () -> concat(
         pathEnd(() -> concat(
             get(() -> parameterOptional("organization", organization ->
-                later(() -> listKeys(organization.orElse(null))))),
-            post(() -> body(body -> completeWithFuture(createKey(body)))))),
+                later(() -> listKeys(who.federation() ? organization.orElse(null) : who.organization())))),
+            post(() -> body(body -> completeWithFuture(createKey(who, body)))))),
         path(segment(), id -> concat(
-            get(() -> later(() -> accounts.get(id).thenApply(r -> keyReply(r, id)))),
-            patch(() -> body(body -> completeWithFuture(updateKey(id, body)))),
-            delete(() -> later(() -> revoke(id)))))));
+            get(() -> later(() -> accounts.get(id).thenApply(r -> keyReply(scoped(who, r), id)))),
+            patch(() -> body(body -> completeWithFuture(updateKey(who, id, body)))),
+            delete(() -> later(() -> accounts.get(id).thenCompose(r -> scoped(who, r) instanceof KeyAccount.Found
+                ? revoke(id) : done(notFound(id)))))))));
+  }
+
+  /** A key of another organisation is, to an organisation's admin, no key at all. */
+  private static KeyAccount.KeyReply scoped(AdminPrincipal who, KeyAccount.KeyReply reply) {
+    return reply instanceof KeyAccount.Found f && !who.covers(f.key().settings().organization())
+        ? new KeyAccount.NotFound() : reply;
+  }
+
+  /** What an organisation's admin may not write: another organisation, an admin key. */
+  private static java.util.Optional<HttpResponse> beyond(AdminPrincipal who, KeyConfig key) {
+    if (who.federation()) {
+      return java.util.Optional.empty();
+    }
+    if (key.adminOf() != null) {
+      return java.util.Optional.of(error(403, OpenAiError.of("Only the federation's admin makes admin keys.",
+          "permission_error", "admin_of", "forbidden")));
+    }
+    if (!who.organization().equals(key.organization())) {
+      return java.util.Optional.of(error(403, OpenAiError.of("Your admin key manages organisation '"
+          + who.organization() + "' only.", "permission_error", "organization", "forbidden")));
+    }
+    return java.util.Optional.empty();
   }
 
   private CompletionStage<HttpResponse> revoke(String id) {
@@ -67,7 +91,7 @@ final class KeyRoutes extends AdminDirectives {
     });
   }
 
-  private CompletionStage<HttpResponse> createKey(byte[] body) {
+  private CompletionStage<HttpResponse> createKey(AdminPrincipal who, byte[] body) {
     KeyConfig key;
     try {
       JsonNode tree = Json.MAPPER.readTree(body);
@@ -77,8 +101,15 @@ final class KeyRoutes extends AdminDirectives {
       if (object.has("token") || object.has("key")) {
         return done(badRequest("The server makes the key's secret: leave out 'token' and 'key'."));
       }
+      if (!who.federation() && !object.has("organization")) {
+        object.put("organization", who.organization());
+      }
       key = Json.MAPPER.treeToValue(object, KeyConfig.class);
       FederationConfigParser.validateKey(key, "");
+      var refused = beyond(who, key);
+      if (refused.isPresent()) {
+        return done(refused.get());
+      }
     } catch (Exception e) {
       return done(invalid(e));
     }
@@ -89,7 +120,7 @@ final class KeyRoutes extends AdminDirectives {
     });
   }
 
-  private CompletionStage<HttpResponse> updateKey(String id, byte[] body) {
+  private CompletionStage<HttpResponse> updateKey(AdminPrincipal who, String id, byte[] body) {
     JsonNode patch;
     try {
       patch = Json.MAPPER.readTree(body);
@@ -103,7 +134,7 @@ final class KeyRoutes extends AdminDirectives {
       return done(badRequest("A key's secret cannot change: revoke it and create another."));
     }
     return accounts.get(id).thenCompose(reply -> {
-      if (!(reply instanceof KeyAccount.Found found)) {
+      if (!(scoped(who, reply) instanceof KeyAccount.Found found)) {
         return done(notFound(id));
       }
       KeySettings updated;
@@ -118,6 +149,10 @@ final class KeyRoutes extends AdminDirectives {
         merged.remove("enabled");
         KeyConfig key = Json.MAPPER.treeToValue(merged, KeyConfig.class);
         FederationConfigParser.validateKey(key, "");
+        var refused = beyond(who, key);
+        if (refused.isPresent() && !(key.adminOf() != null && key.adminOf().equals(found.key().settings().adminOf()))) {
+          return done(refused.get());
+        }
         updated = KeySettings.of(key).withEnabled(enabled);
       } catch (Exception e) {
         return done(invalid(e));

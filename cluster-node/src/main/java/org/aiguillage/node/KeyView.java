@@ -15,7 +15,8 @@ record KeyView(String id, String object, String prefix, KeyStatus status, String
     @JsonInclude(JsonInclude.Include.NON_NULL) String revokedAt, String name, String organization, int priority,
     int threshold, String defaultRoutingMode, String budgetPeriod, boolean enabled, List<String> models,
     Integer requestsPerMinute, Long tokensPerMinute, Long tokenBudget, String expiresAt, long budgetUsed,
-    Double audioSecondsPerDay, double audioSecondsUsedToday, @JsonInclude(JsonInclude.Include.NON_NULL) String key) {
+    Double audioSecondsPerDay, double audioSecondsUsedToday,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String adminOf, @JsonInclude(JsonInclude.Include.NON_NULL) String key) {
 
   static KeyView of(KeyRecord key, long now) {
     KeySettings s = key.settings();
@@ -24,13 +25,14 @@ record KeyView(String id, String object, String prefix, KeyStatus status, String
         key.revokedAtMillis() == null ? null : Instant.ofEpochMilli(key.revokedAtMillis()).toString(),
         s.name(), s.organization(), s.priority(), s.threshold(), s.defaultRoutingMode().wireName(), s.budgetPeriod(),
         s.enabled(), s.models(), s.requestsPerMinute(), s.tokensPerMinute(), s.tokenBudget(), s.expiresAtText(),
-        key.budgetUsedAt(now), s.audioSecondsPerDay(), Math.round(key.audioUsedAt(now) * 10) / 10.0, null);
+        key.budgetUsedAt(now), s.audioSecondsPerDay(), Math.round(key.audioUsedAt(now) * 10) / 10.0, s.adminOf(),
+        null);
   }
 
   /** The view with the secret, for the one answer that shows it. */
   KeyView withSecret(String secret) {
     return new KeyView(id, object, prefix, status, source, createdAt, revokedAt, name, organization, priority,
         threshold, defaultRoutingMode, budgetPeriod, enabled, models, requestsPerMinute, tokensPerMinute,
-        tokenBudget, expiresAt, budgetUsed, audioSecondsPerDay, audioSecondsUsedToday, secret);
+        tokenBudget, expiresAt, budgetUsed, audioSecondsPerDay, audioSecondsUsedToday, adminOf, secret);
   }
 }

@@ -94,6 +94,15 @@ record ModelView(String name, String object, String servedName, ModelType type, 
   /** The server's step time, learnt from its metrics: a base and a cost per call in the batch. */
   record StepMs(double base, double perCall) {}
 
+  /** The view an organisation's admin gets: its organisation's servers only. */
+  ModelView onlyOf(AdminPrincipal who) {
+    if (who.federation()) {
+      return this;
+    }
+    return new ModelView(name, object, servedName, type, lifecycle, routingStrategy, queueTimeoutSeconds,
+        waitingTickets, aliases, source, overrides, servers.stream().filter(s -> who.covers(s.organization())).toList());
+  }
+
   static ModelView of(ModelConfig m, QueueCommand.Fleet fleet) {
     return of(m, fleet, Optional.empty());
   }

@@ -50,14 +50,25 @@ final class OrganizationRoutes extends AdminDirectives {
     this.accounts = accounts;
   }
 
-  Route route() {
+  /** @param who an organisation's admin sees its own organisation only, and changes none (their limits are the
+   *     federation's) */
+  Route route(AdminPrincipal who) {
     return pathPrefix("organizations", () -> concat(
         pathEnd(() -> concat(
-            get(() -> later(this::organizations)),
-            post(() -> body(body -> completeWithFuture(putOrganization(null, body)))))),
+            get(() -> later(() -> organizationsByName().thenApply(byName -> json(200, new ListOf<>(
+                byName.entrySet().stream().filter(e -> who.covers(e.getKey())).map(Map.Entry::getValue)
+                    .toList()))))),
+            post(() -> federation(who, () -> body(body -> completeWithFuture(putOrganization(null, body))))))),
         path(segment(), name -> concat(
-            get(() -> later(() -> organizationsByName().thenApply(byName -> organizationReply(byName, name)))),
-            patch(() -> body(body -> completeWithFuture(putOrganization(name, body))))))));
+            get(() -> later(() -> organizationsByName().thenApply(byName ->
+                organizationReply(who.covers(name) ? byName : Map.of(), name)))),
+            patch(() -> federation(who, () -> body(body -> completeWithFuture(putOrganization(name, body)))))))));
+  }
+
+  private Route federation(AdminPrincipal who, java.util.function.Supplier<Route> inner) {
+    return who.federation() ? inner.get() : answer(() -> error(403, OpenAiError.of("An organisation's limits are "
+        + "the federation's to set: this needs the federation's admin token.", "permission_error", null,
+        "forbidden")));
   }
 
   /** The body of {@code POST /admin/organizations} and {@code PATCH /admin/organizations/{name}}. */
@@ -122,10 +133,6 @@ final class OrganizationRoutes extends AdminDirectives {
     OrganizationView org = organizations.get(name);
     return org != null ? json(200, org)
         : error(404, OpenAiError.invalidRequest("No organisation " + name + ".", null, "organization_not_found"));
-  }
-
-  private CompletionStage<HttpResponse> organizations() {
-    return organizationsByName().thenApply(byName -> json(200, new ListOf<>(List.copyOf(byName.values()))));
   }
 
   /**

@@ -43,11 +43,12 @@ final class UsageRoutes extends AdminDirectives {
     this.ledger = ledger;
   }
 
-  Route route() {
-    return path("usage", () -> get(() -> parameterMap(query -> later(() -> usage(query)))));
+  /** @param who an organisation's admin reads its organisation's usage only */
+  Route route(AdminPrincipal who) {
+    return path("usage", () -> get(() -> parameterMap(query -> later(() -> usage(who, query)))));
   }
 
-  private CompletionStage<HttpResponse> usage(Map<String, String> q) {
+  private CompletionStage<HttpResponse> usage(AdminPrincipal who, Map<String, String> q) {
     String groupBy = q.getOrDefault("group_by", "organization");
     if (!UsageLedger.GROUPS.containsKey(groupBy)) {
       return done(badRequest("'group_by' must be one of " + String.join(", ", new TreeMap<>(UsageLedger.GROUPS)
@@ -69,7 +70,7 @@ final class UsageRoutes extends AdminDirectives {
     Optional<String> key = Optional.ofNullable(q.get("key"));
     return CompletableFuture.supplyAsync(() -> {
       try {
-        return ledger.report(from, to, groupBy, key);
+        return ledger.report(from, to, groupBy, key, Optional.ofNullable(who.organization()));
       } catch (java.sql.SQLException e) {
         throw new CompletionException(e);
       }

@@ -87,6 +87,8 @@ class OidcOverHttpTest {
             priority_claim: aiguillage_priority
             default_priority: 2
             limits: { requests_per_minute: 3 }
+            admin_role_claim: realm_access.roles
+            admin_role: aiguillage-admin
         models:
           - name: m
             model: served
@@ -204,5 +206,21 @@ class OidcOverHttpTest {
     published.add(next.toPublicJWK());
     Thread.sleep(1_100); // keys are fetched again at most once a second
     assertEquals(200, chat(rs256(claims("erin").build(), next), null).statusCode());
+  }
+
+  @Test
+  void aTokenWithTheAdminRoleAdministersItsOrganisationOnly() throws Exception {
+    String admin = rs256(claims("frank").claim("realm_access", java.util.Map.of("roles",
+        List.of("offline_access", "aiguillage-admin"))).build(), rsa);
+    String user = rs256(claims("grace").build(), rsa);
+    assertEquals(200, chat(user, null).statusCode());
+
+    HttpResponse<String> keys = http.send(HttpRequest.newBuilder(URI.create(node.baseUrl() + "/admin/keys"))
+        .header("Authorization", "Bearer " + admin).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, keys.statusCode(), keys.body());
+    json.readTree(keys.body()).get("data").forEach(k -> assertEquals("univ-a", k.get("organization").asText()));
+    assertEquals(401, http.send(HttpRequest.newBuilder(URI.create(node.baseUrl() + "/admin/keys"))
+        .header("Authorization", "Bearer " + user).build(), HttpResponse.BodyHandlers.ofString()).statusCode(),
+        "without the role, no admin");
   }
 }

@@ -126,7 +126,8 @@ public final class Accounts {
     var l = v.issuer().limits();
     KeySettings settings = new KeySettings(v.subject(), v.organization(), v.priority(),
         org.aiguillage.protocol.config.KeyConfig.DEFAULT_THRESHOLD, List.of(), l.requestsPerMinute(),
-        l.tokensPerMinute(), l.tokensPerDay(), "day", null, org.aiguillage.protocol.RoutingMode.ANY, true, null);
+        l.tokensPerMinute(), l.tokensPerDay(), "day", null, org.aiguillage.protocol.RoutingMode.ANY, true, null,
+        v.admin() ? v.organization() : null);
     String cacheKey = id + "|" + settings.hashCode();
     long now = System.nanoTime();
     Known known = authenticated.get(cacheKey);

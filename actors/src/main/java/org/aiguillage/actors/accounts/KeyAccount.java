@@ -125,8 +125,16 @@ public final class KeyAccount
 
   public sealed interface Authentication extends CborSerializable {}
 
-  /** @param limited whether the key has a limit or a budget, so that each call must be admitted here */
-  public record Authenticated(ApiKey key, boolean limited) implements Authentication {}
+  /**
+   * @param limited whether the key has a limit or a budget, so that each call must be admitted here
+   * @param adminOf the organisation the key (or the token's subject) administers through the admin API; null: none
+   */
+  public record Authenticated(ApiKey key, boolean limited, String adminOf) implements Authentication {
+
+    public Authenticated(ApiKey key, boolean limited) {
+      this(key, limited, null);
+    }
+  }
 
   public record AuthenticationRefused(String message) implements Authentication {}
 
@@ -286,7 +294,7 @@ public final class KeyAccount
     }
     KeySettings s = key.settings();
     return new Authenticated(new ApiKey(key.id(), s.name(), s.organization(), s.priority(), s.threshold(),
-        s.defaultRoutingMode(), s.models()), s.limited());
+        s.defaultRoutingMode(), s.models()), s.limited(), s.adminOf());
   }
 
   private ReplyEffect<Event, State> onAuthenticate(State state, Authenticate c) {
@@ -305,8 +313,7 @@ public final class KeyAccount
       return Effect().reply(c.replyTo(), new AuthenticationRefused(refusal));
     }
     KeySettings s = key.settings();
-    return Effect().reply(c.replyTo(), new Authenticated(new ApiKey(key.id(), s.name(), s.organization(),
-        s.priority(), s.threshold(), s.defaultRoutingMode(), s.models()), s.limited()));
+    return Effect().reply(c.replyTo(), admitted(key));
   }
 
   private ReplyEffect<Event, State> onAdmit(State state, Admit c) {

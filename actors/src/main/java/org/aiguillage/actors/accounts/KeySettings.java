@@ -12,6 +12,7 @@ import org.aiguillage.protocol.config.KeyConfig;
  *
  * @param expiresAtMillis epoch milliseconds after which the key stops working; null: never
  * @param audioSecondsPerDay seconds of audio its speech-to-text calls may send per UTC day; null: no budget
+ * @param adminOf the organisation this key administers (null: none)
  */
 public record KeySettings(
     String name,
@@ -26,7 +27,15 @@ public record KeySettings(
     Long expiresAtMillis,
     RoutingMode defaultRoutingMode,
     boolean enabled,
-    Double audioSecondsPerDay) implements CborSerializable {
+    Double audioSecondsPerDay,
+    String adminOf) implements CborSerializable {
+
+  public KeySettings(String name, String organization, int priority, int threshold, List<String> models,
+      Integer requestsPerMinute, Long tokensPerMinute, Long tokenBudget, String budgetPeriod, Long expiresAtMillis,
+      RoutingMode defaultRoutingMode, boolean enabled, Double audioSecondsPerDay) {
+    this(name, organization, priority, threshold, models, requestsPerMinute, tokensPerMinute, tokenBudget,
+        budgetPeriod, expiresAtMillis, defaultRoutingMode, enabled, audioSecondsPerDay, null);
+  }
 
   public KeySettings {
     models = models == null ? List.of() : List.copyOf(models);
@@ -37,12 +46,12 @@ public record KeySettings(
     return new KeySettings(t.name(), t.organization(), t.priority(), t.threshold(), t.models(),
         t.requestsPerMinute(), t.tokensPerMinute(), t.tokenBudget(), t.budgetPeriod(),
         t.expiresAt() == null ? null : FederationConfigParser.parseInstant(t.expiresAt()).toEpochMilli(),
-        t.defaultRoutingMode(), true, t.audioSecondsPerDay());
+        t.defaultRoutingMode(), true, t.audioSecondsPerDay(), t.adminOf());
   }
 
   public KeySettings withEnabled(boolean newEnabled) {
     return new KeySettings(name, organization, priority, threshold, models, requestsPerMinute, tokensPerMinute,
-        tokenBudget, budgetPeriod, expiresAtMillis, defaultRoutingMode, newEnabled, audioSecondsPerDay);
+        tokenBudget, budgetPeriod, expiresAtMillis, defaultRoutingMode, newEnabled, audioSecondsPerDay, adminOf);
   }
 
   /** Whether a call must be admitted by the key's account: it has a limit or a budget. */

@@ -41,7 +41,9 @@ public final class OidcVerifier {
   public sealed interface Result permits Verified, Refused {}
 
   /** A token that holds: who, for which organisation, at which priority, and the issuer's limits. */
-  public record Verified(OidcIssuer issuer, String subject, String organization, int priority) implements Result {}
+  /** @param admin whether the token's roles make its subject its organisation's admin */
+  public record Verified(OidcIssuer issuer, String subject, String organization, int priority, boolean admin)
+      implements Result {}
 
   /** A token that does not: why, in words that help its holder and say nothing of the token. */
   public record Refused(String reason) implements Result {}
@@ -108,7 +110,21 @@ public final class OidcVerifier {
         // an unreadable claim: the issuer's default
       }
     }
-    return new Verified(issuer, claims.getSubject(), organization, priority);
+    return new Verified(issuer, claims.getSubject(), organization, priority, hasAdminRole(issuer, claims));
+  }
+
+  private static boolean hasAdminRole(OidcIssuer issuer, JWTClaimsSet claims) {
+    if (issuer.adminRoleClaim() == null || issuer.adminRole() == null) {
+      return false;
+    }
+    Object value = claims.getClaims();
+    for (String part : issuer.adminRoleClaim().split("\\.")) {
+      value = value instanceof Map<?, ?> m ? m.get(part) : null;
+    }
+    if (value instanceof java.util.Collection<?> roles) {
+      return roles.stream().anyMatch(r -> issuer.adminRole().equals(String.valueOf(r)));
+    }
+    return value != null && issuer.adminRole().equals(String.valueOf(value));
   }
 
   private static String claimsRefusal(String message) {

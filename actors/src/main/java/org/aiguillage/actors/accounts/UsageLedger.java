@@ -79,6 +79,12 @@ public final class UsageLedger {
    */
   public List<Row> report(long fromMillis, long toMillis, String groupBy, Optional<String> keyId)
       throws SQLException {
+    return report(fromMillis, toMillis, groupBy, keyId, Optional.empty());
+  }
+
+  /** @param organization only the calls of this organisation's keys, if present */
+  public List<Row> report(long fromMillis, long toMillis, String groupBy, Optional<String> keyId,
+      Optional<String> organization) throws SQLException {
     String column = GROUPS.get(groupBy);
     if (column == null) {
       throw new IllegalArgumentException("cannot group by " + groupBy);
@@ -87,13 +93,18 @@ public final class UsageLedger {
         + "SUM(prompt_tokens), SUM(completion_tokens), AVG(queue_wait_ms), "
         + "AVG(CASE WHEN ttft_ms >= 0 THEN ttft_ms END), SUM(energy_joules), SUM(audio_seconds) FROM aiguillage_usage "
         + "WHERE ended_at >= ? AND ended_at < ?" + (keyId.isPresent() ? " AND key_id = ?" : "")
+        + (organization.isPresent() ? " AND organization = ?" : "")
         + " GROUP BY " + column + " ORDER BY SUM(prompt_tokens) + SUM(completion_tokens) DESC, " + column;
     List<Row> rows = new ArrayList<>();
     try (Connection c = database.connect(); PreparedStatement st = c.prepareStatement(sql)) {
       st.setLong(1, fromMillis);
       st.setLong(2, toMillis);
+      int next = 3;
       if (keyId.isPresent()) {
-        st.setString(3, keyId.get());
+        st.setString(next++, keyId.get());
+      }
+      if (organization.isPresent()) {
+        st.setString(next, organization.get());
       }
       try (ResultSet rs = st.executeQuery()) {
         while (rs.next()) {

@@ -17,6 +17,8 @@ import org.aiguillage.protocol.RoutingMode;
  * @param budgetPeriod {@code day}, {@code week} or {@code month} (UTC calendar periods)
  * @param expiresAt ISO-8601 instant or date after which the key stops working; null: never
  * @param audioSecondsPerDay seconds of audio its speech-to-text calls may send per UTC day; null: no budget
+ * @param adminOf the organisation this key administers through the admin API (its keys, servers, usage, audit);
+ *     null: an API key only. Only the global admin makes such keys.
  */
 public record KeyConfig(
     @JsonProperty("token") String secret,
@@ -31,7 +33,8 @@ public record KeyConfig(
     Long tokenBudget,
     String budgetPeriod,
     String expiresAt,
-    Double audioSecondsPerDay) {
+    Double audioSecondsPerDay,
+    String adminOf) {
 
   public static final int DEFAULT_PRIORITY = 3;
   public static final int DEFAULT_THRESHOLD = 1000;
@@ -47,14 +50,14 @@ public record KeyConfig(
   public KeyConfig(String secret, String name, String organization, Integer priority, Integer threshold,
       RoutingMode defaultRoutingMode) {
     this(secret, name, organization, priority, threshold, defaultRoutingMode, null, null, null, null, null, null,
-        null);
+        null, null);
   }
 
   public KeyConfig(String secret, String name, String organization, Integer priority, Integer threshold,
       RoutingMode defaultRoutingMode, List<String> models, Integer requestsPerMinute, Long tokensPerMinute,
       Long tokenBudget, String budgetPeriod, String expiresAt) {
     this(secret, name, organization, priority, threshold, defaultRoutingMode, models, requestsPerMinute,
-        tokensPerMinute, tokenBudget, budgetPeriod, expiresAt, null);
+        tokensPerMinute, tokenBudget, budgetPeriod, expiresAt, null, null);
   }
 
   @Override

@@ -14,6 +14,9 @@ import java.time.Duration;
  * @param defaultPriority the priority without that claim (default 3)
  * @param limits the limits of each subject's account
  * @param clockSkew how far {@code exp} and {@code nbf} may be off (default 60 s)
+ * @param adminRoleClaim a claim holding the subject's roles (a string or strings; dotted for a nested one, as
+ *     Keycloak's {@code realm_access.roles})
+ * @param adminRole the role in it that makes the subject its organisation's admin
  */
 public record OidcIssuer(
     String issuer,
@@ -24,7 +27,9 @@ public record OidcIssuer(
     String priorityClaim,
     Integer defaultPriority,
     Limits limits,
-    Duration clockSkew) {
+    Duration clockSkew,
+    String adminRoleClaim,
+    String adminRole) {
 
   /** @param tokensPerDay prompt plus completion tokens per UTC day */
   public record Limits(Integer requestsPerMinute, Long tokensPerMinute, Long tokensPerDay) {
