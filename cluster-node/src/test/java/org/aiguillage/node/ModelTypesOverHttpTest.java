@@ -369,6 +369,10 @@ class ModelTypesOverHttpTest {
 
   @Test
   void priorityAndPrivateRoutingHoldForEmbeddingsAsForChat() throws Exception {
+    // Both keys known to the edge first: a key's first request waits for its account, which a high call must not.
+    for (String key : List.of("sk-low", "sk-high")) {
+      assertEquals(200, embedLater(key, "warm-up", new ConcurrentLinkedQueue<>()).get());
+    }
     Queue<String> finished = new ConcurrentLinkedQueue<>();
     List<CompletableFuture<Integer>> calls = new ArrayList<>();
     for (int i = 0; i < 12; i++) {
@@ -389,8 +393,8 @@ class ModelTypesOverHttpTest {
     long lowsStillWaiting = order.subList(sent, order.size()).stream().filter(e -> e.startsWith("low")).count();
     long overtook = order.subList(sent, lastHigh).stream().filter(e -> e.startsWith("low")).count();
     assertTrue(lowsStillWaiting >= 4, "the server was saturated when the highs came: " + order);
-    // At most the low already on the server when the highs arrived finishes between them.
-    assertTrue(overtook <= 1, "the high-priority calls went before the waiting low ones: " + order);
+    // At most the low on the server when the highs arrived, and the one already handed to its agent, finish between.
+    assertTrue(overtook <= 2, "the high-priority calls went before the waiting low ones: " + order);
 
     long ofB = embedderOfB.stats().received();
     for (int i = 0; i < 6; i++) {
