@@ -23,6 +23,15 @@ abstract class AdminDirectives extends EdgeDirectives {
     super(materializer);
   }
 
+  /**
+   * What belongs to the whole federation: {@code inner} for its admin, 403 saying {@code why} to an organisation's
+   * admin (whatever the path under it).
+   */
+  Route federationOnly(AdminPrincipal who, String why, java.util.function.Supplier<Route> inner) {
+    return who.federation() ? inner.get() : answer(() -> error(403, OpenAiError.of(why
+        + " This needs the federation's admin token.", "permission_error", null, "forbidden")));
+  }
+
   /** An admin body: up to {@link #BODY_LIMIT} bytes within 10 s, else 413 or 408. */
   Route body(Function<byte[], Route> inner) {
     return body(BODY_LIMIT, BODY_TIMEOUT, inner, read -> read instanceof RequestBody.TooSlow slow

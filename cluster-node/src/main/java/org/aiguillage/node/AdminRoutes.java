@@ -84,7 +84,8 @@ final class AdminRoutes extends AdminDirectives {
         usage.route(who),
         path("audit", () -> get(() -> parameterOptional("limit", limit -> later(() -> audit(who, limit)))))
         ,
-        federationOnly(who, () -> concat(
+        federationOnly(who, "An organisation's admin manages its keys, its servers, its usage and its audit log.",
+            () -> concat(
             configuration.route(),
             path(segment("cluster").slash("leave"), () -> post(() -> answer(this::leave))),
             path("cluster", () -> get(() -> mapUnmatchedPath(rest -> "/cluster/members", () -> clusterView))),
@@ -115,13 +116,6 @@ final class AdminRoutes extends AdminDirectives {
                 : Optional.<AdminPrincipal>empty());
       }, inner::apply);
     });
-  }
-
-  /** What belongs to the whole federation: 403 to an organisation's admin. */
-  private Route federationOnly(AdminPrincipal who, Supplier<Route> inner) {
-    return who.federation() ? inner.get() : extractUnmatchedPath(path -> answer(() -> error(403, OpenAiError.of(
-        "This needs the federation's admin token: an organisation's admin manages its keys, its servers, its "
-            + "usage and its audit log.", "permission_error", null, "forbidden"))));
   }
 
   /** Records every change (not a read) with who made it and the status it got. */

@@ -157,8 +157,8 @@ public final class AiguillageNode implements AutoCloseable {
         Function<String, RecipientRef<QueueCommand>> queues = model -> sharding.entityRefFor(ModelQueue.TYPE_KEY,
             model);
         Materializer materializer = Materializer.matFromSystem(system);
-        Completions completions = new Completions(system, current, accounts, queues, RequestActor.Settings.defaults());
-        OpenAiRoutes openAi = new OpenAiRoutes(materializer, current, accounts, completions);
+        Dispatch dispatch = new Dispatch(system, current, accounts, queues, RequestActor.Settings.defaults());
+        OpenAiRoutes openAi = new OpenAiRoutes(materializer, current, accounts, dispatch);
         AdminRoutes admin = new AdminRoutes(materializer, system, current,
             new KeyRoutes(materializer, system, accounts), new OrganizationRoutes(materializer, current, accounts),
             new FleetRoutes(materializer, system, current, queues, fleet),
@@ -166,11 +166,11 @@ public final class AiguillageNode implements AutoCloseable {
             new AuditLog(database));
         // The completion routes first: they are the ones that must be fast.
         Route routes = openAi.route()
-            .orElse(new AnthropicRoutes(materializer, current, accounts, completions).route())
-            .orElse(new OllamaRoutes(materializer, current, accounts, completions).route())
+            .orElse(new AnthropicRoutes(materializer, current, accounts, dispatch).route())
+            .orElse(new OllamaRoutes(materializer, current, accounts, dispatch).route())
             .orElse(admin.route())
             .seal(openAi.rejections(),
-            EdgeDirectives.failures(system.log(), Completions::accountsUnavailable,
+            EdgeDirectives.failures(system.log(), Dispatch::accountsUnavailable,
                 cause -> "The dispatcher failed on this request."));
         InFlight inFlight = new InFlight();
         binding = bind(system, routes, config, inFlight);

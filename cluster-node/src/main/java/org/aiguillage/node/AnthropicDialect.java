@@ -6,9 +6,7 @@ import org.aiguillage.protocol.anthropic.AnthropicMessages;
 import org.aiguillage.protocol.anthropic.AnthropicStream;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -32,7 +30,7 @@ record AnthropicDialect(String model, String messageId) implements Dialect {
   public HttpResponse whole(int status, String contentType, byte[] body) {
     try {
       JsonNode answer = Json.MAPPER.readTree(body);
-      return json(status, AnthropicMessages.fromOpenAi(answer, model));
+      return EdgeDirectives.json(status, AnthropicMessages.fromOpenAi(answer, model));
     } catch (Exception e) {
       return refusal(502, "The server's answer is not JSON.", 0);
     }
@@ -45,13 +43,9 @@ record AnthropicDialect(String model, String messageId) implements Dialect {
 
   /** Anthropic's error answer for what the dispatcher would answer with {@code status}. */
   static HttpResponse refusal(int status, String message, long retryAfterSeconds) {
-    HttpResponse response = json(AnthropicMessages.status(status),
+    HttpResponse response = EdgeDirectives.json(AnthropicMessages.status(status),
         AnthropicMessages.error(AnthropicMessages.errorType(status), message));
-    return retryAfterSeconds > 0
-        ? response.addHeader(RawHeader.create("Retry-After", Long.toString(retryAfterSeconds))) : response;
+    return EdgeDirectives.withRetryAfter(response, retryAfterSeconds);
   }
 
-  static HttpResponse json(int status, JsonNode body) {
-    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(body));
-  }
 }

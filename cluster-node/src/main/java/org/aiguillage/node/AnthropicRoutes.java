@@ -9,7 +9,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyAccount;
-import org.aiguillage.actors.edge.CompletionRequest;
+import org.aiguillage.actors.edge.ModelRequest;
 import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.anthropic.AnthropicMessages;
 import org.aiguillage.protocol.config.FederationConfig;
@@ -30,14 +30,14 @@ final class AnthropicRoutes extends EdgeDirectives {
 
   private final Supplier<FederationConfig> config;
   private final Accounts accounts;
-  private final Completions completions;
+  private final Dispatch dispatch;
 
   AnthropicRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts,
-      Completions completions) {
+      Dispatch dispatch) {
     super(materializer);
     this.config = config;
     this.accounts = accounts;
-    this.completions = completions;
+    this.dispatch = dispatch;
   }
 
   Route route() {
@@ -47,7 +47,7 @@ final class AnthropicRoutes extends EdgeDirectives {
           if (!request.path("model").isTextual() || !request.path("messages").isArray()) {
             return complete(AnthropicDialect.refusal(400, "model and messages: Field required", 0));
           }
-          return complete(AnthropicDialect.json(200, Json.MAPPER.createObjectNode()
+          return complete(json(200, Json.MAPPER.createObjectNode()
               .put("input_tokens", AnthropicMessages.countTokens(request))));
         }))))));
   }
@@ -57,14 +57,14 @@ final class AnthropicRoutes extends EdgeDirectives {
         priority -> json(request -> {
           AnthropicMessages.Translated translated = AnthropicMessages.toOpenAi(request);
           if (translated instanceof AnthropicMessages.Invalid invalid) {
-            Completions.count(null, null, 400);
+            Dispatch.count(null, null, 400);
             return complete(AnthropicDialect.refusal(400, invalid.message(), 0));
           }
           AnthropicMessages.Request call = (AnthropicMessages.Request) translated;
           ObjectNode body = call.openAiChat();
           PriorityHeader.apply(priority, body);
           String messageId = "msg_" + UUID.randomUUID().toString().replace("-", "");
-          return completeWithFuture(completions.dispatch(CompletionRequest.Endpoint.CHAT, Json.bytes(body),
+          return completeWithFuture(dispatch.dispatch(ModelRequest.Endpoint.CHAT, Json.bytes(body),
               authenticated, client, new AnthropicDialect(call.model(), messageId)));
         }))));
   }
@@ -73,7 +73,7 @@ final class AnthropicRoutes extends EdgeDirectives {
   private Route key(Function<KeyAccount.Authenticated, Route> inner) {
     return optionalHeaderValueByName("x-api-key", apiKeyHeader -> bearer(bearer -> apiKey(accounts,
         apiKeyHeader.map(String::strip).filter(k -> !k.isEmpty()).or(() -> bearer), inner, why -> {
-          Completions.count(null, null, 401);
+          Dispatch.count(null, null, 401);
           return AnthropicDialect.refusal(401, why.replace("in the Authorization header as 'Bearer YOUR_KEY'",
               "in the x-api-key header"), 0);
         })));

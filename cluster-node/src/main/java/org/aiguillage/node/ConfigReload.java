@@ -92,11 +92,10 @@ final class ConfigReload {
       if (!(reply instanceof FleetRegistry.Applied applied)) {
         throw new IllegalStateException("the fleet registry answered " + reply);
       }
-      List<String> warnings = applied.changes().stream().filter(c -> c.startsWith("this database")).toList();
+      applied.warnings().forEach(w -> log.warn("configuration: {}", w));
       applied.changes().forEach(change -> log.info("configuration: {}", change));
       kept.forEach(k -> log.warn("configuration: {} is kept as it is: only a restart changes it", k));
-      warnings.forEach(w -> log.warn("configuration: {}", w));
-      Report report = new Report(Instant.now().toString(), applied.changes(), kept, warnings);
+      Report report = new Report(Instant.now().toString(), applied.changes(), kept, applied.warnings());
       last = report;
       return report;
     });

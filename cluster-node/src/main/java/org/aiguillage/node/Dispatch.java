@@ -18,7 +18,7 @@ import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyAccount;
 import org.aiguillage.actors.accounts.RateLimits;
 import org.aiguillage.actors.edge.ApiKey;
-import org.aiguillage.actors.edge.CompletionRequest;
+import org.aiguillage.actors.edge.ModelRequest;
 import org.aiguillage.agents.SseEvents;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.Lifecycle;
@@ -35,11 +35,12 @@ import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
 
 /**
- * A completion from its parsed body to its answer: the request checked against its model and the key's and
- * organisation's limits, a request actor to wait in the queue and follow the server call, and its outcome as HTTP:
- * an SSE stream, a whole body, or the dispatcher's refusal in the OpenAI envelope.
+ * A call to a model (chat, completions, responses, embeddings, audio, rerank, score; in any dialect) from its parsed
+ * request to its answer: the request checked against its model and the key's and organisation's limits, a request
+ * actor to wait in the queue and follow the server call, and its outcome as HTTP in the client's dialect: a stream,
+ * a whole body, or the dispatcher's refusal.
  */
-final class Completions {
+final class Dispatch {
 
   static final Duration BODY_TIMEOUT = Duration.ofSeconds(60);
   private static final KeyAccount.Admission UNLIMITED = new KeyAccount.Admitted(RateLimits.NONE);
@@ -51,7 +52,7 @@ final class Completions {
   private final RequestActor.Settings requestSettings;
   private final Materializer materializer;
 
-  Completions(ActorSystem<?> system, Supplier<FederationConfig> config, Accounts accounts,
+  Dispatch(ActorSystem<?> system, Supplier<FederationConfig> config, Accounts accounts,
       Function<String, RecipientRef<QueueCommand>> queues, RequestActor.Settings requestSettings) {
     this.system = system;
     this.config = config;
@@ -61,16 +62,16 @@ final class Completions {
     this.materializer = Materializer.matFromSystem(system);
   }
 
-  CompletionStage<HttpResponse> dispatch(CompletionRequest.Endpoint endpoint, byte[] body,
+  CompletionStage<HttpResponse> dispatch(ModelRequest.Endpoint endpoint, byte[] body,
       KeyAccount.Authenticated authenticated, ClientConnection connection) {
     return dispatch(endpoint, body, authenticated, connection, OpenAiDialect.INSTANCE);
   }
 
   /** A request translated from another dialect: its OpenAI body queued the same way, answered in {@code dialect}. */
-  CompletionStage<HttpResponse> dispatch(CompletionRequest.Endpoint endpoint, byte[] body,
+  CompletionStage<HttpResponse> dispatch(ModelRequest.Endpoint endpoint, byte[] body,
       KeyAccount.Authenticated authenticated, ClientConnection connection, Dialect dialect) {
     FederationConfig current = config.get();
-    CompletionRequest.Parsed parsed = CompletionRequest.parse(endpoint, body, authenticated.key(), current::model,
+    ModelRequest.Parsed parsed = ModelRequest.parse(endpoint, body, authenticated.key(), current::model,
         hostsModel(current), System.currentTimeMillis(), current.node().datacenter());
     return queue(endpoint, parsed, authenticated, connection, Optional.empty(), dialect);
   }
@@ -79,7 +80,7 @@ final class Completions {
    * A speech-to-text request: its form written to disk as it arrives (413 past {@code http.max_audio_bytes}), then
    * queued like any other; the file goes when the answer starts or the request ends otherwise.
    */
-  CompletionStage<HttpResponse> dispatchAudio(CompletionRequest.Endpoint endpoint, HttpEntity entity,
+  CompletionStage<HttpResponse> dispatchAudio(ModelRequest.Endpoint endpoint, HttpEntity entity,
       KeyAccount.Authenticated authenticated, ClientConnection connection) {
     FederationConfig current = config.get();
     long limit = current.http().maxAudioBytes();
@@ -103,7 +104,7 @@ final class Completions {
                 "Missing required parameter: 'file' (the audio, as a file part of the form).", "file",
                 "missing_required_parameter"), 0));
           }
-          CompletionRequest.Parsed parsed = CompletionRequest.audio(endpoint, form.fields(), authenticated.key(),
+          ModelRequest.Parsed parsed = ModelRequest.audio(endpoint, form.fields(), authenticated.key(),
               current::model, hostsModel(current), System.currentTimeMillis(), current.node().datacenter(),
               form.contentType(), form.bytes(), form.audioSeconds());
           CompletionStage<HttpResponse> answer = queue(endpoint, parsed, authenticated, connection,
@@ -123,15 +124,15 @@ final class Completions {
         || m.vllmServers().stream().anyMatch(s -> s.organization().equals(organization))).orElse(false);
   }
 
-  private CompletionStage<HttpResponse> queue(CompletionRequest.Endpoint endpoint, CompletionRequest.Parsed parsed,
+  private CompletionStage<HttpResponse> queue(ModelRequest.Endpoint endpoint, ModelRequest.Parsed parsed,
       KeyAccount.Authenticated authenticated, ClientConnection connection, Optional<Path> upload, Dialect dialect) {
     ApiKey key = authenticated.key();
     FederationConfig current = config.get();
-    if (parsed instanceof CompletionRequest.Invalid invalid) {
+    if (parsed instanceof ModelRequest.Invalid invalid) {
       count(null, endpoint, invalid.status());
       return CompletableFuture.completedFuture(dialect.error(invalid.status(), invalid.error(), 0));
     }
-    CompletionRequest.Accepted accepted = (CompletionRequest.Accepted) parsed;
+    ModelRequest.Accepted accepted = (ModelRequest.Accepted) parsed;
     String model = accepted.model().name();
     if (accepted.model().vllmServers().isEmpty() && current.cluster().formsItsOwnCluster()
         && current.node().has("agent")) {
@@ -205,20 +206,25 @@ final class Completions {
     return dialect.error(f.status(), f.error(), f.retryAfterSeconds());
   }
 
-  static HttpResponse unauthorized(KeyAccount.AuthenticationRefused refused) {
+  static HttpResponse unauthorized(String why) {
     count(null, null, 401);
-    return error(401, OpenAiError.authentication(refused.message()), 0);
+    return error(401, OpenAiError.authentication(why), 0);
   }
 
   /** A body that did not arrive in time (408), or larger than {@code limit} (413). */
   static HttpResponse refused(RequestBody.Read read, long limit) {
+    return error(read instanceof RequestBody.TooSlow ? 408 : 413, refusal(read, limit), 0);
+  }
+
+  /** Why a body was refused, counted with its status (408 too slow, 413 too large), in any dialect. */
+  static OpenAiError refusal(RequestBody.Read read, long limit) {
     if (read instanceof RequestBody.TooSlow slow) {
       count(null, null, 408);
-      return error(408, slow.error(), 0);
+      return slow.error();
     }
     count(null, null, 413);
-    return error(413, OpenAiError.invalidRequest("The request body is larger than this endpoint accepts ("
-        + limit + " bytes).", null, "request_too_large"), 0);
+    return OpenAiError.invalidRequest("The request body is larger than this endpoint accepts (" + limit
+        + " bytes).", null, "request_too_large");
   }
 
   /** The answer when the key accounts do not answer in time. */
@@ -229,7 +235,7 @@ final class Completions {
   }
 
   /** @param endpoint null when the request was refused before its endpoint was known to matter (401, 408, 413) */
-  static void count(String model, CompletionRequest.Endpoint endpoint, int status) {
+  static void count(String model, ModelRequest.Endpoint endpoint, int status) {
     Kamon.counter("aiguillage_requests", "client requests answered by the edge")
         .withTags(TagSet.builder().add("model", model == null ? "none" : model)
             .add("endpoint", endpoint == null ? "none" : endpoint.metricName())

@@ -84,7 +84,7 @@ abstract class EdgeDirectives extends AllDirectives {
    */
   Route jsonObject(long limit, Function<com.fasterxml.jackson.databind.JsonNode, Route> inner,
       java.util.function.BiFunction<Integer, String, HttpResponse> refusal) {
-    return body(limit, Completions.BODY_TIMEOUT, bytes -> {
+    return body(limit, Dispatch.BODY_TIMEOUT, bytes -> {
       com.fasterxml.jackson.databind.JsonNode request;
       try {
         request = org.aiguillage.protocol.Json.MAPPER.readTree(bytes);
@@ -92,14 +92,13 @@ abstract class EdgeDirectives extends AllDirectives {
         request = null;
       }
       if (request == null || !request.isObject()) {
-        Completions.count(null, null, 400);
+        Dispatch.count(null, null, 400);
         return complete(refusal.apply(400, "The request body is not a JSON object."));
       }
       return inner.apply(request);
     }, refused -> {
-      int status = Completions.refused(refused, limit).status().intValue();
-      return refusal.apply(status, refused instanceof RequestBody.TooSlow slow ? slow.error().message()
-          : "The request body is larger than this endpoint accepts (" + limit + " bytes).");
+      OpenAiError why = Dispatch.refusal(refused, limit);
+      return refusal.apply(refused instanceof RequestBody.TooSlow ? 408 : 413, why.message());
     });
   }
 
@@ -130,10 +129,12 @@ abstract class EdgeDirectives extends AllDirectives {
   }
 
   static HttpResponse error(int status, OpenAiError error, long retryAfterSeconds) {
-    HttpResponse response = HttpResponse.create().withStatus(status)
-        .withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(error));
-    return retryAfterSeconds > 0
-        ? response.addHeader(RawHeader.create("Retry-After", Long.toString(retryAfterSeconds))) : response;
+    return withRetryAfter(json(status, error), retryAfterSeconds);
+  }
+
+  /** The answer with {@code Retry-After} when {@code seconds} is positive: every dialect's refusals carry it. */
+  static HttpResponse withRetryAfter(HttpResponse response, long seconds) {
+    return seconds > 0 ? response.addHeader(RawHeader.create("Retry-After", Long.toString(seconds))) : response;
   }
 
   static HttpResponse json(int status, String body) {

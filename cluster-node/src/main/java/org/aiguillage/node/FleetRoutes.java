@@ -80,17 +80,22 @@ final class FleetRoutes extends AdminDirectives {
    * @param who an organisation's admin sees and changes its organisation's servers only (it adds them to the models
    *     the federation lists, as its own); the models themselves are the federation's
    */
+  private static final String MODELS = "The models are the federation's; an organisation's admin adds, changes and "
+      + "removes its own servers (POST /admin/models/{name}/servers).";
+
   Route route(AdminPrincipal who) {
     return pathPrefix("models", () -> concat(
         pathEnd(() -> concat(
             get(() -> later(() -> models(who))),
-            post(() -> federation(who, () -> body(body -> completeWithFuture(addModel(body))))))),
+            post(() -> federationOnly(who, MODELS, () ->
+                body(body -> completeWithFuture(addModel(body))))))),
         pathPrefix(segment(), model -> concat(
             pathEnd(() -> concat(
-                patch(() -> federation(who, () -> body(body -> completeWithFuture(changeModel(model, body))))),
-                delete(() -> federation(who, () -> later(() -> changeFleet(replyTo ->
+                patch(() -> federationOnly(who, MODELS, () ->
+                    body(body -> completeWithFuture(changeModel(model, body))))),
+                delete(() -> federationOnly(who, MODELS, () -> later(() -> changeFleet(replyTo ->
                     new FleetRegistry.RemoveModel(model, replyTo), 200, "model " + model + " removed")))))),
-            path("overrides", () -> delete(() -> federation(who, () -> later(() -> changeFleet(replyTo ->
+            path("overrides", () -> delete(() -> federationOnly(who, MODELS, () -> later(() -> changeFleet(replyTo ->
                 new FleetRegistry.DropOverride(model, null, replyTo), 200, "model " + model
                     + ": overrides dropped"))))),
             pathPrefix("servers", () -> concat(
@@ -103,12 +108,6 @@ final class FleetRoutes extends AdminDirectives {
                     path("overrides", () -> delete(() -> later(() -> withServer(who, model, id, url ->
                         changeFleet(replyTo -> new FleetRegistry.DropOverride(model, url, replyTo), 200,
                             "server " + id + ": overrides dropped")))))))))))));
-  }
-
-  private Route federation(AdminPrincipal who, Supplier<Route> inner) {
-    return who.federation() ? inner.get() : answer(() -> error(403, OpenAiError.of("The models are the "
-        + "federation's: this needs the federation's admin token. An organisation's admin adds, changes and removes "
-        + "its own servers (POST /admin/models/{name}/servers).", "permission_error", null, "forbidden")));
   }
 
   /**

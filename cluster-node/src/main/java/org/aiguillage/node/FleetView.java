@@ -100,7 +100,8 @@ final class FleetView {
       for (FleetRegistry.Registered r : m.servers()) {
         String dc = r.server().datacenter();
         if (dc.equals("default") || dc.equals(datacenter)) {
-          wanted.put(key(m.model().name(), r), ServerSpec.of(m.withServers(), r.effective().withDatacenter(datacenter)));
+          wanted.put(key(m.model().name(), r),
+              ServerSpec.of(m.withServers(), r.effective().withDatacenter(datacenter)));
         }
       }
     }

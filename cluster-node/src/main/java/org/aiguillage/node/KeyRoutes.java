@@ -66,12 +66,15 @@ final class KeyRoutes extends AdminDirectives {
         ? new KeyAccount.NotFound() : reply;
   }
 
-  /** What an organisation's admin may not write: another organisation, an admin key. */
-  private static java.util.Optional<HttpResponse> beyond(AdminPrincipal who, KeyConfig key) {
+  /**
+   * What an organisation's admin may not write: another organisation, an admin key (other than the one the key
+   * already is: {@code adminOfNow}, null for a new key).
+   */
+  private static java.util.Optional<HttpResponse> beyond(AdminPrincipal who, KeyConfig key, String adminOfNow) {
     if (who.federation()) {
       return java.util.Optional.empty();
     }
-    if (key.adminOf() != null) {
+    if (key.adminOf() != null && !key.adminOf().equals(adminOfNow)) {
       return java.util.Optional.of(error(403, OpenAiError.of("Only the federation's admin makes admin keys.",
           "permission_error", "admin_of", "forbidden")));
     }
@@ -106,7 +109,7 @@ final class KeyRoutes extends AdminDirectives {
       }
       key = Json.MAPPER.treeToValue(object, KeyConfig.class);
       FederationConfigParser.validateKey(key, "");
-      var refused = beyond(who, key);
+      var refused = beyond(who, key, null);
       if (refused.isPresent()) {
         return done(refused.get());
       }
@@ -149,8 +152,8 @@ final class KeyRoutes extends AdminDirectives {
         merged.remove("enabled");
         KeyConfig key = Json.MAPPER.treeToValue(merged, KeyConfig.class);
         FederationConfigParser.validateKey(key, "");
-        var refused = beyond(who, key);
-        if (refused.isPresent() && !(key.adminOf() != null && key.adminOf().equals(found.key().settings().adminOf()))) {
+        var refused = beyond(who, key, found.key().settings().adminOf());
+        if (refused.isPresent()) {
           return done(refused.get());
         }
         updated = KeySettings.of(key).withEnabled(enabled);

@@ -22,8 +22,8 @@ import org.aiguillage.protocol.dispatch.QueueCommand;
  * A model as {@code GET /admin/models} shows it: its settings, its queue, and each server as the queue sees it (its
  * agent's last demand), then the servers of this node's configuration whose agents have not asked lately.
  */
-record ModelView(String name, String object, String servedName, ModelType type, Lifecycle lifecycle, RoutingStrategy routingStrategy,
-    long queueTimeoutSeconds, int waitingTickets, List<String> aliases, String source,
+record ModelView(String name, String object, String servedName, ModelType type, Lifecycle lifecycle,
+    RoutingStrategy routingStrategy, long queueTimeoutSeconds, int waitingTickets, List<String> aliases, String source,
     @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Overridden> overrides, List<Server> servers) {
 
   /** An API override of a value the configuration file owns: both values. */
@@ -68,7 +68,8 @@ record ModelView(String name, String object, String servedName, ModelType type, 
 
     Server owned(String owner, Map<String, Overridden> overridden) {
       return new Server(id, organization, datacenter, state, inFlight, maxParallelRequests, credit, lastDemandMsAgo,
-          running, waiting, kvCacheUsage, otherCalls, batchLimit, stepMs, recentTtftMs, ModelView.source(owner), overridden);
+          running, waiting, kvCacheUsage, otherCalls, batchLimit, stepMs, recentTtftMs, ModelView.source(owner),
+          overridden);
     }
 
     static Server of(QueueCommand.ServerView s) {
@@ -100,7 +101,8 @@ record ModelView(String name, String object, String servedName, ModelType type, 
       return this;
     }
     return new ModelView(name, object, servedName, type, lifecycle, routingStrategy, queueTimeoutSeconds,
-        waitingTickets, aliases, source, overrides, servers.stream().filter(s -> who.covers(s.organization())).toList());
+        waitingTickets, aliases, source, overrides,
+        servers.stream().filter(s -> who.covers(s.organization())).toList());
   }
 
   static ModelView of(ModelConfig m, QueueCommand.Fleet fleet) {

@@ -10,7 +10,6 @@ import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -50,7 +49,7 @@ record OllamaDialect(String model, Kind kind, long startNanos) implements Dialec
       case EMBED -> OllamaApi.fromEmbeddings(answer, model, false, nanos);
       case EMBEDDINGS -> OllamaApi.fromEmbeddings(answer, model, true, nanos);
     };
-    return json(status, translated);
+    return EdgeDirectives.json(status, translated);
   }
 
   @Override
@@ -60,12 +59,8 @@ record OllamaDialect(String model, Kind kind, long startNanos) implements Dialec
 
   /** Ollama's error answer, {@code {"error": "..."}}. */
   static HttpResponse refusal(int status, String message, long retryAfterSeconds) {
-    HttpResponse response = json(status, OllamaApi.error(message));
-    return retryAfterSeconds > 0
-        ? response.addHeader(RawHeader.create("Retry-After", Long.toString(retryAfterSeconds))) : response;
+    HttpResponse response = EdgeDirectives.json(status, OllamaApi.error(message));
+    return EdgeDirectives.withRetryAfter(response, retryAfterSeconds);
   }
 
-  static HttpResponse json(int status, JsonNode body) {
-    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(body));
-  }
 }

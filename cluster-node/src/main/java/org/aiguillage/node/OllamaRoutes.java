@@ -9,7 +9,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyAccount;
-import org.aiguillage.actors.edge.CompletionRequest;
+import org.aiguillage.actors.edge.ModelRequest;
 import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.ModelConfig;
@@ -43,14 +43,14 @@ final class OllamaRoutes extends EdgeDirectives {
 
   private final Supplier<FederationConfig> config;
   private final Accounts accounts;
-  private final Completions completions;
+  private final Dispatch dispatch;
 
   OllamaRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts,
-      Completions completions) {
+      Dispatch dispatch) {
     super(materializer);
     this.config = config;
     this.accounts = accounts;
-    this.completions = completions;
+    this.dispatch = dispatch;
   }
 
   Route route() {
@@ -59,7 +59,7 @@ final class OllamaRoutes extends EdgeDirectives {
             get(() -> answer(() -> HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8, RUNNING))),
             head(() -> answer(() -> HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8, RUNNING))))),
         pathPrefix("api", () -> concat(
-            path("version", () -> get(() -> answer(() -> OllamaDialect.json(200,
+            path("version", () -> get(() -> answer(() -> json(200,
                 Json.MAPPER.createObjectNode().put("version", OllamaApi.VERSION))))),
             path("tags", () -> get(() -> key(key -> answer(() -> listed(key, false))))),
             path("ps", () -> get(() -> key(key -> answer(() -> listed(key, true))))),
@@ -81,18 +81,18 @@ final class OllamaRoutes extends EdgeDirectives {
             case EMBED, EMBEDDINGS -> OllamaApi.embed(request);
           };
           if (translated instanceof OllamaApi.Invalid invalid) {
-            Completions.count(null, null, 400);
+            Dispatch.count(null, null, 400);
             return complete(OllamaDialect.refusal(400, invalid.message(), 0));
           }
           OllamaApi.Call call = (OllamaApi.Call) translated;
           ObjectNode body = call.body();
           PriorityHeader.apply(priority, body);
-          CompletionRequest.Endpoint endpoint = switch (call.path()) {
-            case "/v1/completions" -> CompletionRequest.Endpoint.COMPLETIONS;
-            case "/v1/embeddings" -> CompletionRequest.Endpoint.EMBEDDINGS;
-            default -> CompletionRequest.Endpoint.CHAT;
+          ModelRequest.Endpoint endpoint = switch (call.path()) {
+            case "/v1/completions" -> ModelRequest.Endpoint.COMPLETIONS;
+            case "/v1/embeddings" -> ModelRequest.Endpoint.EMBEDDINGS;
+            default -> ModelRequest.Endpoint.CHAT;
           };
-          return completeWithFuture(completions.dispatch(endpoint, Json.bytes(body), authenticated, client,
+          return completeWithFuture(dispatch.dispatch(endpoint, Json.bytes(body), authenticated, client,
               new OllamaDialect(call.model(), kind, startNanos)));
         }))));
   }
@@ -100,7 +100,7 @@ final class OllamaRoutes extends EdgeDirectives {
   /** The key ({@code Authorization: Bearer}), else Ollama's 401. */
   private Route key(Function<KeyAccount.Authenticated, Route> inner) {
     return bearer(secret -> apiKey(accounts, secret, inner, why -> {
-      Completions.count(null, null, 401);
+      Dispatch.count(null, null, 401);
       return OllamaDialect.refusal(401, why, 0);
     }));
   }
@@ -119,14 +119,14 @@ final class OllamaRoutes extends EdgeDirectives {
         models.add(OllamaApi.listed(m.name(), family(m), running));
       }
     }
-    return OllamaDialect.json(200, answer);
+    return json(200, answer);
   }
 
   private Route show(KeyAccount.Authenticated authenticated, JsonNode request) {
     String name = request.path("model").asText(request.path("name").asText(""));
     String bare = name.endsWith(":latest") ? name.substring(0, name.length() - 7) : name;
     Optional<ModelConfig> model = visible(authenticated).stream().filter(m -> m.answersTo(bare)).findFirst();
-    return complete(model.map(m -> OllamaDialect.json(200, OllamaApi.show(m.name(), family(m),
+    return complete(model.map(m -> json(200, OllamaApi.show(m.name(), family(m),
             m.type() == ModelType.TEXT_EMBEDDINGS_INFERENCE)))
         .orElseGet(() -> OllamaDialect.refusal(404, "model '" + name + "' not found", 0)));
   }

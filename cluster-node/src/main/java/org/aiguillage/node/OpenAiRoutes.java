@@ -10,7 +10,7 @@ import java.util.function.Supplier;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyAccount;
 import org.aiguillage.actors.edge.ApiKey;
-import org.aiguillage.actors.edge.CompletionRequest;
+import org.aiguillage.actors.edge.ModelRequest;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
@@ -24,7 +24,7 @@ import org.apache.pekko.stream.Materializer;
 
 /**
  * The OpenAI-compatible API and the node's probes. Each API route checks the key ({@code Authorization: Bearer}),
- * then hands over: completions to {@link Completions}, the model list to the configuration.
+ * then hands over: model calls to {@link Dispatch}, the model list to the configuration.
  *
  * <pre>
  *   GET|any  /health, /ready            liveness
@@ -45,14 +45,14 @@ final class OpenAiRoutes extends EdgeDirectives {
 
   private final Supplier<FederationConfig> config;
   private final Accounts accounts;
-  private final Completions completions;
+  private final Dispatch dispatch;
 
   OpenAiRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts,
-      Completions completions) {
+      Dispatch dispatch) {
     super(materializer);
     this.config = config;
     this.accounts = accounts;
-    this.completions = completions;
+    this.dispatch = dispatch;
   }
 
   Route route() {
@@ -61,40 +61,40 @@ final class OpenAiRoutes extends EdgeDirectives {
         path("metrics", () -> answer(() -> HttpResponse.create()
             .withEntity(ContentTypes.TEXT_PLAIN_UTF8, NodeMetrics.scrape()))),
         pathPrefix("v1", () -> concat(
-            path(segment("chat").slash("completions"), () -> post(() -> completion(CompletionRequest.Endpoint.CHAT))),
-            path("completions", () -> post(() -> completion(CompletionRequest.Endpoint.COMPLETIONS))),
-            path("responses", () -> post(() -> completion(CompletionRequest.Endpoint.RESPONSES))),
-            path("embeddings", () -> post(() -> completion(CompletionRequest.Endpoint.EMBEDDINGS))),
+            path(segment("chat").slash("completions"), () -> post(() -> completion(ModelRequest.Endpoint.CHAT))),
+            path("completions", () -> post(() -> completion(ModelRequest.Endpoint.COMPLETIONS))),
+            path("responses", () -> post(() -> completion(ModelRequest.Endpoint.RESPONSES))),
+            path("embeddings", () -> post(() -> completion(ModelRequest.Endpoint.EMBEDDINGS))),
             pathPrefix("audio", () -> concat(
-                path("transcriptions", () -> post(() -> audio(CompletionRequest.Endpoint.TRANSCRIPTIONS))),
-                path("translations", () -> post(() -> audio(CompletionRequest.Endpoint.TRANSLATIONS))))),
-            path("rerank", () -> post(() -> completion(CompletionRequest.Endpoint.RERANK))),
-            path("score", () -> post(() -> completion(CompletionRequest.Endpoint.SCORE))),
+                path("transcriptions", () -> post(() -> audio(ModelRequest.Endpoint.TRANSCRIPTIONS))),
+                path("translations", () -> post(() -> audio(ModelRequest.Endpoint.TRANSLATIONS))))),
+            path("rerank", () -> post(() -> completion(ModelRequest.Endpoint.RERANK))),
+            path("score", () -> post(() -> completion(ModelRequest.Endpoint.SCORE))),
             pathPrefix("models", () -> concat(
                 pathEndOrSingleSlash(() -> get(() -> apiKey(key -> answer(() -> models(key))))),
                 path(remaining(), id -> get(() -> apiKey(key -> answer(() -> model(key, id))))))))),
-        path(segment("v2").slash("rerank"), () -> post(() -> completion(CompletionRequest.Endpoint.RERANK_V2))));
+        path(segment("v2").slash("rerank"), () -> post(() -> completion(ModelRequest.Endpoint.RERANK_V2))));
   }
 
   /** A speech-to-text request: its multipart form streams to disk, never whole in memory. */
-  private Route audio(CompletionRequest.Endpoint endpoint) {
+  private Route audio(ModelRequest.Endpoint endpoint) {
     return apiKey(authenticated -> attribute(CLIENT, client -> extractRequestEntity(entity ->
-        completeWithFuture(completions.dispatchAudio(endpoint, entity, authenticated, client)))));
+        completeWithFuture(dispatch.dispatchAudio(endpoint, entity, authenticated, client)))));
   }
 
-  private Route completion(CompletionRequest.Endpoint endpoint) {
+  private Route completion(ModelRequest.Endpoint endpoint) {
     return apiKey(authenticated -> attribute(CLIENT, client -> {
       long limit = config.get().http().maxBodyBytes();
-      return body(limit, Completions.BODY_TIMEOUT,
-          bytes -> completeWithFuture(completions.dispatch(endpoint, bytes, authenticated, client)),
-          refused -> Completions.refused(refused, limit));
+      return body(limit, Dispatch.BODY_TIMEOUT,
+          bytes -> completeWithFuture(dispatch.dispatch(endpoint, bytes, authenticated, client)),
+          refused -> Dispatch.refused(refused, limit));
     }));
   }
 
   /** The key the request is made with ({@code Authorization: Bearer}), else 401. */
   private Route apiKey(Function<KeyAccount.Authenticated, Route> inner) {
     return bearer(secret -> apiKey(accounts, secret, inner,
-        why -> Completions.unauthorized(new KeyAccount.AuthenticationRefused(why))));
+        Dispatch::unauthorized));
   }
 
   private HttpResponse models(KeyAccount.Authenticated authenticated) {

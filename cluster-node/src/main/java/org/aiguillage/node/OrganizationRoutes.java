@@ -52,23 +52,21 @@ final class OrganizationRoutes extends AdminDirectives {
 
   /** @param who an organisation's admin sees its own organisation only, and changes none (their limits are the
    *     federation's) */
+  private static final String LIMITS = "An organisation's limits are the federation's to set.";
+
   Route route(AdminPrincipal who) {
     return pathPrefix("organizations", () -> concat(
         pathEnd(() -> concat(
             get(() -> later(() -> organizationsByName().thenApply(byName -> json(200, new ListOf<>(
                 byName.entrySet().stream().filter(e -> who.covers(e.getKey())).map(Map.Entry::getValue)
                     .toList()))))),
-            post(() -> federation(who, () -> body(body -> completeWithFuture(putOrganization(null, body))))))),
+            post(() -> federationOnly(who, LIMITS, () ->
+                body(body -> completeWithFuture(putOrganization(null, body))))))),
         path(segment(), name -> concat(
             get(() -> later(() -> organizationsByName().thenApply(byName ->
                 organizationReply(who.covers(name) ? byName : Map.of(), name)))),
-            patch(() -> federation(who, () -> body(body -> completeWithFuture(putOrganization(name, body)))))))));
-  }
-
-  private Route federation(AdminPrincipal who, java.util.function.Supplier<Route> inner) {
-    return who.federation() ? inner.get() : answer(() -> error(403, OpenAiError.of("An organisation's limits are "
-        + "the federation's to set: this needs the federation's admin token.", "permission_error", null,
-        "forbidden")));
+            patch(() -> federationOnly(who, LIMITS, () ->
+                body(body -> completeWithFuture(putOrganization(name, body)))))))));
   }
 
   /** The body of {@code POST /admin/organizations} and {@code PATCH /admin/organizations/{name}}. */

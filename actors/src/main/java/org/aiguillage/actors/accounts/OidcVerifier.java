@@ -7,6 +7,7 @@ import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.JWTParser;
 import com.nimbusds.jwt.proc.BadJWTException;
@@ -69,9 +70,11 @@ public final class OidcVerifier {
   }
 
   public Result verify(String token) {
+    JWT jwt;
     String iss;
     try {
-      iss = JWTParser.parse(token).getJWTClaimsSet().getIssuer();
+      jwt = JWTParser.parse(token);
+      iss = jwt.getJWTClaimsSet().getIssuer();
     } catch (Exception e) {
       return new Refused("The bearer token is not a valid JWT.");
     }
@@ -82,7 +85,7 @@ public final class OidcVerifier {
     }
     JWTClaimsSet claims;
     try {
-      claims = processor(issuer).process(token, null);
+      claims = processor(issuer).process(jwt, null);
     } catch (BadJWTException e) {
       return new Refused(claimsRefusal(e.getMessage()));
     } catch (BadJOSEException e) {

@@ -29,7 +29,7 @@ import org.aiguillage.protocol.openai.OpenAiError;
  * chat and completion streams always ask for usage, so the dispatcher can count tokens (the agent drops that chunk
  * again when the client did not ask for it).
  */
-public final class CompletionRequest {
+public final class ModelRequest {
 
   /** The OpenAI (and vLLM) endpoints the dispatcher queues, and the model type that serves each. */
   public enum Endpoint {
@@ -81,7 +81,7 @@ public final class CompletionRequest {
   public static final int BEST_PRIORITY = 5;
   private static final ObjectMapper JSON = Json.MAPPER;
 
-  private CompletionRequest() {}
+  private ModelRequest() {}
 
   /**
    * @param models the model configuration by client-facing name

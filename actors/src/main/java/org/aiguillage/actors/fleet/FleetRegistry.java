@@ -191,8 +191,11 @@ public final class FleetRegistry
 
   public record Fleet(State state) implements Reply {}
 
-  /** What a file's {@link Apply} changed, one line each, for the log and the answer. */
-  public record Applied(State state, List<String> changes) implements Reply {}
+  /**
+   * What a file's {@link Apply} changed, one line each, for the log and the answer, and what the operator should look
+   * at (the database held another configuration's fleet).
+   */
+  public record Applied(State state, List<String> changes, List<String> warnings) implements Reply {}
 
   public record Refused(int status, String message) implements Reply {}
 
@@ -347,6 +350,7 @@ public final class FleetRegistry
   private ReplyEffect<Event, State> onApply(State state, Apply c) {
     List<Event> events = new ArrayList<>();
     List<String> changes = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
     String owner = c.owner();
     Set<String> listed = new HashSet<>();
     for (ModelConfig m : c.models()) {
@@ -404,7 +408,7 @@ public final class FleetRegistry
           changes.add("server " + s.url() + " of " + m.name() + " now follows the file");
         }
         ServerConfig before = reg.get().server();
-        if (!sameServer(before, s)) {
+        if (!before.equals(s)) {
           events.add(new ServerReplaced(m.name(), s));
           changes.add("server " + s.url() + " of " + m.name() + " changed: "
               + String.join(", ", differences(before, s)));
@@ -426,7 +430,7 @@ public final class FleetRegistry
     List<String> ownedBefore = state.models().stream().filter(m -> owner.equals(m.owner()))
         .map(m -> m.model().name()).toList();
     if (!ownedBefore.isEmpty() && !listed.isEmpty() && ownedBefore.stream().noneMatch(listed::contains)) {
-      changes.add(0, "this database held another configuration's fleet (models " + ownedBefore + ", none of them "
+      warnings.add("this database held another configuration's fleet (models " + ownedBefore + ", none of them "
           + "in this file): they are removed and the file's added; give each configuration its own database "
           + "(persistence.url) if that was not meant");
     }
@@ -451,13 +455,8 @@ public final class FleetRegistry
         }
       }
     }
-    return events.isEmpty() ? Effect().reply(c.replyTo(), new Applied(state, changes))
-        : Effect().persist(events).thenReply(c.replyTo(), s -> new Applied(s, changes));
-  }
-
-  /** Two configurations of a server alike, its token included (compared, never shown). */
-  private static boolean sameServer(ServerConfig a, ServerConfig b) {
-    return a.equals(b);
+    return events.isEmpty() ? Effect().reply(c.replyTo(), new Applied(state, changes, warnings))
+        : Effect().persist(events).thenReply(c.replyTo(), s -> new Applied(s, changes, warnings));
   }
 
   private static String describe(ModelOverride o) {

@@ -18,7 +18,7 @@ import org.aiguillage.protocol.config.PriorityHandler;
 import org.aiguillage.protocol.config.ServerConfig;
 import org.junit.jupiter.api.Test;
 
-class CompletionRequestTest {
+class ModelRequestTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final ApiKey KEY = new ApiKey("key-1", "lab", "univ-a", 3, 100, RoutingMode.ANY);
@@ -29,23 +29,23 @@ class CompletionRequestTest {
         PriorityHandler.fromWireName(priorityHandler), null);
   }
 
-  private static CompletionRequest.Parsed parse(String body, String priorityHandler) {
-    return CompletionRequest.parse(CompletionRequest.Endpoint.CHAT, body.getBytes(StandardCharsets.UTF_8), KEY,
+  private static ModelRequest.Parsed parse(String body, String priorityHandler) {
+    return ModelRequest.parse(ModelRequest.Endpoint.CHAT, body.getBytes(StandardCharsets.UTF_8), KEY,
         name -> name.equals("chat") ? Optional.of(model(priorityHandler)) : Optional.empty(),
         (org, model) -> org.equals("univ-a"), 1_000);
   }
 
-  private static CompletionRequest.Accepted accept(String body) {
-    return assertInstanceOf(CompletionRequest.Accepted.class, parse(body, "dispatcher"));
+  private static ModelRequest.Accepted accept(String body) {
+    return assertInstanceOf(ModelRequest.Accepted.class, parse(body, "dispatcher"));
   }
 
-  private static JsonNode upstream(CompletionRequest.Accepted accepted) throws Exception {
+  private static JsonNode upstream(ModelRequest.Accepted accepted) throws Exception {
     return JSON.readTree(accepted.call().body());
   }
 
   @Test
   void onlyTheModelIsRewrittenAndEveryOtherFieldPassesThrough() throws Exception {
-    CompletionRequest.Accepted accepted = accept("""
+    ModelRequest.Accepted accepted = accept("""
         {"model":"chat","messages":[{"role":"user","content":"hi"}],"temperature":0.3,
          "tools":[{"type":"function","function":{"name":"f"}}],"response_format":{"type":"json_object"},
          "logprobs":true,"some_future_field":{"x":[1,2]}}""");
@@ -62,9 +62,9 @@ class CompletionRequestTest {
 
   @Test
   void aRequestMayLowerItsPriorityButNeverRaiseIt() throws Exception {
-    CompletionRequest.Accepted lowered = accept("{\"model\":\"chat\",\"messages\":[{}],\"priority\":1}");
-    CompletionRequest.Accepted raised = accept("{\"model\":\"chat\",\"messages\":[{}],\"priority\":5}");
-    CompletionRequest.Accepted flex = accept("{\"model\":\"chat\",\"messages\":[{}],\"service_tier\":\"flex\"}");
+    ModelRequest.Accepted lowered = accept("{\"model\":\"chat\",\"messages\":[{}],\"priority\":1}");
+    ModelRequest.Accepted raised = accept("{\"model\":\"chat\",\"messages\":[{}],\"priority\":5}");
+    ModelRequest.Accepted flex = accept("{\"model\":\"chat\",\"messages\":[{}],\"service_tier\":\"flex\"}");
 
     assertEquals(1, lowered.ticket().priority());
     assertEquals(3, raised.ticket().priority());
@@ -74,7 +74,7 @@ class CompletionRequestTest {
 
   @Test
   void withTheVllmPriorityHandlerTheServerGetsVllmsPriorityWhereLowerGoesFirst() throws Exception {
-    CompletionRequest.Accepted accepted = assertInstanceOf(CompletionRequest.Accepted.class,
+    ModelRequest.Accepted accepted = assertInstanceOf(ModelRequest.Accepted.class,
         parse("{\"model\":\"chat\",\"messages\":[{}],\"priority\":2}", "vllm"));
 
     assertEquals(5 - 2, upstream(accepted).get("priority").asInt());
@@ -82,8 +82,8 @@ class CompletionRequestTest {
 
   @Test
   void streamsAlwaysAskTheServerForUsageAndRememberWhetherTheClientDid() throws Exception {
-    CompletionRequest.Accepted silent = accept("{\"model\":\"chat\",\"messages\":[{}],\"stream\":true}");
-    CompletionRequest.Accepted asking = accept("{\"model\":\"chat\",\"messages\":[{}],\"stream\":true,"
+    ModelRequest.Accepted silent = accept("{\"model\":\"chat\",\"messages\":[{}],\"stream\":true}");
+    ModelRequest.Accepted asking = accept("{\"model\":\"chat\",\"messages\":[{}],\"stream\":true,"
         + "\"stream_options\":{\"include_usage\":true}}");
 
     assertTrue(upstream(silent).at("/stream_options/include_usage").asBoolean());
@@ -94,7 +94,7 @@ class CompletionRequestTest {
 
   @Test
   void theRoutingModeIsTakenFromTheBodyAndRemovedFromIt() throws Exception {
-    CompletionRequest.Accepted accepted =
+    ModelRequest.Accepted accepted =
         accept("{\"model\":\"chat\",\"messages\":[{}],\"routing-mode\":\"private-only\"}");
 
     assertEquals(RoutingMode.PRIVATE_ONLY, accepted.ticket().routingMode());
@@ -104,18 +104,18 @@ class CompletionRequestTest {
   @Test
   void privateRoutingNeedsServersOfTheKeysOrganisation() {
     ApiKey guest = new ApiKey("key-2", "guest", "univ-z", 3, 100, RoutingMode.ANY);
-    CompletionRequest.Parsed parsed = CompletionRequest.parse(CompletionRequest.Endpoint.CHAT,
+    ModelRequest.Parsed parsed = ModelRequest.parse(ModelRequest.Endpoint.CHAT,
         "{\"model\":\"chat\",\"messages\":[{}],\"routing-mode\":\"private-first\"}".getBytes(StandardCharsets.UTF_8),
         guest, name -> Optional.of(model("dispatcher")), (org, model) -> org.equals("univ-a"), 0);
 
-    CompletionRequest.Invalid invalid = assertInstanceOf(CompletionRequest.Invalid.class, parsed);
+    ModelRequest.Invalid invalid = assertInstanceOf(ModelRequest.Invalid.class, parsed);
     assertEquals(400, invalid.status());
     assertEquals("routing-mode", invalid.error().error().param());
   }
 
   @Test
   void theTicketCarriesKeyOrganisationArrivalAndTheModelsDeadline() {
-    CompletionRequest.Accepted accepted = accept("{\"model\":\"chat\",\"messages\":[{}]}");
+    ModelRequest.Accepted accepted = accept("{\"model\":\"chat\",\"messages\":[{}]}");
 
     assertEquals("key-1", accepted.ticket().keyId());
     assertEquals("univ-a", accepted.ticket().organization());
@@ -136,7 +136,7 @@ class CompletionRequestTest {
   }
 
   private static void assertInvalid(String body, int status, String param) {
-    CompletionRequest.Invalid invalid = assertInstanceOf(CompletionRequest.Invalid.class, parse(body, "dispatcher"));
+    ModelRequest.Invalid invalid = assertInstanceOf(ModelRequest.Invalid.class, parse(body, "dispatcher"));
     assertEquals(status, invalid.status());
     assertEquals(param, invalid.error().error().param());
   }
@@ -147,17 +147,17 @@ class CompletionRequestTest {
     String body = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     ApiKey tester = new ApiKey("key-3", "tester", "univ-a", 3, 100, RoutingMode.ANY, List.of("chat"));
 
-    CompletionRequest.Parsed forAll = CompletionRequest.parse(CompletionRequest.Endpoint.CHAT,
+    ModelRequest.Parsed forAll = ModelRequest.parse(ModelRequest.Endpoint.CHAT,
         body.getBytes(StandardCharsets.UTF_8), KEY, name -> Optional.of(staging), (o, m) -> true, 1_000);
-    CompletionRequest.Parsed forTester = CompletionRequest.parse(CompletionRequest.Endpoint.CHAT,
+    ModelRequest.Parsed forTester = ModelRequest.parse(ModelRequest.Endpoint.CHAT,
         body.getBytes(StandardCharsets.UTF_8), tester, name -> Optional.of(staging), (o, m) -> true, 1_000);
 
-    assertEquals(404, assertInstanceOf(CompletionRequest.Invalid.class, forAll).status());
-    assertInstanceOf(CompletionRequest.Accepted.class, forTester);
+    assertEquals(404, assertInstanceOf(ModelRequest.Invalid.class, forAll).status());
+    assertInstanceOf(ModelRequest.Accepted.class, forTester);
   }
 
-  private static CompletionRequest.Parsed parseAt(CompletionRequest.Endpoint endpoint, String body, ModelConfig m) {
-    return CompletionRequest.parse(endpoint, body.getBytes(StandardCharsets.UTF_8), KEY,
+  private static ModelRequest.Parsed parseAt(ModelRequest.Endpoint endpoint, String body, ModelConfig m) {
+    return ModelRequest.parse(endpoint, body.getBytes(StandardCharsets.UTF_8), KEY,
         name -> name.equals(m.name()) ? Optional.of(m) : Optional.empty(), (o, x) -> true, 1_000);
   }
 
@@ -165,14 +165,14 @@ class CompletionRequestTest {
   void anEndpointItsModelsTypeDoesNotServeIsRefusedNamingTheType() {
     ModelConfig embeddings = model("dispatcher").withType(ModelType.TEXT_EMBEDDINGS_INFERENCE);
 
-    CompletionRequest.Invalid chat = assertInstanceOf(CompletionRequest.Invalid.class, parseAt(
-        CompletionRequest.Endpoint.CHAT, "{\"model\":\"chat\",\"messages\":[{}]}", embeddings));
+    ModelRequest.Invalid chat = assertInstanceOf(ModelRequest.Invalid.class, parseAt(
+        ModelRequest.Endpoint.CHAT, "{\"model\":\"chat\",\"messages\":[{}]}", embeddings));
     assertEquals(400, chat.status());
     assertEquals("model_type_mismatch", chat.error().error().code());
     assertTrue(chat.error().error().message().contains("text-embeddings-inference"));
     assertTrue(chat.error().error().message().contains("/v1/embeddings"));
 
-    assertInstanceOf(CompletionRequest.Accepted.class, parseAt(CompletionRequest.Endpoint.EMBEDDINGS,
+    assertInstanceOf(ModelRequest.Accepted.class, parseAt(ModelRequest.Endpoint.EMBEDDINGS,
         "{\"model\":\"chat\",\"input\":[\"a\",\"b\"]}", embeddings));
   }
 
@@ -180,22 +180,22 @@ class CompletionRequestTest {
   void eachEndpointChecksItsOwnInputs() {
     ModelConfig reranker = model("dispatcher").withType(ModelType.TEXT_CLASSIFICATION);
     ModelConfig embeddings = model("dispatcher").withType(ModelType.TEXT_EMBEDDINGS_INFERENCE);
-    assertInvalidAt(CompletionRequest.Endpoint.EMBEDDINGS, "{\"model\":\"chat\"}", embeddings, "input");
-    assertInvalidAt(CompletionRequest.Endpoint.EMBEDDINGS, "{\"model\":\"chat\",\"input\":\"\"}", embeddings,
+    assertInvalidAt(ModelRequest.Endpoint.EMBEDDINGS, "{\"model\":\"chat\"}", embeddings, "input");
+    assertInvalidAt(ModelRequest.Endpoint.EMBEDDINGS, "{\"model\":\"chat\",\"input\":\"\"}", embeddings,
         "input");
-    assertInvalidAt(CompletionRequest.Endpoint.RERANK, "{\"model\":\"chat\",\"query\":\"q\"}", reranker,
+    assertInvalidAt(ModelRequest.Endpoint.RERANK, "{\"model\":\"chat\",\"query\":\"q\"}", reranker,
         "documents");
-    assertInvalidAt(CompletionRequest.Endpoint.RERANK_V2,
+    assertInvalidAt(ModelRequest.Endpoint.RERANK_V2,
         "{\"model\":\"chat\",\"query\":\"q\",\"documents\":\"one\"}", reranker, "documents");
-    assertInvalidAt(CompletionRequest.Endpoint.SCORE, "{\"model\":\"chat\",\"text_1\":\"q\"}", reranker,
+    assertInvalidAt(ModelRequest.Endpoint.SCORE, "{\"model\":\"chat\",\"text_1\":\"q\"}", reranker,
         "text_2");
-    assertInstanceOf(CompletionRequest.Accepted.class, parseAt(CompletionRequest.Endpoint.SCORE,
+    assertInstanceOf(ModelRequest.Accepted.class, parseAt(ModelRequest.Endpoint.SCORE,
         "{\"model\":\"chat\",\"queries\":\"q\",\"documents\":[\"d\"]}", reranker));
-    assertInvalidAt(CompletionRequest.Endpoint.RESPONSES, "{\"model\":\"chat\"}", model("dispatcher"), "input");
+    assertInvalidAt(ModelRequest.Endpoint.RESPONSES, "{\"model\":\"chat\"}", model("dispatcher"), "input");
   }
 
-  private static void assertInvalidAt(CompletionRequest.Endpoint endpoint, String body, ModelConfig m, String param) {
-    CompletionRequest.Invalid invalid = assertInstanceOf(CompletionRequest.Invalid.class, parseAt(endpoint, body, m));
+  private static void assertInvalidAt(ModelRequest.Endpoint endpoint, String body, ModelConfig m, String param) {
+    ModelRequest.Invalid invalid = assertInstanceOf(ModelRequest.Invalid.class, parseAt(endpoint, body, m));
     assertEquals(400, invalid.status());
     assertEquals(param, invalid.error().error().param());
   }
@@ -203,8 +203,8 @@ class CompletionRequestTest {
   @Test
   void aResponsesFollowUpCarriesItsPreviousResponseIdAndOnlyChatAndCompletionStreamsGetStreamOptions()
       throws Exception {
-    CompletionRequest.Accepted followUp = assertInstanceOf(CompletionRequest.Accepted.class, parseAt(
-        CompletionRequest.Endpoint.RESPONSES, "{\"model\":\"chat\",\"input\":\"and?\",\"stream\":true,"
+    ModelRequest.Accepted followUp = assertInstanceOf(ModelRequest.Accepted.class, parseAt(
+        ModelRequest.Endpoint.RESPONSES, "{\"model\":\"chat\",\"input\":\"and?\",\"stream\":true,"
             + "\"previous_response_id\":\"resp_1\",\"max_output_tokens\":50}", model("dispatcher")));
 
     assertEquals("resp_1", followUp.ticket().previousResponseId());
@@ -213,8 +213,8 @@ class CompletionRequestTest {
     assertFalse(upstream(followUp).has("stream_options"), "the Responses API has no stream_options to add");
     assertTrue(followUp.ticket().estimatedTokens() >= 50);
 
-    CompletionRequest.Accepted embeddings = assertInstanceOf(CompletionRequest.Accepted.class, parseAt(
-        CompletionRequest.Endpoint.EMBEDDINGS, "{\"model\":\"chat\",\"input\":\"x\",\"stream\":true}",
+    ModelRequest.Accepted embeddings = assertInstanceOf(ModelRequest.Accepted.class, parseAt(
+        ModelRequest.Endpoint.EMBEDDINGS, "{\"model\":\"chat\",\"input\":\"x\",\"stream\":true}",
         model("dispatcher").withType(ModelType.TEXT_EMBEDDINGS_INFERENCE)));
     assertFalse(embeddings.call().stream(), "embeddings never stream");
     assertEquals(null, embeddings.ticket().previousResponseId());
@@ -223,8 +223,8 @@ class CompletionRequestTest {
   @Test
   void aSpeechToTextFormIsQueuedWithItsFieldsAndTheBodyLeftAtTheEdge() {
     ModelConfig whisper = model("dispatcher").withType(ModelType.AUTOMATIC_SPEECH_RECOGNITION);
-    CompletionRequest.Accepted accepted = assertInstanceOf(CompletionRequest.Accepted.class,
-        CompletionRequest.audio(CompletionRequest.Endpoint.TRANSCRIPTIONS, java.util.Map.of("model", "chat",
+    ModelRequest.Accepted accepted = assertInstanceOf(ModelRequest.Accepted.class,
+        ModelRequest.audio(ModelRequest.Endpoint.TRANSCRIPTIONS, java.util.Map.of("model", "chat",
             "stream", "true", "priority", "1"), KEY, name -> Optional.of(whisper), (o, m) -> true, 1_000, "dc",
             "multipart/form-data; boundary=b", 1234, 12.5));
 
@@ -235,8 +235,8 @@ class CompletionRequestTest {
     assertEquals(1, accepted.ticket().priority());
     assertEquals("/v1/audio/transcriptions", accepted.call().path());
 
-    CompletionRequest.Invalid onChat = assertInstanceOf(CompletionRequest.Invalid.class,
-        CompletionRequest.audio(CompletionRequest.Endpoint.TRANSLATIONS, java.util.Map.of("model", "chat"), KEY,
+    ModelRequest.Invalid onChat = assertInstanceOf(ModelRequest.Invalid.class,
+        ModelRequest.audio(ModelRequest.Endpoint.TRANSLATIONS, java.util.Map.of("model", "chat"), KEY,
             name -> Optional.of(model("dispatcher")), (o, m) -> true, 1_000, "dc", "multipart/form-data", 1, -1));
     assertEquals("model_type_mismatch", onChat.error().error().code());
   }

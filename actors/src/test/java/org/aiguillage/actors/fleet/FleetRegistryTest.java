@@ -102,8 +102,8 @@ class FleetRegistryTest {
     var registry = registry();
     apply(registry, model("theirs", "http://a:1"));
     FleetRegistry.Applied applied = apply(registry, model("ours", "http://b:1"));
-    assertTrue(applied.changes().get(0).startsWith("this database held another configuration's fleet"),
-        applied.changes().toString());
+    assertTrue(applied.warnings().get(0).startsWith("this database held another configuration's fleet"),
+        applied.warnings().toString());
   }
 
   @Test
