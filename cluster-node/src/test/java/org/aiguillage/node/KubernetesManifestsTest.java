@@ -24,22 +24,30 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.FederationConfigParser;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Renders each overlay of {@code k8s/} with {@code kubectl kustomize} and checks what must agree between the
  * manifests and the node: ports, probe paths, the labels cluster bootstrap selects on, the RBAC it needs, and the
- * configuration each pod mounts (parsed by the node's own parser, its secrets all provided by the pod's env).
+ * configuration each pod mounts (parsed by the node's own parser, its secrets all provided by the pod's env); and
+ * {@code k8s/monitoring}, the dashboards and alert rules as ConfigMaps labelled for Grafana's sidecar and Prometheus.
  */
 class KubernetesManifestsTest {
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
   private static final String BOOTSTRAP_LABEL = "app.kubernetes.io/name";
+  private static final String DASHBOARDS = "aiguillage-dashboards";
+  private static final String RULES = "aiguillage-alert-rules";
 
   private static List<JsonNode> render(String overlay) throws Exception {
-    Path dir = Path.of("..", "k8s", "overlays", overlay).toAbsolutePath().normalize();
+    return renderDir(Path.of("..", "k8s", "overlays", overlay));
+  }
+
+  private static List<JsonNode> renderDir(Path relative) throws Exception {
+    Path dir = relative.toAbsolutePath().normalize();
     assertTrue(Files.isDirectory(dir), dir.toString());
     Process kubectl = new ProcessBuilder("kubectl", "kustomize", dir.toString())
         .redirectError(ProcessBuilder.Redirect.DISCARD).start();
@@ -204,5 +212,47 @@ class KubernetesManifestsTest {
     JsonNode pdb = ofKind(docs, "PodDisruptionBudget").get(0);
     assertTrue(deployments.stream().anyMatch(d -> selects(pdb.path("spec").path("selector").path("matchLabels"),
         d.path("spec").path("template").path("metadata").path("labels"))), "the PodDisruptionBudget selects pods");
+
+    // The overlays bring the dashboards and alert rules along (k8s/monitoring).
+    assertEquals("1", named(docs, "ConfigMap", DASHBOARDS).path("metadata").path("labels").path("grafana_dashboard")
+        .asText(), overlay + ": the dashboards");
+    assertEquals("1", named(docs, "ConfigMap", RULES).path("metadata").path("labels").path("prometheus_rule")
+        .asText(), overlay + ": the alert rules");
+  }
+
+  @Test
+  void theMonitoringFolderRendersTheDashboardsAndTheRulesAsLabelledConfigMaps() throws Exception {
+    Path folder = Path.of("..", "k8s", "monitoring");
+    List<JsonNode> docs = renderDir(folder);
+    assertEquals(2, docs.size(), "two ConfigMaps: " + docs);
+
+    // Grafana's sidecar loads every ConfigMap labelled grafana_dashboard=1, a dashboard per JSON key; the name has
+    // no hash suffix, so an update changes the ConfigMap the sidecar already watches.
+    JsonNode dashboards = named(docs, "ConfigMap", DASHBOARDS);
+    assertEquals("1", dashboards.path("metadata").path("labels").path("grafana_dashboard").asText());
+    Set<String> files = new HashSet<>();
+    try (var listing = Files.list(folder)) {
+      listing.map(f -> f.getFileName().toString()).filter(f -> f.endsWith(".json")).forEach(files::add);
+    }
+    assertEquals(Set.of("aiguillage-overview.json", "aiguillage-fleet.json", "aiguillage-keys.json",
+        "aiguillage-cluster.json"), files);
+    Set<String> keys = new HashSet<>();
+    dashboards.path("data").fieldNames().forEachRemaining(keys::add);
+    assertEquals(files, keys, "every dashboard of the folder is in the ConfigMap");
+    Set<String> uids = new HashSet<>();
+    for (String key : keys) {
+      JsonNode dashboard = new ObjectMapper().readTree(dashboards.path("data").path(key).asText());
+      assertEquals(key.replace(".json", ""), dashboard.path("uid").asText(), key + ": its uid is its file name");
+      uids.add(dashboard.path("uid").asText());
+    }
+    assertEquals(keys.size(), uids.size(), "one uid per dashboard");
+
+    JsonNode rules = named(docs, "ConfigMap", RULES);
+    assertEquals("1", rules.path("metadata").path("labels").path("prometheus_rule").asText());
+    JsonNode groups = YAML.readTree(rules.path("data").path("aiguillage-alerts.yaml").asText()).path("groups");
+    List<String> alerts = new ArrayList<>();
+    groups.forEach(g -> g.path("rules").forEach(r -> alerts.add(r.path("alert").asText())));
+    assertEquals(List.of("NoServerForModel", "QueueWaitHigh", "ServerUnhealthy", "HighErrorRatio",
+        "NodeUnreachable"), alerts);
   }
 }
