@@ -1,5 +1,7 @@
 package org.aiguillage.protocol.config;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+
 /**
  * What a datacentre adds to its servers' energy, and what that energy emits ({@code datacenters:} in the YAML, by
  * name; {@code default} for the ones not named).
@@ -8,7 +10,8 @@ package org.aiguillage.protocol.config;
  * @param carbonIntensityGPerKwh grams of CO2 equivalent per kWh of the electricity it draws; null: not known, no
  *     emissions are reported
  */
-public record DatacenterConfig(Double pue, Double carbonIntensityGPerKwh) {
+public record DatacenterConfig(Double pue,
+    @JsonProperty("carbon_intensity_g_per_kwh") Double carbonIntensityGPerKwh) {
 
   public static final DatacenterConfig UNKNOWN = new DatacenterConfig(null, null);
 
