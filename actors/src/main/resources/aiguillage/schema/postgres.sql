@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS public.aiguillage_usage (
 CREATE INDEX IF NOT EXISTS aiguillage_usage_ended_at_idx ON public.aiguillage_usage (ended_at);
 -- Seconds of audio heard by speech-to-text calls (added with the audio endpoints; older tables gain it).
 ALTER TABLE public.aiguillage_usage ADD COLUMN IF NOT EXISTS audio_seconds DOUBLE PRECISION DEFAULT 0 NOT NULL;
+-- The emissions of each call's energy, and how its energy was had (power, ecologits, none); older tables gain them.
+ALTER TABLE public.aiguillage_usage ADD COLUMN IF NOT EXISTS co2e_g DOUBLE PRECISION DEFAULT 0 NOT NULL;
+ALTER TABLE public.aiguillage_usage ADD COLUMN IF NOT EXISTS energy_method VARCHAR(16) DEFAULT 'none' NOT NULL;
 -- Every change made through the admin API: who (the admin, or an organisation's admin key), its organisation scope,
 -- the request and its answer's status.
 CREATE TABLE IF NOT EXISTS public.aiguillage_audit (

@@ -16,6 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import kamon.Kamon;
 import kamon.metric.MeasurementUnit;
+import org.aiguillage.priority.RecentWaits;
 import org.aiguillage.priority.Ticket;
 import org.aiguillage.priority.TicketQueue;
 import org.aiguillage.protocol.config.RoutingStrategy;
@@ -24,6 +25,7 @@ import org.aiguillage.protocol.dispatch.DispatchTicket;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.dispatch.RequestCommand;
+import org.aiguillage.protocol.dispatch.ServerState;
 import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -200,8 +202,12 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private final long createdMillis = System.currentTimeMillis();
   private boolean agentsEverSeen;
   private long roundRobin;
-  private final kamon.metric.Histogram queueWait;
+  private final Map<Integer, kamon.metric.Histogram> queueWait = new HashMap<>();
   private final kamon.metric.Gauge queueLength;
+  private final kamon.metric.Gauge usableServers;
+  /** The waits of the last minutes, for the status page. */
+  private final RecentWaits recentWaits = new RecentWaits(4096);
+  static final Duration RECENT = Duration.ofMinutes(5);
 
   /** @param settingsFor the model's settings as this node knows them now: read again every tick */
   private ModelQueue(ActorContext<QueueCommand> ctx, String model, Function<String, QueueSettings> settingsFor) {
@@ -210,10 +216,10 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     this.settingsFor = settingsFor;
     this.settings = settingsFor.apply(model);
     this.waiting = new TicketQueue<>(settings.policy());
-    this.queueWait = Kamon.histogram("aiguillage_queue_wait_seconds", "time a ticket waited for a server",
-        MeasurementUnit.time().nanoseconds()).withTag("model", model);
     this.queueLength = Kamon.gauge("aiguillage_queue_tickets", "tickets waiting for a server")
         .withTag("model", model);
+    this.usableServers = Kamon.gauge("aiguillage_queue_servers",
+        "servers whose agents asked for work lately and can take it").withTag("model", model);
     ctx.getLog().debug("queue for model {} started", model);
   }
 
@@ -300,7 +306,8 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         .map(a -> new QueueCommand.ServerView(a.serverId, a.organization, a.datacenter, a.credit(), a.snapshot,
             now - a.lastDemandMillis))
         .toList();
-    get.replyTo().tell(new QueueCommand.Fleet(model, waiting.size(), servers));
+    get.replyTo().tell(new QueueCommand.Fleet(model, waiting.size(), servers,
+        recentWaits.median(now - RECENT.toMillis())));
     return this;
   }
 
@@ -403,6 +410,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       requeue(a.ticket());
     });
     expireDeadlines(now);
+    publishServers(now);
     if (!agentsEverSeen && now - createdMillis > settings.demandTimeout().toMillis()) {
       // No server has ever asked for this model's work: the tickets of its first moments get the answer later
       // ones get at once. (Tickets waiting while known agents come and go, in a rolling restart, keep waiting.)
@@ -535,7 +543,12 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     leases.remove(ticket.id());
     assigned.put(ticket.id(), new Assigned(ticket, agent.serverId, now));
     agent.ref.tell(new AgentCommand.Assign(ticket, getContext().getSelf()));
-    queueWait.record(Math.max(0, now - ticket.info().arrivalMillis()) * 1_000_000L);
+    long wait = Math.max(0, now - ticket.info().arrivalMillis());
+    queueWait.computeIfAbsent(ticket.info().priority(), p -> Kamon.histogram("aiguillage_queue_wait_seconds",
+            "time a ticket waited for a server", MeasurementUnit.time().nanoseconds())
+        .withTags(kamon.tag.TagSet.builder().add("model", model).add("priority", Integer.toString(p)).build()))
+        .record(wait * 1_000_000L);
+    recentWaits.record(now, wait);
   }
 
   private int liveAgents(long now) {
@@ -554,6 +567,19 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
 
   private void publishLength() {
     queueLength.update(waiting.size());
+  }
+
+  /** Servers that asked for work lately and can take it, now or once their calls end. */
+  private void publishServers(long now) {
+    int usable = 0;
+    for (AgentView a : agents.values()) {
+      ServerState s = a.snapshot == null ? ServerState.READY : a.snapshot.state();
+      if (now - a.lastDemandMillis <= settings.demandTimeout().toMillis() && s != ServerState.UNHEALTHY
+          && s != ServerState.DRAINING && s != ServerState.ENDPOINT_MISSING) {
+        usable++;
+      }
+    }
+    usableServers.update(usable);
   }
 
   private static Ticket toTicket(TicketInfo info, String server) {

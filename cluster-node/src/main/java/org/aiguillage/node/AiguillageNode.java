@@ -159,13 +159,15 @@ public final class AiguillageNode implements AutoCloseable {
         Materializer materializer = Materializer.matFromSystem(system);
         Dispatch dispatch = new Dispatch(system, current, accounts, queues, RequestActor.Settings.defaults());
         OpenAiRoutes openAi = new OpenAiRoutes(materializer, current, accounts, dispatch);
+        FleetRoutes fleetRoutes = new FleetRoutes(materializer, system, current, queues, fleet);
         AdminRoutes admin = new AdminRoutes(materializer, system, current,
             new KeyRoutes(materializer, system, accounts), new OrganizationRoutes(materializer, current, accounts),
-            new FleetRoutes(materializer, system, current, queues, fleet),
+            fleetRoutes,
             new UsageRoutes(materializer, system, ledger), new ConfigRoutes(materializer, reload, fleet), accounts,
             new AuditLog(database));
         // The completion routes first: they are the ones that must be fast.
         Route routes = openAi.route()
+            .orElse(new StatusRoutes(materializer, fleetRoutes, new ClusterMetrics(system, node.has("queue"))).route())
             .orElse(new AnthropicRoutes(materializer, current, accounts, dispatch).route())
             .orElse(new OllamaRoutes(materializer, current, accounts, dispatch).route())
             .orElse(admin.route())
@@ -216,7 +218,7 @@ public final class AiguillageNode implements AutoCloseable {
       accounts.settle(record);
     };
     FleetView fleet = new FleetView(system, config.models(), config.node().datacenter(),
-        config.node().has("agent"), usage, localAgents);
+        config.node().has("agent"), usage, localAgents, config::datacenter);
     return fleet;
   }
 

@@ -6,6 +6,7 @@ import org.aiguillage.loadtest.sim.SimulatorProfile;
 import org.aiguillage.loadtest.sim.Task;
 import org.aiguillage.loadtest.sim.VllmSimulator;
 import org.aiguillage.protocol.config.AdminSettings;
+import org.aiguillage.protocol.config.DatacenterConfig;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.HttpSettings;
 import org.aiguillage.protocol.config.ModelConfig;
@@ -46,8 +47,12 @@ final class Demo {
 
   private static ModelConfig model(String name, ModelType type, VllmSimulator server) {
     return new ModelConfig(name, name, RoutingStrategy.LEAST_BUSY,
-        List.of(new ServerConfig(server.baseUrl(), null, "univ-a", 64, "vllm", null)), null, null, null)
-        .withType(type);
+        List.of(h200(server, "univ-a")), null, null, null).withType(type);
+  }
+
+  /** A simulated H200: its calls share the GPU's 700 W. */
+  private static ServerConfig h200(VllmSimulator server, String organization) {
+    return new ServerConfig(server.baseUrl(), null, organization, 64, "vllm", null, null, null, "h200");
   }
 
   static void run(Map<String, String> env) {
@@ -58,15 +63,17 @@ final class Demo {
     VllmSimulator reranker = simulator(18105, RERANKER, Task.SCORE);
     Runtime.getRuntime().addShutdownHook(new Thread(() ->
         List.of(a, b, embedder, whisper, reranker).forEach(VllmSimulator::close)));
-    FederationConfig config = NodeConfigLoader.withEnvironment(new FederationConfig(
+    // A datacentre's overhead and its electricity's carbon intensity: figures of the order of a French university
+    // datacentre on the French grid, for the demo's energy and emissions figures.
+    Map<String, DatacenterConfig> datacenters = Map.of("default", new DatacenterConfig(1.4, 56.0));
+    FederationConfig config = NodeConfigLoader.withEnvironment(new FederationConfig(null, null,
         HttpSettings.defaults(), new AdminSettings(ADMIN_TOKEN), null,
         List.of(new KeyConfig(KEY, "demo", "univ-a", 3, null, null)),
-        List.of(new ModelConfig(MODEL, MODEL, RoutingStrategy.LEAST_BUSY, List.of(
-            new ServerConfig(a.baseUrl(), null, "univ-a", 64, "vllm", null),
-            new ServerConfig(b.baseUrl(), null, "univ-b", 64, "vllm", null)), null, null, null),
+        List.of(new ModelConfig(MODEL, MODEL, RoutingStrategy.LEAST_BUSY, List.of(h200(a, "univ-a"), h200(b, "univ-b")),
+                null, null, null),
             model(EMBEDDINGS, ModelType.TEXT_EMBEDDINGS_INFERENCE, embedder),
             model(SPEECH, ModelType.AUTOMATIC_SPEECH_RECOGNITION, whisper),
-            model(RERANKER, ModelType.TEXT_CLASSIFICATION, reranker))), env);
+            model(RERANKER, ModelType.TEXT_CLASSIFICATION, reranker)), null, datacenters), env);
     AiguillageNode node = AiguillageNode.start(config);
     System.out.println();
     System.out.println("Aiguillage demo: chat model '" + MODEL + "' on two simulated vLLM servers ("
@@ -89,8 +96,10 @@ final class Demo {
     System.out.println("  java -jar cluster-node/target/aiguillage.jar keys create --name me --org univ-b --rpm 60 "
         + "--url " + node.baseUrl() + " --admin-token " + ADMIN_TOKEN);
     System.out.println();
-    System.out.println("  metrics: " + node.baseUrl() + "/metrics    usage: " + node.baseUrl()
-        + "/admin/usage (admin token)    keys and usage persist in ./data    stop: Ctrl-C");
+    System.out.println("  status page: " + node.baseUrl() + "/    operators' page: " + node.baseUrl()
+        + "/admin/ (admin token)    metrics: " + node.baseUrl() + "/metrics");
+    System.out.println("  usage, energy and CO2e: " + node.baseUrl() + "/admin/usage (admin token)    keys and "
+        + "usage persist in ./data    stop: Ctrl-C");
     node.whenTerminated().toCompletableFuture().join();
   }
 }

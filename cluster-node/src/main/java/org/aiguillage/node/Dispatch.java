@@ -160,6 +160,12 @@ final class Dispatch {
     return admitted.thenCompose(admission -> {
       if (admission instanceof KeyAccount.Denied denied) {
         count(model, endpoint, denied.status());
+        if (denied.status() == 429) {
+          Kamon.counter("aiguillage_limited", "requests refused by a key's or organisation's limits")
+              .withTags(TagSet.builder().add("key", key.id()).add("organization", key.organization())
+                  .add("code", String.valueOf(denied.error().error().code())).build())
+              .increment();
+        }
         return CompletableFuture.completedFuture(withLimits(
             dialect.error(denied.status(), denied.error(), denied.retryAfterSeconds()), denied.limits()));
       }

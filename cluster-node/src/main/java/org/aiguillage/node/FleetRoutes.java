@@ -116,13 +116,18 @@ final class FleetRoutes extends AdminDirectives {
    * of this node's configuration whose agent has not asked lately is listed as not reporting.
    */
   private CompletionStage<HttpResponse> models(AdminPrincipal who) {
+    return modelViews().thenApply(views -> json(200, new ListOf<>(views.stream().map(m -> m.onlyOf(who)).toList())));
+  }
+
+  /** Every model as its queue sees it now, with its queue's recent waits (for the status page). */
+  CompletionStage<List<ModelView>> modelViews() {
     List<CompletableFuture<ModelView>> models = config.get().models().stream().map(m ->
         AskPattern.<QueueCommand, QueueCommand.Fleet>ask(queues.apply(m.name()),
                 QueueCommand.GetFleet::new, java.time.Duration.ofSeconds(5), system.scheduler())
-            .thenApply(q -> ModelView.of(m, q, fleet.state().model(m.name())).onlyOf(who))
+            .thenApply(q -> ModelView.of(m, q, fleet.state().model(m.name())))
             .toCompletableFuture()).toList();
     return CompletableFuture.allOf(models.toArray(CompletableFuture[]::new))
-        .thenApply(v -> json(200, new ListOf<>(models.stream().map(CompletableFuture::join).toList())));
+        .thenApply(v -> models.stream().map(CompletableFuture::join).toList());
   }
 
   // ---- the fleet

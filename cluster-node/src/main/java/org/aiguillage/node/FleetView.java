@@ -14,9 +14,11 @@ import java.util.function.Function;
 import org.aiguillage.actors.ModelQueue;
 import org.aiguillage.actors.fleet.FleetRegistry;
 import org.aiguillage.agents.AgentSettings;
+import org.aiguillage.agents.CallEnergy;
 import org.aiguillage.agents.GpuAgent;
 import org.aiguillage.agents.ServerSpec;
 import org.aiguillage.protocol.accounting.UsageRecord;
+import org.aiguillage.protocol.config.DatacenterConfig;
 import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.dispatch.AgentCommand;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -43,6 +45,8 @@ final class FleetView {
   private final boolean agents;
   private final Consumer<UsageRecord> usage;
   private final Set<ActorRef<AgentCommand>> localAgents;
+  /** The PUE and carbon intensity of each datacentre, as the node's file gives them at its start. */
+  private final Function<String, DatacenterConfig> datacenters;
   private volatile List<ModelConfig> models;
   private volatile FleetRegistry.State state = new FleetRegistry.State(List.of(), Set.of(), 0);
   private volatile Set<String> registered = Set.of();
@@ -52,8 +56,10 @@ final class FleetView {
   private final Map<String, ActorRef<AgentCommand>> started = new HashMap<>();
 
   FleetView(ActorSystem<?> system, List<ModelConfig> initial, String datacenter, boolean agents,
-      Consumer<UsageRecord> usage, Set<ActorRef<AgentCommand>> localAgents) {
+      Consumer<UsageRecord> usage, Set<ActorRef<AgentCommand>> localAgents,
+      Function<String, DatacenterConfig> datacenters) {
     this.system = system;
+    this.datacenters = datacenters;
     this.models = List.copyOf(initial);
     this.datacenter = datacenter;
     this.agents = agents;
@@ -95,6 +101,10 @@ final class FleetView {
   private synchronized void update(FleetRegistry.State state) {
     this.state = state;
     models = state.models().stream().map(FleetRegistry.RegisteredModel::withServers).toList();
+    for (ModelConfig m : models) {
+      kamon.Kamon.gauge("aiguillage_queue_timeout_seconds", "the model's queue_timeout")
+          .withTag("model", m.name()).update(m.queueTimeout().toMillis() / 1000.0);
+    }
     Map<String, ServerSpec> wanted = new HashMap<>();
     for (FleetRegistry.RegisteredModel m : state.models()) {
       for (FleetRegistry.Registered r : m.servers()) {
@@ -134,8 +144,12 @@ final class FleetView {
   }
 
   private AgentSettings settingsFor(ServerSpec spec) {
-    return model(spec.model()).map(m -> AgentSettings.defaults().withFirstEventTimeout(m.firstTokenTimeout()))
-        .orElseGet(AgentSettings::defaults);
+    DatacenterConfig dc = datacenters.apply(spec.server().datacenter());
+    Optional<ModelConfig> model = model(spec.model());
+    CallEnergy energy = CallEnergy.of(spec.server().servingWatts(),
+        model.map(ModelConfig::servedName).orElse(spec.model()), dc.pue(), dc.carbonIntensityGPerKwh());
+    return model.map(m -> AgentSettings.defaults().withFirstEventTimeout(m.firstTokenTimeout()))
+        .orElseGet(AgentSettings::defaults).withEnergy(energy);
   }
 
   /**

@@ -17,6 +17,8 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 final class InFlight {
 
   private final AtomicInteger open = new AtomicInteger();
+  private final kamon.metric.Gauge gauge = kamon.Kamon.gauge("aiguillage_in_flight",
+      "requests this edge is answering, streams until their last event").withoutTags();
   /** Once leaving, each response closes its connection: the client's next request goes to another edge. */
   private volatile boolean leaving;
 
@@ -26,11 +28,11 @@ final class InFlight {
 
   /** Counts the request from now until its response, entity included, has gone. */
   CompletionStage<HttpResponse> track(CompletionStage<HttpResponse> response) {
-    open.incrementAndGet();
+    gauge.update(open.incrementAndGet());
     return response.handle((answered, failure) -> {
       HttpResponse r = answered;
       if (failure != null) {
-        open.decrementAndGet();
+        gauge.update(open.decrementAndGet());
         throw failure instanceof java.util.concurrent.CompletionException c ? c
             : new java.util.concurrent.CompletionException(failure);
       }
@@ -41,11 +43,11 @@ final class InFlight {
       if (entity instanceof HttpEntity.Chunked chunked) {
         return r.withEntity(HttpEntities.createChunked(chunked.getContentType(),
             chunked.getDataBytes().watchTermination((mat, done) -> {
-              done.whenComplete((d, f) -> open.decrementAndGet());
+              done.whenComplete((d, f) -> gauge.update(open.decrementAndGet()));
               return mat;
             })));
       }
-      open.decrementAndGet();
+      gauge.update(open.decrementAndGet());
       return r;
     });
   }

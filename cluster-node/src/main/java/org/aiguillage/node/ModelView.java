@@ -23,7 +23,8 @@ import org.aiguillage.protocol.dispatch.QueueCommand;
  * agent's last demand), then the servers of this node's configuration whose agents have not asked lately.
  */
 record ModelView(String name, String object, String servedName, ModelType type, Lifecycle lifecycle,
-    RoutingStrategy routingStrategy, long queueTimeoutSeconds, int waitingTickets, List<String> aliases, String source,
+    RoutingStrategy routingStrategy, long queueTimeoutSeconds, int waitingTickets,
+    @JsonInclude(JsonInclude.Include.NON_NULL) Long queueWaitP50Ms, List<String> aliases, String source,
     @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Overridden> overrides, List<Server> servers) {
 
   /** An API override of a value the configuration file owns: both values. */
@@ -101,7 +102,7 @@ record ModelView(String name, String object, String servedName, ModelType type, 
       return this;
     }
     return new ModelView(name, object, servedName, type, lifecycle, routingStrategy, queueTimeoutSeconds,
-        waitingTickets, aliases, source, overrides,
+        waitingTickets, queueWaitP50Ms, aliases, source, overrides,
         servers.stream().filter(s -> who.covers(s.organization())).toList());
   }
 
@@ -127,7 +128,8 @@ record ModelView(String name, String object, String servedName, ModelType type, 
           .orElse(s)).toList();
     }
     return new ModelView(m.name(), "model", m.servedName(), m.type(), m.lifecycle(), m.routingStrategy(),
-        m.queueTimeout().toSeconds(), fleet.waitingTickets(), m.aliases(),
+        m.queueTimeout().toSeconds(), fleet.waitingTickets(),
+        fleet.recentWaitP50Millis() < 0 ? null : fleet.recentWaitP50Millis(), m.aliases(),
         registered.map(r -> source(r.owner())).orElse(null),
         registered.map(r -> overrides(r.override(), r.model())).orElse(Map.of()), servers);
   }

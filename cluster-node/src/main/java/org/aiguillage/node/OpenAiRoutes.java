@@ -28,7 +28,6 @@ import org.apache.pekko.stream.Materializer;
  *
  * <pre>
  *   GET|any  /health, /ready            liveness
- *   GET|any  /metrics                   Prometheus
  *   POST     /v1/chat/completions       chat, streamed or whole                 } text-generation
  *   POST     /v1/completions            text completions, streamed or whole     }
  *   POST     /v1/responses              the Responses API, streamed or whole    }
@@ -58,8 +57,6 @@ final class OpenAiRoutes extends EdgeDirectives {
   Route route() {
     return concat(
         path(segment("health").orElse(segment("ready")), () -> answer(() -> json(200, "{\"status\":\"ok\"}"))),
-        path("metrics", () -> answer(() -> HttpResponse.create()
-            .withEntity(ContentTypes.TEXT_PLAIN_UTF8, NodeMetrics.scrape()))),
         pathPrefix("v1", () -> concat(
             path(segment("chat").slash("completions"), () -> post(() -> completion(ModelRequest.Endpoint.CHAT))),
             path("completions", () -> post(() -> completion(ModelRequest.Endpoint.COMPLETIONS))),

@@ -95,21 +95,28 @@ final class UsageRoutes extends AdminDirectives {
           .put("total_tokens", r.totalTokens())
           .put("avg_queue_wait_ms", Math.round(r.avgQueueWaitMillis()))
           .put("avg_ttft_ms", Math.round(r.avgTtftMillis()))
-          .put("energy_wh", Math.round(r.energyWattHours() * 1000) / 1000.0)
+          .put("energy_wh", micro(r.energyWattHours()))
+          .put("co2e_g", micro(r.co2eGrams()))
           .put("audio_seconds", Math.round(r.audioSeconds() * 10) / 10.0);
     }
     return json(200, report);
+  }
+
+  /** Energy and emissions to the millionth (a short answer on a small server is a few mWh). */
+  private static double micro(double value) {
+    return Math.round(value * 1e6) / 1e6;
   }
 
   /** The same figures as the JSON report, one row a group, with a header; quoted where CSV needs it. */
   private static HttpResponse csv(String groupBy, List<UsageLedger.Row> rows) {
     CsvSchema schema = CsvSchema.builder().setUseHeader(true).addColumn(groupBy)
         .addColumns(List.of("requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens",
-            "avg_queue_wait_ms", "avg_ttft_ms", "energy_wh", "audio_seconds"), CsvSchema.ColumnType.NUMBER)
+            "avg_queue_wait_ms", "avg_ttft_ms", "energy_wh", "co2e_g", "audio_seconds"),
+            CsvSchema.ColumnType.NUMBER)
         .build();
     List<Object[]> lines = rows.stream().map(r -> new Object[] {r.group(), r.requests(), r.errors(),
         r.promptTokens(), r.completionTokens(), r.totalTokens(), Math.round(r.avgQueueWaitMillis()),
-        Math.round(r.avgTtftMillis()), Math.round(r.energyWattHours() * 1000) / 1000.0,
+        Math.round(r.avgTtftMillis()), micro(r.energyWattHours()), micro(r.co2eGrams()),
         Math.round(r.audioSeconds() * 10) / 10.0}).toList();
     try {
       // Jackson writes the header with the first row: a report without rows gets it here.

@@ -13,6 +13,7 @@ import java.time.Duration;
  *     row doubles it, up to 30 s, and its next answer resets it
  * @param firstEventTimeout a streamed call with no event after this long is a stalled server: retried elsewhere
  * @param wholeAnswerTimeout the same for a call that does not stream (its answer comes in one piece, at the end)
+ * @param energy what the server's calls cost in energy and emissions
  */
 public record AgentSettings(
     Duration scrapeInterval,
@@ -21,7 +22,14 @@ public record AgentSettings(
     int maxEventBytes,
     Duration unhealthyBackoff,
     Duration firstEventTimeout,
-    Duration wholeAnswerTimeout) {
+    Duration wholeAnswerTimeout,
+    CallEnergy energy) {
+
+  public AgentSettings(Duration scrapeInterval, Duration demandInterval, double kvCacheHighWater, int maxEventBytes,
+      Duration unhealthyBackoff, Duration firstEventTimeout, Duration wholeAnswerTimeout) {
+    this(scrapeInterval, demandInterval, kvCacheHighWater, maxEventBytes, unhealthyBackoff, firstEventTimeout,
+        wholeAnswerTimeout, CallEnergy.UNKNOWN);
+  }
 
   public static AgentSettings defaults() {
     return new AgentSettings(Duration.ofMillis(500), Duration.ofSeconds(1), 0.95, 4 * 1024 * 1024,
@@ -30,6 +38,11 @@ public record AgentSettings(
 
   public AgentSettings withFirstEventTimeout(Duration timeout) {
     return new AgentSettings(scrapeInterval, demandInterval, kvCacheHighWater, maxEventBytes, unhealthyBackoff,
-        timeout, wholeAnswerTimeout);
+        timeout, wholeAnswerTimeout, energy);
+  }
+
+  public AgentSettings withEnergy(CallEnergy newEnergy) {
+    return new AgentSettings(scrapeInterval, demandInterval, kvCacheHighWater, maxEventBytes, unhealthyBackoff,
+        firstEventTimeout, wholeAnswerTimeout, newEnergy);
   }
 }

@@ -9,9 +9,6 @@ import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
-import kamon.Kamon;
-import kamon.metric.MeasurementUnit;
-import kamon.tag.TagSet;
 import org.aiguillage.agents.SseEvents.Usage;
 import org.aiguillage.protocol.accounting.UsageRecord;
 import org.aiguillage.protocol.dispatch.TicketInfo;
@@ -97,8 +94,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     final long startNanos = System.nanoTime();
     final long startMillis = System.currentTimeMillis();
     long firstEventMillis = -1;
-    /** This call's share of the server's busy time: the integral of 1 / (calls in flight) over its life. */
-    double shareSeconds;
+    /** Where its share of the server's busy time is counted from (see {@link EnergyMeter}). */
+    double energyMark;
+    /** Its energy and emissions, once its usage was seen: what its client and its usage record are told. */
+    volatile CallEnergy.Impact impact;
     volatile long events;
     UniqueKillSwitch killSwitch;
     /** A streamed answer, materialized when the server's response came and handed over at its first event. */
@@ -137,7 +136,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private ServerSpec spec;
   private final RecipientRef<QueueCommand> queue;
-  private final AgentSettings settings;
+  private AgentSettings settings;
   private final TimerScheduler<AgentCommand> timers;
   private final Materializer materializer;
   private final Http http;
@@ -148,7 +147,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   /** Set by {@link AgentCommand.Drain}: no more demand; who waits for the last call to end. */
   private boolean draining;
   private final List<AgentCommand.Drain> drainWaiters = new java.util.ArrayList<>();
-  private long sharesAccruedNanos = System.nanoTime();
+  private final EnergyMeter meter = new EnergyMeter(System::nanoTime);
+  private final AgentMetrics metrics;
   private ServerLoad serverLoad = ServerLoad.UNKNOWN;
   private final ScrapeHistory scrapes = new ScrapeHistory();
   private final StepCurve steps = new StepCurve();
@@ -168,8 +168,6 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   static final Duration ENDPOINT_RETRY = Duration.ofMinutes(1);
   private static final Duration UPLOAD_TIMEOUT = Duration.ofSeconds(10);
   private long endpointMissingUntilMillis;
-  private final kamon.metric.Histogram serverTtft;
-  private final kamon.metric.Histogram ttft;
 
   private GpuAgent(ActorContext<AgentCommand> ctx, TimerScheduler<AgentCommand> timers, ServerSpec spec,
       RecipientRef<QueueCommand> queue, AgentSettings settings, Consumer<UsageRecord> usageSink, Runnable onStop) {
@@ -184,13 +182,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     this.http = Http.get(ctx.getSystem());
     int max = spec.server().maxParallelRequests();
     this.pool = pool(ctx, max);
-    this.serverTtft = Kamon.histogram("aiguillage_server_ttft_seconds",
-            "time from the call to the server to its first event", MeasurementUnit.time().nanoseconds())
-        .withTags(tags("model", spec.model(), "server", spec.serverId()));
-    this.ttft = Kamon.histogram("aiguillage_ttft_seconds",
-            "time from the request's arrival to its first event, queue wait included",
-            MeasurementUnit.time().nanoseconds())
-        .withTag("model", spec.model());
+    this.metrics = new AgentMetrics(spec.model(), spec.serverId(), spec.server().organization(),
+        spec.server().datacenter());
     scrapeFailing = spec.hasMetrics();
     if (spec.hasMetrics()) {
       timers.startTimerWithFixedDelay(Tick.SCRAPE, Duration.ZERO, settings.scrapeInterval());
@@ -223,6 +216,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         .onMessage(AgentCommand.Reconfigure.class, this::onReconfigure)
         .onMessageEquals(Tick.DRAINED, this::drainedIfIdle)
         .onSignal(PostStop.class, stop -> {
+          metrics.remove();
           onStop.run();
           return this;
         })
@@ -246,6 +240,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         pool = pool(getContext(), next.server().maxParallelRequests());
       }
       spec = next;
+      settings = settings.withEnergy(settings.energy().withWatts(next.server().servingWatts()));
       demand();
     }
     return this;
@@ -335,6 +330,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private void demand() {
+    metrics.observe(state(), calls.size(), spec.server().maxParallelRequests());
     queue.tell(new QueueCommand.Demand(spec.serverId(), getContext().getSelf(), spec.server().organization(),
         spec.server().datacenter(), freeSlots(), assignsSeen, snapshot()));
   }
@@ -347,7 +343,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       return this;
     }
     Call call = new Call(ticket);
-    accrueShares();
+    call.energyMark = meter.start();
     calls.put(ticket.id(), call);
     assign.queue().tell(new QueueCommand.AssignAccepted(ticket.id(), spec.serverId()));
     ticket.requester().tell(new RequestCommand.Started(ticket.id(), spec.serverId(), getContext().getSelf()));
@@ -462,6 +458,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     ActorRef<AgentCommand> self = getContext().getSelf();
     boolean clientWantsUsage = call.ticket.call().clientWantsUsage();
     boolean responses = call.ticket.call().isResponses();
+    CallEnergy energy = settings.energy();
     Pair<UniqueKillSwitch, SourceRef<ByteString>> started = response.entity().getDataBytes()
         .viaMat(KillSwitches.single(), Keep.right())
         .via(SseEvents.framing(settings.maxEventBytes()))
@@ -480,12 +477,22 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
           return event;
         })
         .buffer(64, OverflowStrategy.backpressure())
-        .filter(event -> {
+        // One stage reads each event: counts it, keeps its usage, drops the usage chunk the client did not ask for,
+        // and tells the usage chunk's reader the call's energy (the call is all but over then).
+        .map(event -> {
           call.events++;
           Optional<Usage> usage = SseEvents.usageOf(event);
-          usage.ifPresent(u -> call.usage = u);
-          return clientWantsUsage || usage.isEmpty() || !SseEvents.isUsageOnly(event);
+          if (usage.isEmpty()) {
+            return event;
+          }
+          call.usage = usage.get();
+          if (!clientWantsUsage) {
+            return SseEvents.isUsageOnly(event) ? ByteString.emptyByteString() : event;
+          }
+          call.impact = energy.of(meter.shareSince(call.energyMark), call.usage.completionTokens());
+          return SseEvents.withImpact(event, call.impact, energy.knowsEmissions());
         })
+        .filter(event -> !event.isEmpty())
         .watchTermination((mat, done) -> {
           getContext().pipeToSelf(done, (d, failure) -> new CallEnded(ticketId, streamStatus(call, failure),
               call.usage));
@@ -543,10 +550,17 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
           queue.tell(new QueueCommand.ResponseStored(id, spec.serverId())));
     }
     byte[] body = whole.body().toArray();
-    call.ticket.requester().tell(
-        new RequestCommand.Whole(whole.ticketId(), spec.serverId(), whole.status(), whole.contentType(), body));
     Usage usage = whole.status() < 300
         ? SseEvents.parseUsage(whole.body().utf8String()).orElse(Usage.NONE) : Usage.NONE;
+    if (usage != Usage.NONE && whole.contentType().startsWith("application/json")) {
+      call.impact = settings.energy().of(meter.shareSince(call.energyMark), usage.completionTokens());
+      String told = SseEvents.withImpact(whole.body().utf8String(), call.impact, settings.energy().knowsEmissions());
+      if (told != null) {
+        body = told.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      }
+    }
+    call.ticket.requester().tell(
+        new RequestCommand.Whole(whole.ticketId(), spec.serverId(), whole.status(), whole.contentType(), body));
     return onCallEnded(new CallEnded(whole.ticketId(), whole.status(), usage));
   }
 
@@ -572,19 +586,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (call != null) {
       String outcome = ended.status() < 300 ? "completed" : ended.status() == 499 ? "cancelled" : "interrupted";
       String endpoint = call.ticket.call().path().substring(4);
-      Kamon.counter("aiguillage_server_calls", "calls made to inference servers")
-          .withTags(tags("model", spec.model(), "server", spec.serverId(), "endpoint", endpoint, "outcome", outcome))
-          .increment();
-      Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
-          .withTags(tags("model", spec.model(), "kind", "prompt")).increment(ended.usage().promptTokens());
-      Kamon.counter("aiguillage_tokens", "tokens reported by the servers")
-          .withTags(tags("model", spec.model(), "kind", "completion")).increment(ended.usage().completionTokens());
-      double audio = audioSeconds(call, ended.usage());
-      if (audio > 0) {
-        Kamon.counter("aiguillage_audio_seconds", "seconds of audio heard by speech-to-text servers")
-            .withTags(tags("model", spec.model())).increment(Math.round(audio));
-      }
-      account(call, ended.status(), ended.usage());
+      UsageRecord record = account(call, ended.status(), ended.usage());
+      metrics.callEnded(endpoint, outcome, ended.usage(), audioSeconds(call, ended.usage()), record);
     }
     endCall(ended.ticketId());
     return this;
@@ -594,14 +597,6 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     String token = spec.server().bearerToken();
     return token == null || token.isEmpty() ? request
         : request.addHeader(Authorization.create(HttpCredentials.createOAuth2BearerToken(token)));
-  }
-
-  private static TagSet tags(String... keysAndValues) {
-    TagSet.Builder builder = TagSet.builder();
-    for (int i = 0; i < keysAndValues.length; i += 2) {
-      builder.add(keysAndValues[i], keysAndValues[i + 1]);
-    }
-    return builder.build();
   }
 
   private void failRetryably(Call call, String reason) {
@@ -616,25 +611,14 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private void endCall(String ticketId) {
-    accrueShares();
-    if (calls.remove(ticketId) != null) {
+    Call ended = calls.remove(ticketId);
+    if (ended != null) {
+      meter.end(ended.energyMark);
       demand();
       if (draining && calls.isEmpty()) {
         getContext().getSelf().tell(Tick.DRAINED);
       }
     }
-  }
-
-  /** Before the number of calls in flight changes: each call in flight gets its share of the time since. */
-  private void accrueShares() {
-    long now = System.nanoTime();
-    if (!calls.isEmpty()) {
-      double share = (now - sharesAccruedNanos) / 1e9 / calls.size();
-      for (Call c : calls.values()) {
-        c.shareSeconds += share;
-      }
-    }
-    sharesAccruedNanos = now;
   }
 
   private static int streamStatus(Call call, Throwable failure) {
@@ -652,19 +636,24 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     return call.usage == Usage.NONE ? 499 : 200;
   }
 
-  /** The call's usage record: the tokens the server reported (a cut stream: its events, one token each). */
-  private void account(Call call, int status, Usage usage) {
-    accrueShares();
+  /**
+   * The call's usage record: the tokens the server reported (a cut stream: its events, one token each), and its
+   * energy as its client was told it, else as it stands now.
+   */
+  private UsageRecord account(Call call, int status, Usage usage) {
     long now = System.currentTimeMillis();
     long completion = usage == Usage.NONE && status == 499 ? call.events : usage.completionTokens();
-    Double watts = spec.server().powerWatts();
+    CallEnergy.Impact impact = call.impact != null ? call.impact
+        : settings.energy().of(meter.shareSince(call.energyMark), completion);
     TicketInfo info = call.ticket.info();
-    usageSink.accept(new UsageRecord(info.id(), info.keyId(), info.organization(), info.model(), spec.serverId(),
-        spec.server().organization(), usage.promptTokens(), completion,
+    UsageRecord record = new UsageRecord(info.id(), info.keyId(), info.organization(), info.model(),
+        spec.serverId(), spec.server().organization(), usage.promptTokens(), completion,
         Math.max(0, call.startMillis - info.arrivalMillis()),
         call.firstEventMillis < 0 ? -1 : Math.max(0, call.firstEventMillis - info.arrivalMillis()),
-        now - call.startMillis, status, info.priority(), info.routingMode().wireName(),
-        watts == null ? 0 : watts * call.shareSeconds, now, audioSeconds(call, usage)));
+        now - call.startMillis, status, info.priority(), info.routingMode().wireName(), impact.joules(), now,
+        audioSeconds(call, usage), impact.co2eGrams(), impact.method());
+    usageSink.accept(record);
+    return record;
   }
 
   /** What a speech-to-text call heard: as its server said, else as the edge read the file's header. */
@@ -689,9 +678,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       // A call that is not streamed answers when it is whole: its wait says nothing of the first token.
       recentTtftSeconds = recentTtftSeconds == 0 ? seconds : 0.8 * recentTtftSeconds + 0.2 * seconds;
     }
-    serverTtft.record(Math.round(seconds * 1e9));
     long sinceArrival = System.currentTimeMillis() - call.ticket.info().arrivalMillis();
-    ttft.record(Math.max(0, sinceArrival) * 1_000_000L);
+    metrics.firstEvent(Math.round(seconds * 1e9), sinceArrival * 1_000_000L, call.ticket.info().priority());
   }
 
   // ---- scraping
@@ -715,6 +703,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private Behavior<AgentCommand> onScraped(Scraped scraped) {
     scraped.load().ifPresent(l -> {
       serverLoad = l;
+      metrics.scraped(l);
       long now = System.currentTimeMillis();
       scrapes.observe(l, calls.size(), now);
       steps.observe(l.tokenGapSeconds(), l.tokenGaps(), l.running(), now);

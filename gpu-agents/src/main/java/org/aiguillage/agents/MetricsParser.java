@@ -65,7 +65,10 @@ public final class MetricsParser {
       gapSeconds = -1;
       gaps = -1;
     }
-    return new ServerLoad(running, waiting, kv, gapSeconds, gaps);
+    // vLLM v1's prefix-cache counters, in tokens.
+    double prefixQueries = first(sums, "vllm:prefix_cache_queries_total", null, false);
+    double prefixHits = first(sums, "vllm:prefix_cache_hits_total", null, false);
+    return new ServerLoad(running, waiting, kv, gapSeconds, gaps, prefixQueries, prefixHits);
   }
 
   private static final Set<String> WANTED = Set.of(
@@ -79,7 +82,9 @@ public final class MetricsParser {
       "vllm:inter_token_latency_seconds_sum",
       "vllm:inter_token_latency_seconds_count",
       "vllm:time_per_output_token_seconds_sum",
-      "vllm:time_per_output_token_seconds_count");
+      "vllm:time_per_output_token_seconds_count",
+      "vllm:prefix_cache_queries_total",
+      "vllm:prefix_cache_hits_total");
 
   private static double first(Map<String, double[]> sums, String a, String b, boolean average) {
     double[] acc = sums.get(a);

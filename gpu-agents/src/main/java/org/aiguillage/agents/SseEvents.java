@@ -88,6 +88,44 @@ public final class SseEvents {
         || text.strip().equals("404 page not found") || text.strip().equals("Not Found");
   }
 
+  /**
+   * The event with the call's energy and emissions added to its usage ({@code energy_wh}, {@code co2e_g} where the
+   * datacentre's carbon intensity is known, {@code energy_method}); clients ignore fields they do not know. The
+   * event as it was if its data is not a JSON object with a usage.
+   */
+  static ByteString withImpact(ByteString event, CallEnergy.Impact impact, boolean withEmissions) {
+    String text = event.utf8String();
+    int data = text.indexOf("data:");
+    if (data < 0) {
+      return event;
+    }
+    String json = withImpact(text.substring(data + 5).strip(), impact, withEmissions);
+    return json == null ? event : ByteString.fromString(text.substring(0, data) + "data: " + json + "\n\n");
+  }
+
+  /** A whole answer's JSON with the impact in its usage, as {@link #withImpact(ByteString, CallEnergy.Impact,
+   * boolean)}; null if it has no usage. */
+  static String withImpact(String json, CallEnergy.Impact impact, boolean withEmissions) {
+    try {
+      JsonNode answer = JSON.readTree(json);
+      JsonNode usage = answer.path("usage");
+      if (!usage.isObject()) {
+        usage = answer.path("response").path("usage");
+      }
+      if (!(usage instanceof com.fasterxml.jackson.databind.node.ObjectNode u)) {
+        return null;
+      }
+      u.put("energy_wh", Math.round(impact.wattHours() * 1e6) / 1e6);
+      if (withEmissions) {
+        u.put("co2e_g", Math.round(impact.co2eGrams() * 1e6) / 1e6);
+      }
+      u.put("energy_method", impact.method());
+      return JSON.writeValueAsString(answer);
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
   /** A chunk with no choices and a usage: present only because usage was asked for. */
   public static boolean isUsageOnly(ByteString event) {
     String text = event.utf8String();

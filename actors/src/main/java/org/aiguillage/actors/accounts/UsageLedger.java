@@ -26,7 +26,8 @@ public final class UsageLedger {
 
   /** One group's totals over a period. */
   public record Row(String group, long requests, long errors, long promptTokens, long completionTokens,
-      double avgQueueWaitMillis, double avgTtftMillis, double energyWattHours, double audioSeconds) {
+      double avgQueueWaitMillis, double avgTtftMillis, double energyWattHours, double audioSeconds,
+      double co2eGrams) {
     public long totalTokens() {
       return promptTokens + completionTokens;
     }
@@ -45,8 +46,8 @@ public final class UsageLedger {
     try (Connection c = database.connect(); PreparedStatement st = c.prepareStatement(
         "INSERT INTO aiguillage_usage (ticket_id, key_id, organization, model, server_id, server_organization, "
             + "prompt_tokens, completion_tokens, queue_wait_ms, ttft_ms, duration_ms, status, priority, "
-            + "routing_mode, energy_joules, ended_at, audio_seconds) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            + "routing_mode, energy_joules, ended_at, audio_seconds, co2e_g, energy_method) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       for (UsageRecord r : records) {
         st.setString(1, r.ticketId());
         st.setString(2, r.keyId());
@@ -65,6 +66,8 @@ public final class UsageLedger {
         st.setDouble(15, r.energyJoules());
         st.setLong(16, r.endedAtMillis());
         st.setDouble(17, r.audioSeconds());
+        st.setDouble(18, r.co2eGrams());
+        st.setString(19, r.energyMethod());
         st.addBatch();
       }
       st.executeBatch();
@@ -91,7 +94,8 @@ public final class UsageLedger {
     }
     String sql = "SELECT " + column + " AS g, COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), "
         + "SUM(prompt_tokens), SUM(completion_tokens), AVG(queue_wait_ms), "
-        + "AVG(CASE WHEN ttft_ms >= 0 THEN ttft_ms END), SUM(energy_joules), SUM(audio_seconds) FROM aiguillage_usage "
+        + "AVG(CASE WHEN ttft_ms >= 0 THEN ttft_ms END), SUM(energy_joules), SUM(audio_seconds), "
+        + "SUM(co2e_g) FROM aiguillage_usage "
         + "WHERE ended_at >= ? AND ended_at < ?" + (keyId.isPresent() ? " AND key_id = ?" : "")
         + (organization.isPresent() ? " AND organization = ?" : "")
         + " GROUP BY " + column + " ORDER BY SUM(prompt_tokens) + SUM(completion_tokens) DESC, " + column;
@@ -109,7 +113,8 @@ public final class UsageLedger {
       try (ResultSet rs = st.executeQuery()) {
         while (rs.next()) {
           rows.add(new Row(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5),
-              rs.getDouble(6), rs.getDouble(7), rs.getDouble(8) / 3600.0, rs.getDouble(9)));
+              rs.getDouble(6), rs.getDouble(7), rs.getDouble(8) / 3600.0, rs.getDouble(9),
+              rs.getDouble(10)));
         }
       }
     }

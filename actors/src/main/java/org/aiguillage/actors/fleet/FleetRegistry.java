@@ -69,7 +69,7 @@ public final class FleetRegistry
     ServerConfig over(ServerConfig s) {
       return new ServerConfig(s.url(), s.bearerToken(), s.organization(),
           maxParallelRequests != null ? maxParallelRequests : s.maxParallelRequests(), s.type(), s.datacenter(),
-          s.powerWatts(), maxWaiting != null ? maxWaiting : s.maxWaiting());
+          s.powerWatts(), maxWaiting != null ? maxWaiting : s.maxWaiting(), s.gpu());
     }
 
     /** What is left of it once the file's server changed from {@code before} to {@code after}. */
@@ -494,6 +494,7 @@ public final class FleetRegistry
     diff(d, "datacenter", a.datacenter(), b.datacenter());
     diff(d, "power_watts", a.powerWatts(), b.powerWatts());
     diff(d, "max_waiting", a.maxWaiting(), b.maxWaiting());
+    diff(d, "gpu", a.gpu(), b.gpu());
     if (!java.util.Objects.equals(a.bearerToken(), b.bearerToken())) {
       d.add("token changed");
     }

@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /** The whole YAML file of a node. Parse it with {@link FederationConfigParser}. */
 public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
-    PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models, List<OidcIssuer> oidc) {
+    PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models, List<OidcIssuer> oidc,
+    java.util.Map<String, DatacenterConfig> datacenters) {
 
   public FederationConfig {
     node = node == null ? NodeSettings.defaults() : node;
@@ -16,6 +17,18 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
     tokens = tokens == null ? List.of() : List.copyOf(tokens);
     models = models == null ? List.of() : List.copyOf(models);
     oidc = oidc == null ? List.of() : List.copyOf(oidc);
+    datacenters = datacenters == null ? java.util.Map.of() : java.util.Map.copyOf(datacenters);
+  }
+
+  public FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
+      PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models, List<OidcIssuer> oidc) {
+    this(node, cluster, http, admin, persistence, tokens, models, oidc, null);
+  }
+
+  /** A datacentre's figures: as the file gives them, else those of {@code default}, else none (PUE 1). */
+  public DatacenterConfig datacenter(String name) {
+    DatacenterConfig dc = datacenters.get(name);
+    return dc != null ? dc : datacenters.getOrDefault("default", DatacenterConfig.UNKNOWN);
   }
 
   public FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
@@ -39,26 +52,26 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
   }
 
   public FederationConfig withHttp(HttpSettings newHttp) {
-    return new FederationConfig(node, cluster, newHttp, admin, persistence, tokens, models, oidc);
+    return new FederationConfig(node, cluster, newHttp, admin, persistence, tokens, models, oidc, datacenters);
   }
 
   public FederationConfig withAdmin(AdminSettings newAdmin) {
-    return new FederationConfig(node, cluster, http, newAdmin, persistence, tokens, models, oidc);
+    return new FederationConfig(node, cluster, http, newAdmin, persistence, tokens, models, oidc, datacenters);
   }
 
   public FederationConfig withModels(List<ModelConfig> newModels) {
-    return new FederationConfig(node, cluster, http, admin, persistence, tokens, newModels, oidc);
+    return new FederationConfig(node, cluster, http, admin, persistence, tokens, newModels, oidc, datacenters);
   }
 
   public FederationConfig withNode(NodeSettings newNode) {
-    return new FederationConfig(newNode, cluster, http, admin, persistence, tokens, models, oidc);
+    return new FederationConfig(newNode, cluster, http, admin, persistence, tokens, models, oidc, datacenters);
   }
 
   public FederationConfig withPersistence(PersistenceSettings newPersistence) {
-    return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models, oidc);
+    return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models, oidc, datacenters);
   }
 
   public FederationConfig withCluster(ClusterSettings newCluster) {
-    return new FederationConfig(node, newCluster, http, admin, persistence, tokens, models, oidc);
+    return new FederationConfig(node, newCluster, http, admin, persistence, tokens, models, oidc, datacenters);
   }
 }

@@ -92,6 +92,15 @@ public final class FederationConfigParser {
   }
 
   private static void validate(FederationConfig config) {
+    config.datacenters().forEach((name, dc) -> {
+      if (!(dc.pue() >= 1.0)) {
+        throw new ConfigException("malformed value for 'datacenters." + name + ".pue': must be 1 or more");
+      }
+      if (dc.carbonIntensityGPerKwh() != null && !(dc.carbonIntensityGPerKwh() >= 0)) {
+        throw new ConfigException("malformed value for 'datacenters." + name
+            + ".carbon_intensity_g_per_kwh': must be zero or more");
+      }
+    });
     for (int i = 0; i < config.node().roles().size(); i++) {
       oneOf(config.node().roles().get(i), NodeSettings.ROLES, "node.roles[" + i + "]");
     }
@@ -179,6 +188,11 @@ public final class FederationConfigParser {
         }
         if (s.powerWatts() != null && !(s.powerWatts() >= 0)) {
           throw new ConfigException("malformed value for '" + sat + ".power_watts': must be zero or more");
+        }
+        if (s.gpu() != null && GpuPower.watts(s.gpu()).isEmpty()) {
+          throw new ConfigException("malformed value for '" + sat + ".gpu': '" + s.gpu() + "' is not a GPU this "
+              + "node knows (" + String.join(", ", GpuPower.KNOWN) + ", optionally counted: '8x h200'); give "
+              + "power_watts instead");
         }
       }
     }

@@ -11,9 +11,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param maxParallelRequests the most calls this dispatcher keeps open on the server at once
  * @param type how to read its load: {@code vllm}, {@code sglang}, {@code ollama} or {@code openai}
  * @param datacenter where the server runs
- * @param powerWatts the server's power draw, for the energy estimate of each call; null: no estimate
+ * @param powerWatts the server's power draw while it serves, for each call's energy; without it, its {@code gpu}'s
+ *     (see {@link GpuPower}); without either, calls get an estimate from the model's size
  * @param maxWaiting the agent asks for work only while the server's own queue holds at most this many requests
  *     (from its metrics); -1: ignore the server's queue
+ * @param gpu what the server runs on, {@code h200} or {@code 4x h100}: gives its power when {@code power_watts} is
+ *     not set
  */
 public record ServerConfig(
     String url,
@@ -23,18 +26,24 @@ public record ServerConfig(
     String type,
     String datacenter,
     Double powerWatts,
-    Integer maxWaiting) {
+    Integer maxWaiting,
+    String gpu) {
 
   public static final int DEFAULT_MAX_PARALLEL_REQUESTS = 16;
 
   public ServerConfig(String url, String bearerToken, String organization, Integer maxParallelRequests, String type,
       String datacenter) {
-    this(url, bearerToken, organization, maxParallelRequests, type, datacenter, null, null);
+    this(url, bearerToken, organization, maxParallelRequests, type, datacenter, null, null, null);
+  }
+
+  public ServerConfig(String url, String bearerToken, String organization, Integer maxParallelRequests, String type,
+      String datacenter, Double powerWatts, Integer maxWaiting) {
+    this(url, bearerToken, organization, maxParallelRequests, type, datacenter, powerWatts, maxWaiting, null);
   }
 
   public ServerConfig withDatacenter(String newDatacenter) {
     return new ServerConfig(url, bearerToken, organization, maxParallelRequests, type, newDatacenter, powerWatts,
-        maxWaiting);
+        maxWaiting, gpu);
   }
 
   public ServerConfig {
@@ -44,6 +53,14 @@ public record ServerConfig(
     type = type == null ? "vllm" : type;
     datacenter = datacenter == null ? "default" : datacenter;
     maxWaiting = maxWaiting == null ? 0 : maxWaiting;
+  }
+
+  /** The power calls share: {@code power_watts}, else its GPUs' board power; empty when neither is known. */
+  public java.util.OptionalDouble servingWatts() {
+    if (powerWatts != null) {
+      return java.util.OptionalDouble.of(powerWatts);
+    }
+    return gpu == null ? java.util.OptionalDouble.empty() : GpuPower.watts(gpu);
   }
 
   private static String stripTrailingSlash(String url) {

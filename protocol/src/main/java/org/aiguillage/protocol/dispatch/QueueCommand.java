@@ -49,8 +49,18 @@ public interface QueueCommand extends CborSerializable {
 
   record GetFleet(ActorRef<Fleet> replyTo) implements QueueCommand {}
 
-  /** @param waitingTickets tickets waiting for a server; @param servers the agents that asked for work lately */
-  record Fleet(String model, int waitingTickets, java.util.List<ServerView> servers) implements CborSerializable {}
+  /**
+   * @param waitingTickets tickets waiting for a server
+   * @param servers the agents that asked for work lately
+   * @param recentWaitP50Millis the median queue wait of the last 5 minutes; -1 when nothing was handed over then
+   */
+  record Fleet(String model, int waitingTickets, java.util.List<ServerView> servers, long recentWaitP50Millis)
+      implements CborSerializable {
+
+    public Fleet(String model, int waitingTickets, java.util.List<ServerView> servers) {
+      this(model, waitingTickets, servers, -1);
+    }
+  }
 
   /** One server as its queue sees it: its agent's last demand. */
   record ServerView(String serverId, String organization, String datacenter, int credit, LoadSnapshot snapshot,

@@ -143,6 +143,35 @@ class FederationConfigParserTest {
     assertTrue(!printed.contains("sk-very-secret") && !printed.contains("server-secret"), printed);
   }
 
+  @Test
+  void aServerGetsItsPowerFromItsGpuUnlessItSaysItAndDatacentresTheirFigures() {
+    FederationConfig config = FederationConfigParser.parse("""
+        datacenters:
+          dc-paris: { pue: 1.3, carbon_intensity_g_per_kwh: 56 }
+          default: { pue: 1.5 }
+        models:
+          - name: m
+            vllm_servers:
+              - { url: "http://a:8000", gpu: 4x h100 }
+              - { url: "http://b:8000", gpu: h200, power_watts: 900 }
+              - { url: "http://c:8000" }
+        """);
+    var servers = config.models().get(0).vllmServers();
+    assertEquals(2800.0, servers.get(0).servingWatts().getAsDouble(), "four H100s of 700 W");
+    assertEquals(900.0, servers.get(1).servingWatts().getAsDouble(), "a measured figure wins over the board's");
+    assertTrue(servers.get(2).servingWatts().isEmpty());
+    assertEquals(1.3, config.datacenter("dc-paris").pue());
+    assertEquals(56.0, config.datacenter("dc-paris").carbonIntensityGPerKwh());
+    assertEquals(1.5, config.datacenter("dc-lyon").pue(), "a datacentre not named takes default's figures");
+    assertEquals(null, config.datacenter("dc-lyon").carbonIntensityGPerKwh());
+    assertEquals(1.0, FederationConfigParser.parse("models: []").datacenter("x").pue(), "no figures: no overhead");
+
+    assertMessage("models: [ { name: m, vllm_servers: [ { url: \"http://a:8000\", gpu: tpu-v5 } ] } ]",
+        "models[0].vllm_servers[0].gpu': 'tpu-v5' is not a GPU this node knows (a10, a100, ");
+    assertMessage("datacenters: { dc1: { pue: 0.8 } }", "'datacenters.dc1.pue': must be 1 or more");
+    assertMessage("datacenters: { dc1: { carbon: 3 } }", "unknown configuration key 'datacenters.dc1.carbon'");
+  }
+
   private static void assertMessage(String yaml, String expected) {
     ConfigException e = assertThrows(ConfigException.class, () -> FederationConfigParser.parse(yaml));
     assertTrue(e.getMessage().contains(expected), e.getMessage());
