@@ -4,6 +4,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -72,18 +74,41 @@ final class DashboardPage {
         } else if (query.series().isEmpty()) {
           out.append("<tr><td class=\"none\">no data</td></tr>\n");
         }
-        for (Series s : query.series()) {
-          double share = max > 0 && Double.isFinite(s.value()) && s.value() > 0 ? s.value() / max : 0;
-          out.append("<tr><td>").append(escape(legend(query.legendFormat(), s.labels())))
-              .append("<div class=\"bar\" style=\"width: ").append(String.format(Locale.ROOT, "%.1f", share * 100))
-              .append("%\"></div></td><td class=\"l\">").append(escape(labels(s.labels())))
-              .append("</td><td class=\"v\">").append(escape(format(s.value(), panel.unit()))).append("</td></tr>\n");
+        if (query.legendFormat() == null || query.legendFormat().isBlank()) {
+          labelColumns(out, query, panel.unit());
+        } else {
+          for (Series s : query.series()) {
+            double share = max > 0 && Double.isFinite(s.value()) && s.value() > 0 ? s.value() / max : 0;
+            out.append("<tr><td>").append(escape(legend(query.legendFormat(), s.labels())))
+                .append("<div class=\"bar\" style=\"width: ")
+                .append(String.format(Locale.ROOT, "%.1f", share * 100)).append("%\"></div></td><td class=\"l\">")
+                .append(escape(labels(s.labels()))).append("</td><td class=\"v\">")
+                .append(escape(format(s.value(), panel.unit()))).append("</td></tr>\n");
+          }
         }
         out.append("</table>\n");
       }
       out.append("</div>\n");
     }
     return out.append("</div></body></html>\n").toString();
+  }
+
+  /** A query without a legend, as Grafana's table panel shows it: a column per label, then the value. */
+  private static void labelColumns(StringBuilder out, Query query, String unit) {
+    Set<String> columns = new TreeSet<>();
+    query.series().forEach(s -> columns.addAll(s.labels().keySet()));
+    columns.removeAll(Set.of("__name__", "job"));
+    if (query.series().isEmpty()) {
+      return;
+    }
+    out.append("<tr>");
+    columns.forEach(c -> out.append("<td class=\"l\">").append(escape(c)).append("</td>"));
+    out.append("<td class=\"l\"></td></tr>\n");
+    for (Series s : query.series()) {
+      out.append("<tr>");
+      columns.forEach(c -> out.append("<td>").append(escape(s.labels().getOrDefault(c, ""))).append("</td>"));
+      out.append("<td class=\"v\">").append(escape(format(s.value(), unit))).append("</td></tr>\n");
+    }
   }
 
   /** The series' name as Grafana's legend would show it: {@code {{label}}} replaced by its value. */

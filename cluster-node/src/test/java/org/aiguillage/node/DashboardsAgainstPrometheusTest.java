@@ -105,6 +105,8 @@ class DashboardsAgainstPrometheusTest {
     node = AiguillageNode.start(FederationConfigParser.parse("""
         http: { host: 127.0.0.1, port: %d }
         persistence: { url: "jdbc:h2:mem:dashboards" }
+        datacenters:
+          default: { pue: 1.2, carbon_intensity_g_per_kwh: 56 }   # energy with its overhead, and its CO2e
         tokens:
           - { token: sk-high, name: high, organization: univ-a, priority: 5 }
           - { token: sk-low, name: low, organization: univ-b, priority: 1 }
@@ -423,8 +425,10 @@ class DashboardsAgainstPrometheusTest {
     assertEquals(rules.keySet(), health.keySet());
     health.forEach((rule, state) -> assertEquals("ok", state.trim(), rule + " as Prometheus evaluates it"));
 
-    // The model whose only server is down: no server, all its requests 503. The healthy ones trip nothing.
+    // The model whose only server is down: no server (unhealthy from the start, its metrics never answer), all
+    // its requests 503. The healthy ones trip nothing.
     assertEquals(Set.of("gone"), modelsPerAlert.get("NoServerForModel"), "NoServerForModel");
+    assertEquals(Set.of("gone"), modelsPerAlert.get("ServerUnhealthy"), "ServerUnhealthy");
     assertEquals(Set.of("gone"), modelsPerAlert.get("HighErrorRatio"), "HighErrorRatio");
     assertEquals(Set.of(), modelsPerAlert.get("QueueWaitHigh"), "QueueWaitHigh");
     assertEquals(Set.of(), modelsPerAlert.get("NodeUnreachable"), "NodeUnreachable");
