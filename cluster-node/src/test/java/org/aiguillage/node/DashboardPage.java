@@ -1,6 +1,7 @@
 package org.aiguillage.node;
 
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -26,6 +27,7 @@ final class DashboardPage {
   /** A panel, or a row (a heading across the grid, no queries). */
   record Panel(String title, String description, String unit, int width, boolean row, List<Query> queries) {}
 
+  private static final Pattern ORDERED = Pattern.compile("\\s*(sort|sort_desc|topk|bottomk)\\s*\\(");
   private static final Pattern LEGEND_LABEL = Pattern.compile("\\{\\{\\s*([A-Za-z_][A-Za-z0-9_]*)\\s*}}");
 
   private DashboardPage() {}
@@ -77,7 +79,13 @@ final class DashboardPage {
         if (query.legendFormat() == null || query.legendFormat().isBlank()) {
           labelColumns(out, query, panel.unit());
         } else {
-          for (Series s : query.series()) {
+          // Prometheus's order, where the query sets it; otherwise by legend, as a reader looks for a series.
+          List<Series> series = query.series();
+          if (!ORDERED.matcher(query.expr()).lookingAt()) {
+            series = series.stream().sorted(Comparator.comparing(s -> legend(query.legendFormat(), s.labels())))
+                .toList();
+          }
+          for (Series s : series) {
             double share = max > 0 && Double.isFinite(s.value()) && s.value() > 0 ? s.value() / max : 0;
             out.append("<tr><td>").append(escape(legend(query.legendFormat(), s.labels())))
                 .append("<div class=\"bar\" style=\"width: ")

@@ -110,7 +110,8 @@ class DashboardsAgainstPrometheusTest {
         tokens:
           - { token: sk-high, name: high, organization: univ-a, priority: 5 }
           - { token: sk-low, name: low, organization: univ-b, priority: 1 }
-          - { token: sk-limited, name: limited, organization: univ-c, requests_per_minute: %d }
+          # Priority 1 as low's: its second wave is all 429s, so a priority of its own would have no waits to show.
+          - { token: sk-limited, name: limited, organization: univ-c, priority: 1, requests_per_minute: %d }
         models:
           - name: chat
             model: served-chat
