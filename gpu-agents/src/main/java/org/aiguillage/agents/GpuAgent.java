@@ -154,20 +154,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final StepCurve steps = new StepCurve();
   private long assignsSeen;
   private double recentTtftSeconds;
-  private long unhealthyUntilMillis;
-  /** Failures in a row: each doubles the back-off (up to {@link #MAX_BACKOFF}); an answer resets it. */
-  private int consecutiveFailures;
-  /**
-   * The server's /metrics did not answer at the last scrape (it is down or unreachable), or has not answered yet:
-   * an agent whose server exposes metrics takes work once it has seen them answer.
-   */
-  private boolean scrapeFailing;
-  private boolean scrapedOnce;
-  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
-  /** How long a server that answered 404 on its model's path gets no work before it is tried again. */
-  static final Duration ENDPOINT_RETRY = Duration.ofMinutes(1);
+  private final ServerHealth health;
   private static final Duration UPLOAD_TIMEOUT = Duration.ofSeconds(10);
-  private long endpointMissingUntilMillis;
 
   private GpuAgent(ActorContext<AgentCommand> ctx, TimerScheduler<AgentCommand> timers, ServerSpec spec,
       RecipientRef<QueueCommand> queue, AgentSettings settings, Consumer<UsageRecord> usageSink, Runnable onStop) {
@@ -184,7 +172,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     this.pool = pool(ctx, max);
     this.metrics = new AgentMetrics(spec.model(), spec.serverId(), spec.server().organization(),
         spec.server().datacenter());
-    scrapeFailing = spec.hasMetrics();
+    this.health = new ServerHealth(spec.hasMetrics(), settings.unhealthyBackoff(), System::currentTimeMillis);
     if (spec.hasMetrics()) {
       timers.startTimerWithFixedDelay(Tick.SCRAPE, Duration.ZERO, settings.scrapeInterval());
     }
@@ -282,10 +270,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (draining) {
       return ServerState.DRAINING;
     }
-    if (!healthy()) {
+    if (!health.healthy()) {
       return ServerState.UNHEALTHY;
     }
-    if (endpointMissing()) {
+    if (health.endpointMissing()) {
       return ServerState.ENDPOINT_MISSING;
     }
     if (serverLoad.kvCacheUsage() >= settings.kvCacheHighWater()) {
@@ -297,14 +285,6 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     return calls.size() >= spec.server().maxParallelRequests() ? ServerState.FULL : ServerState.READY;
   }
 
-  private boolean healthy() {
-    return !scrapeFailing && System.currentTimeMillis() >= unhealthyUntilMillis;
-  }
-
-  /** It answered 404 on its model's path lately: not this server's kind of work (see {@link #ENDPOINT_RETRY}). */
-  private boolean endpointMissing() {
-    return System.currentTimeMillis() < endpointMissingUntilMillis;
-  }
 
   private LoadSnapshot snapshot() {
     return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
@@ -536,8 +516,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       // Not the client's error: this server does not serve its model's path. Another server may.
       String path = call.ticket.call().path();
       getContext().getLog().warn("server {} answers 404 on {}: it does not serve model {}'s type; no work for it "
-          + "for {} s", spec.serverId(), path, spec.model(), ENDPOINT_RETRY.toSeconds());
-      endpointMissingUntilMillis = System.currentTimeMillis() + ENDPOINT_RETRY.toMillis();
+          + "for {} s", spec.serverId(), path, spec.model(), ServerHealth.ENDPOINT_RETRY.toSeconds());
+      health.endpointMissingFromNow();
       call.ticket.requester().tell(new RequestCommand.UpstreamFailed(call.ticket.id(), spec.serverId(), true,
           "server answered 404 on " + path));
       endCall(call.ticket.id());
@@ -601,10 +581,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private void failRetryably(Call call, String reason) {
     getContext().getLog().warn("server {} failed a call before its first byte: {}", spec.serverId(), reason);
-    consecutiveFailures++;
-    long backoff = Math.min(MAX_BACKOFF.toMillis(),
-        settings.unhealthyBackoff().toMillis() << Math.min(20, consecutiveFailures - 1));
-    unhealthyUntilMillis = System.currentTimeMillis() + backoff;
+    health.failed();
     call.ticket.requester().tell(new RequestCommand.UpstreamFailed(call.ticket.id(), spec.serverId(), true, reason));
     endCall(call.ticket.id());
     queue.tell(new QueueCommand.DemandWithdrawn(spec.serverId()));
@@ -666,7 +643,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private void answered(Call call) {
     call.answered = true;
-    consecutiveFailures = 0;
+    health.answered();
     timers.cancel(new FirstEventDue(call.ticket.id()));
     observeFirstEvent(call);
   }
@@ -713,18 +690,16 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       scrapes.forget();
       steps.forget();
     }
-    boolean wasFailing = scrapeFailing;
-    boolean first = !scrapedOnce;
-    scrapeFailing = scraped.failure().isPresent();
-    scrapedOnce = true;
-    if (scrapeFailing && (first || !wasFailing)) {
-      getContext().getLog().warn("server {} does not answer its metrics: no work for it until it does ({})",
-          spec.serverId(), scraped.failure().get().getMessage());
-    } else if (!scrapeFailing && wasFailing) {
-      if (!first) {
+    switch (health.scraped(scraped.failure().isEmpty())) {
+      case STOPPED_ANSWERING -> getContext().getLog().warn(
+          "server {} does not answer its metrics: no work for it until it does ({})", spec.serverId(),
+          scraped.failure().get().getMessage());
+      case ANSWERING_AGAIN -> {
         getContext().getLog().info("server {} answers its metrics again", spec.serverId());
+        demand();
       }
-      demand();
+      case FIRST_ANSWER -> demand();
+      case UNCHANGED -> { }
     }
     return this;
   }
