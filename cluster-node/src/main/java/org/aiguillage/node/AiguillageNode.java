@@ -69,11 +69,15 @@ public final class AiguillageNode implements AutoCloseable {
 
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
+  /** A node without the edge role: where it serves its metrics; null otherwise, or when its port was taken. */
+  private final ServerBinding metricsBinding;
   private final FederationConfig config;
 
-  private AiguillageNode(ActorSystem<Void> system, ServerBinding binding, FederationConfig config) {
+  private AiguillageNode(ActorSystem<Void> system, ServerBinding binding, ServerBinding metricsBinding,
+      FederationConfig config) {
     this.system = system;
     this.binding = binding;
+    this.metricsBinding = metricsBinding;
     this.config = config;
   }
 
@@ -152,6 +156,7 @@ public final class AiguillageNode implements AutoCloseable {
       Supplier<FederationConfig> current = () -> reload.inForce().withModels(fleet.models());
       drainAgentsWhenLeaving(system, localAgents, node.drainTimeout());
       ServerBinding binding = null;
+      ServerBinding metricsBinding = null;
       if (node.has("edge")) {
         ClusterSharding sharding = ClusterSharding.get(system);
         Function<String, RecipientRef<QueueCommand>> queues = model -> sharding.entityRefFor(ModelQueue.TYPE_KEY,
@@ -185,11 +190,13 @@ public final class AiguillageNode implements AutoCloseable {
           system.log().info("leaving: waiting for {} request(s) in flight", inFlight.count());
           return inFlight.drained(system, node.drainTimeout());
         });
+      } else {
+        metricsBinding = serveMetrics(system, config);
       }
       system.log().info("Aiguillage node up: roles {}, datacenter {}, cluster {}{}", node.roles(),
           node.datacenter(), Cluster.get(system).selfMember().address(),
           binding == null ? "" : ", http://" + config.http().host() + ":" + binding.localAddress().getPort());
-      return new AiguillageNode(system, binding, config);
+      return new AiguillageNode(system, binding, metricsBinding, config);
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
       system.terminate();
       throw new IllegalStateException("the node's actors did not start: " + e, e);
@@ -262,6 +269,26 @@ public final class AiguillageNode implements AutoCloseable {
    * Serves each connection with its own flow (decision 003): its requests carry the connection, whose end tells the
    * ones still waiting that their client left.
    */
+  /**
+   * A node without the edge role still has figures to give (an agent node: its servers, calls, tokens and energy):
+   * it serves {@code /metrics} and {@code /health} on its HTTP port. A port already taken (several nodes on one host
+   * with the default port) is said and the node goes on without it: its work does not depend on being watched.
+   */
+  private static ServerBinding serveMetrics(ActorSystem<Void> system, FederationConfig config) {
+    Materializer materializer = Materializer.matFromSystem(system);
+    StatusRoutes metrics = new StatusRoutes(materializer, null, new ClusterMetrics(system, config.node().has("queue")));
+    try {
+      ServerBinding binding = bind(system, metrics.metricsAndHealth(), config, new InFlight());
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "metrics-unbind",
+          () -> binding.unbind().thenApply(u -> Done.getInstance()));
+      system.log().info("metrics at http://{}:{}/metrics", config.http().host(), binding.localAddress().getPort());
+      return binding;
+    } catch (IllegalStateException e) {
+      system.log().warn("no /metrics on this node: {}", e.getMessage());
+      return null;
+    }
+  }
+
   private static ServerBinding bind(ActorSystem<Void> system, Route routes, FederationConfig config,
       InFlight inFlight) {
     Materializer materializer = Materializer.matFromSystem(system);
@@ -308,6 +335,15 @@ public final class AiguillageNode implements AutoCloseable {
     } catch (java.util.concurrent.ExecutionException e) {
       throw new IllegalStateException(e.getCause());
     }
+  }
+
+  /** Where this node serves {@code /metrics}: its edge's port, or a node without the edge role its own. */
+  public String metricsUrl() {
+    ServerBinding b = binding != null ? binding : metricsBinding;
+    if (b == null) {
+      throw new IllegalStateException("this node serves no metrics (its HTTP port was taken)");
+    }
+    return "http://" + config.http().host() + ":" + b.localAddress().getPort() + "/metrics";
   }
 
   public int httpPort() {

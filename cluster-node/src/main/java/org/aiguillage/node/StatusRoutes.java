@@ -25,6 +25,7 @@ final class StatusRoutes extends EdgeDirectives {
   private final FleetRoutes fleet;
   private final ClusterMetrics cluster;
 
+  /** @param fleet the models as their queues see them; null on a node without the edge role (metrics only) */
   StatusRoutes(Materializer materializer, FleetRoutes fleet, ClusterMetrics cluster) {
     super(materializer);
     this.fleet = fleet;
@@ -33,12 +34,21 @@ final class StatusRoutes extends EdgeDirectives {
 
   Route route() {
     return concat(
-        path("metrics", () -> answer(() -> HttpResponse.create()
-            .withEntity(ContentTypes.TEXT_PLAIN_UTF8, NodeMetrics.scrape() + cluster.scrape()))),
+        metrics(),
         path("status", () -> get(() -> completeWithFuture(fleet.modelViews()
             .thenApply(views -> json(200, StatusView.of(views, System.currentTimeMillis())))))),
         pathSingleSlash(() -> get(() -> forBrowsers(() -> page("web/status.html")))),
         pathPrefix("admin", () -> pathSingleSlash(() -> get(() -> page("web/admin.html")))));
+  }
+
+  private Route metrics() {
+    return path("metrics", () -> answer(() -> HttpResponse.create()
+        .withEntity(ContentTypes.TEXT_PLAIN_UTF8, NodeMetrics.scrape() + cluster.scrape())));
+  }
+
+  /** What a node without the edge role serves: its metrics, and that it is alive. */
+  Route metricsAndHealth() {
+    return concat(metrics(), path("health", () -> answer(() -> json(200, "{\"status\":\"ok\"}"))));
   }
 
   /** Only a client that asks for HTML: Ollama's clients probe {@code GET /} for its text. */

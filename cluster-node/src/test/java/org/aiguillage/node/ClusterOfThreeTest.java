@@ -126,6 +126,15 @@ class ClusterOfThreeTest {
   }
 
   @Test
+  void theAgentNodeWithoutAnEdgeServesItsServersMetrics() throws Exception {
+    String metrics = http.send(HttpRequest.newBuilder(URI.create(node3.metricsUrl())).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    assertTrue(metrics.contains("aiguillage_server_state{") && metrics.contains("aiguillage_server_in_flight{"),
+        "the agents' figures are on the agent node's /metrics: " + metrics);
+    assertTrue(metrics.contains("aiguillage_cluster_members{status=\"up\"} 3"), metrics);
+  }
+
+  @Test
   void theModelsQueuesSpreadOverBothQueueNodes() throws Exception {
     for (int i = 0; i < MODELS; i++) {
       chat(node1, "sk-cluster-key", "model-" + i);

@@ -155,12 +155,11 @@ class KubernetesManifestsTest {
       Map<String, Integer> ports = ports(container);
       assertEquals(config.cluster().managementPort(), ports.get("management"), name + ": management port");
       assertEquals(config.cluster().port(), ports.get("remoting"), name + ": cluster port");
+      // Every node serves /metrics on its HTTP port (a node without the edge role that alone), for Prometheus.
+      assertEquals(config.http().port(), ports.get("http"), name + ": http port");
+      assertEquals("0.0.0.0", config.http().host(), name + ": the node listens on the pod's addresses");
       if (config.node().has("edge")) {
-        assertEquals(config.http().port(), ports.get("http"), name + ": http port");
-        assertEquals("0.0.0.0", config.http().host(), name + ": the edge listens on the pod's addresses");
         edgeLabelsets.add(labels.toString());
-      } else {
-        assertFalse(ports.containsKey("http"), name + ": no edge role, no http port");
       }
       assertEquals("/ready", container.path("readinessProbe").path("httpGet").path("path").asText(), name);
       assertEquals("management", container.path("readinessProbe").path("httpGet").path("port").asText(), name);

@@ -156,6 +156,9 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private double recentTtftSeconds;
   private final ServerHealth health;
   private static final Duration UPLOAD_TIMEOUT = Duration.ofSeconds(10);
+  /** A server whose metrics take longer than this is taken as not answering them. */
+  private static final Duration SCRAPE_TIMEOUT = Duration.ofSeconds(2);
+  private boolean scrapeInFlight;
 
   private GpuAgent(ActorContext<AgentCommand> ctx, TimerScheduler<AgentCommand> timers, ServerSpec spec,
       RecipientRef<QueueCommand> queue, AgentSettings settings, Consumer<UsageRecord> usageSink, Runnable onStop) {
@@ -662,6 +665,12 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   // ---- scraping
 
   private Behavior<AgentCommand> onScrapeTick() {
+    // One scrape at a time: a server that does not answer (down, unreachable) would otherwise get a new request at
+    // every tick, each waiting for a connection, until the pool's queue overflows.
+    if (scrapeInFlight) {
+      return this;
+    }
+    scrapeInFlight = true;
     CompletionStage<ServerLoad> load = http.singleRequest(withServerToken(
             HttpRequest.GET(spec.server().url() + "/metrics")))
         .thenCompose(r -> {
@@ -671,13 +680,15 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
           }
           return r.entity().toStrict(2_000, materializer);
         })
-        .thenApply(strict -> MetricsParser.parse(strict.getData().utf8String()));
+        .thenApply(strict -> MetricsParser.parse(strict.getData().utf8String()))
+        .toCompletableFuture().orTimeout(SCRAPE_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     getContext().pipeToSelf(load, (l, failure) ->
         new Scraped(Optional.ofNullable(l), Optional.ofNullable(failure)));
     return this;
   }
 
   private Behavior<AgentCommand> onScraped(Scraped scraped) {
+    scrapeInFlight = false;
     scraped.load().ifPresent(l -> {
       serverLoad = l;
       metrics.scraped(l);
