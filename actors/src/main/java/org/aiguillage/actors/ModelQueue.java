@@ -31,6 +31,7 @@ import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -240,6 +241,13 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         })
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onSignal(Terminated.class, this::onAgentTerminated)
+        // The queue moved to another node, or this node stops: its gauges here would go on saying its last figures
+        // (a model with no server, for ever) beside the new node's.
+        .onSignal(PostStop.class, stop -> {
+          queueLength.remove();
+          usableServers.remove();
+          return this;
+        })
         .build();
   }
 
