@@ -241,8 +241,9 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         })
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onSignal(Terminated.class, this::onAgentTerminated)
-        // The queue moved to another node, or this node stops: its gauges here would go on saying its last figures
-        // (a model with no server, for ever) beside the new node's.
+        // The queue moved to another node, or this node stops: its instruments go from Kamon's registry. (Kamon's
+        // Prometheus reporter still shows a gone gauge's last value until the node restarts: the alerts take the
+        // max over nodes for it.)
         .onSignal(PostStop.class, stop -> {
           queueLength.remove();
           usableServers.remove();

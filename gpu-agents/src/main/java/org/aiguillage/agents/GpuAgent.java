@@ -288,7 +288,6 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     return calls.size() >= spec.server().maxParallelRequests() ? ServerState.FULL : ServerState.READY;
   }
 
-
   private LoadSnapshot snapshot() {
     return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
         serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state(),
@@ -714,6 +713,4 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     }
     return this;
   }
-
-
 }
