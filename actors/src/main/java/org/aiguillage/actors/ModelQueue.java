@@ -241,9 +241,8 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         })
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onSignal(Terminated.class, this::onAgentTerminated)
-        // The queue moved to another node, or this node stops: its instruments go from Kamon's registry. (Kamon's
-        // Prometheus reporter still shows a gone gauge's last value until the node restarts: the alerts take the
-        // max over nodes for it.)
+        // The queue moved to another node, or this node stops: its gauges go, and with them its series from this
+        // node's /metrics (NodeMetrics drops the last values Kamon's reporter would keep).
         .onSignal(PostStop.class, stop -> {
           queueLength.remove();
           usableServers.remove();

@@ -26,18 +26,11 @@ import org.apache.pekko.stream.Materializer;
  *   POST /v1/messages/count_tokens    an estimate of a request's input tokens (no tokenizer here)
  * </pre>
  */
-final class AnthropicRoutes extends EdgeDirectives {
-
-  private final Supplier<FederationConfig> config;
-  private final Accounts accounts;
-  private final Dispatch dispatch;
+final class AnthropicRoutes extends DialectRoutes {
 
   AnthropicRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts,
       Dispatch dispatch) {
-    super(materializer);
-    this.config = config;
-    this.accounts = accounts;
-    this.dispatch = dispatch;
+    super(materializer, config, accounts, dispatch);
   }
 
   Route route() {

@@ -48,6 +48,8 @@ final class FleetView {
   /** The PUE and carbon intensity of each datacentre, as the node's file gives them at its start. */
   private final Function<String, DatacenterConfig> datacenters;
   private volatile List<ModelConfig> models;
+  /** The models whose queue timeouts the metrics last said: said again only when the fleet changes. */
+  private List<ModelConfig> timeoutsPublished;
   private volatile FleetRegistry.State state = new FleetRegistry.State(List.of(), Set.of(), 0);
   private volatile Set<String> registered = Set.of();
   /** The server each registration's agent should run with, read by the agent singleton where it starts. */
@@ -101,9 +103,12 @@ final class FleetView {
   private synchronized void update(FleetRegistry.State state) {
     this.state = state;
     models = state.models().stream().map(FleetRegistry.RegisteredModel::withServers).toList();
-    for (ModelConfig m : models) {
-      kamon.Kamon.gauge("aiguillage_queue_timeout_seconds", "the model's queue_timeout")
-          .withTag("model", m.name()).update(m.queueTimeout().toMillis() / 1000.0);
+    if (!models.equals(timeoutsPublished)) {
+      for (ModelConfig m : models) {
+        kamon.Kamon.gauge("aiguillage_queue_timeout_seconds", "the model's queue_timeout")
+            .withTag("model", m.name()).update(m.queueTimeout().toMillis() / 1000.0);
+      }
+      timeoutsPublished = models;
     }
     Map<String, ServerSpec> wanted = new HashMap<>();
     for (FleetRegistry.RegisteredModel m : state.models()) {

@@ -37,20 +37,13 @@ import org.apache.pekko.stream.Materializer;
  *   POST     /api/embeddings    the older form: one prompt, one embedding
  * </pre>
  */
-final class OllamaRoutes extends EdgeDirectives {
+final class OllamaRoutes extends DialectRoutes {
 
   private static final String RUNNING = "Ollama is running";
 
-  private final Supplier<FederationConfig> config;
-  private final Accounts accounts;
-  private final Dispatch dispatch;
-
   OllamaRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts,
       Dispatch dispatch) {
-    super(materializer);
-    this.config = config;
-    this.accounts = accounts;
-    this.dispatch = dispatch;
+    super(materializer, config, accounts, dispatch);
   }
 
   Route route() {

@@ -27,7 +27,6 @@ import org.apache.pekko.stream.Materializer;
  * then hands over: model calls to {@link Dispatch}, the model list to the configuration.
  *
  * <pre>
- *   GET|any  /health, /ready            liveness
  *   POST     /v1/chat/completions       chat, streamed or whole                 } text-generation
  *   POST     /v1/completions            text completions, streamed or whole     }
  *   POST     /v1/responses              the Responses API, streamed or whole    }
@@ -40,23 +39,15 @@ import org.apache.pekko.stream.Materializer;
  *   GET      /v1/models/{id}            one of them (an id may hold slashes)
  * </pre>
  */
-final class OpenAiRoutes extends EdgeDirectives {
-
-  private final Supplier<FederationConfig> config;
-  private final Accounts accounts;
-  private final Dispatch dispatch;
+final class OpenAiRoutes extends DialectRoutes {
 
   OpenAiRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts,
       Dispatch dispatch) {
-    super(materializer);
-    this.config = config;
-    this.accounts = accounts;
-    this.dispatch = dispatch;
+    super(materializer, config, accounts, dispatch);
   }
 
   Route route() {
     return concat(
-        path(segment("health").orElse(segment("ready")), () -> answer(() -> json(200, "{\"status\":\"ok\"}"))),
         pathPrefix("v1", () -> concat(
             path(segment("chat").slash("completions"), () -> post(() -> completion(ModelRequest.Endpoint.CHAT))),
             path("completions", () -> post(() -> completion(ModelRequest.Endpoint.COMPLETIONS))),

@@ -1,6 +1,7 @@
 package org.aiguillage.node;
 
-import java.util.Optional;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -11,6 +12,7 @@ import org.apache.pekko.stream.Materializer;
  * What anyone may look at, without a key.
  *
  * <pre>
+ *   any  /health, /ready   liveness
  *   GET  /metrics   Prometheus text: the node's metrics, its process's, and the cluster as it sees it
  *   GET  /status    the models' state, servers up, queue now and lately, by datacentre (JSON, see StatusView)
  *   GET  /          the status page (HTML), for a browser; other clients (Ollama's probes) get Ollama's answer
@@ -34,7 +36,7 @@ final class StatusRoutes extends EdgeDirectives {
 
   Route route() {
     return concat(
-        metrics(),
+        metricsAndHealth(),
         path("status", () -> get(() -> completeWithFuture(fleet.modelViews()
             .thenApply(views -> json(200, StatusView.of(views, System.currentTimeMillis())))))),
         pathSingleSlash(() -> get(() -> forBrowsers(() -> page("web/status.html")))),
@@ -48,7 +50,8 @@ final class StatusRoutes extends EdgeDirectives {
 
   /** What a node without the edge role serves: its metrics, and that it is alive. */
   Route metricsAndHealth() {
-    return concat(metrics(), path("health", () -> answer(() -> json(200, "{\"status\":\"ok\"}"))));
+    return concat(metrics(),
+        path(segment("health").orElse(segment("ready")), () -> answer(() -> json(200, "{\"status\":\"ok\"}"))));
   }
 
   /** Only a client that asks for HTML: Ollama's clients probe {@code GET /} for its text. */

@@ -63,9 +63,6 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DashboardsAgainstPrometheusTest {
 
-  /** The models this test's node serves (see {@link #start}). */
-  private static final Set<String> OUR_MODELS = Set.of("chat", "embed", "gone");
-
   private static final Path MONITORING = Path.of("..", "k8s", "monitoring").toAbsolutePath().normalize();
   private static final Path PAGES = Path.of("target", "dashboards").toAbsolutePath();
   private static final List<String> DASHBOARDS =
@@ -416,10 +413,6 @@ class DashboardsAgainstPrometheusTest {
       assertEquals("success", answer.path("status").asText(), rule.getKey() + ": " + rule.getValue() + " -> " + answer);
       Set<String> models = new TreeSet<>();
       series(answer).forEach(s -> models.add(s.labels().getOrDefault("model", s.labels().toString())));
-      // Kamon is one per JVM, and its Prometheus reporter keeps the last value of a gauge whose instrument went:
-      // the queues of earlier tests' nodes in this JVM still say their last figures (0 servers). Only this
-      // node's models are judged.
-      models.removeIf(m -> !OUR_MODELS.contains(m) && !m.startsWith("{"));
       modelsPerAlert.put(rule.getKey(), models);
     }
 
