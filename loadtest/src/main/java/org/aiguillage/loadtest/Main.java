@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -20,8 +21,11 @@ import org.aiguillage.loadtest.run.Reports;
 import org.aiguillage.loadtest.run.RequestRecord;
 import org.aiguillage.loadtest.run.Results;
 import org.aiguillage.loadtest.run.Shape;
+import org.aiguillage.loadtest.sim.FittedProfile;
+import org.aiguillage.loadtest.sim.ProfileFit;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
 import org.aiguillage.loadtest.sim.Task;
+import org.aiguillage.loadtest.sim.VirtualBench;
 import org.aiguillage.loadtest.sim.VllmSimulator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,11 +35,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code java -jar loadtest.jar simulate|run|report|overhead}: a simulated vLLM server, and a load generator for
- * any OpenAI-compatible endpoint with its reports. {@code --help} on each command lists its options.
+ * {@code java -jar loadtest.jar simulate|run|report|overhead|predict|fit}: a simulated vLLM server, a load generator
+ * for any OpenAI-compatible endpoint with its reports, and the simulator's profiles run in virtual time and fitted to
+ * published sweeps. {@code --help} on each command lists its options.
  */
 @Command(name = "java -jar loadtest.jar", mixinStandardHelpOptions = true, version = "Aiguillage load test 0.1.0",
-    subcommands = {Main.Simulate.class, Main.Run.class, Main.Report.class, Main.Overhead.class},
+    subcommands = {Main.Simulate.class, Main.Run.class, Main.Report.class, Main.Overhead.class, Main.Predict.class,
+        Main.Fit.class},
     description = "A simulated vLLM server, and a load generator for any OpenAI-compatible endpoint.")
 public final class Main {
 
@@ -91,7 +97,8 @@ public final class Main {
     @Option(names = "--host", description = "default 127.0.0.1") String host;
     @Option(names = "--port", description = "default 8001; 0 picks a free one") String port;
     @Option(names = "--model", description = "the model it serves (default demo-model)") String model;
-    @Option(names = "--profile", description = "h200 (default), fast or steady") String profile;
+    @Option(names = "--profile", description = "h200 (default), rtx6000pro, fast, steady, or a fitted "
+        + "FILE.properties") String profile;
     @Option(names = "--max-num-seqs", description = "its batch's ceiling") String maxNumSeqs;
     @Option(names = "--max-model-len", description = "its context length") String maxModelLen;
     @Option(names = "--itl-ms", paramLabel = "AT_1,AT_128", description = "inter-token latency at batch 1 and 128")
@@ -109,7 +116,7 @@ public final class Main {
     boolean callTimings;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() throws InterruptedException, IOException {
       simulate(Options.matched(spec.commandLine().getParseResult()));
       return 0;
     }
@@ -127,6 +134,8 @@ public final class Main {
     @Option(names = "--users", description = "closed-loop users (default 1)") String users;
     @Option(names = "--ramp-down", description = "time to stop every user") String rampDown;
     @Option(names = "--sweep", paramLabel = "1,2,4,...", description = "one closed loop per level") String sweep;
+    @Option(names = "--requests-per-user", description = "each user sends this many, then stops (instead of "
+        + "--duration; as vLLM's benchmark does with --num-prompts)") String requestsPerUser;
     @Option(names = "--rate", description = "open-loop Poisson arrivals per second") String rate;
     @Option(names = "--ttft-slo-ms", description = "default 200") String ttftSloMs;
     @Option(names = "--itl-slo-ms", description = "default 50") String itlSloMs;
@@ -181,6 +190,61 @@ public final class Main {
     }
   }
 
+  @Command(name = "predict", mixinStandardHelpOptions = true, abbreviateSynopsis = true,
+      description = "A profile's sweep in virtual time (no server, no clock: hours of load in seconds), as vLLM's "
+          + "benchmark runs it, next to published figures if given.")
+  static final class Predict implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Option(names = "--profile", description = "h200 (default), rtx6000pro, or a fitted FILE.properties")
+    String profile;
+    @Option(names = "--shape", description = "A, B, C or IN/OUT tokens (default A)") String shape;
+    @Option(names = "--sweep", paramLabel = "1,2,4,...", description = "concurrencies (default 1,2,4,...,128)")
+    String sweep;
+    @Option(names = "--prompts-per-user", description = "requests per user at each level (default 10)")
+    String promptsPerUser;
+    @Option(names = "--seed", description = "of the request sizes (default 42)") String seed;
+    @Option(names = "--reference", paramLabel = "FILE.csv", description = "published figures to compare with")
+    String reference;
+    @Option(names = "--out", description = "the report's directory (default: printed only)") String out;
+    @Option(names = "--csv", paramLabel = "FILE.csv", description = "also write the figures as a reference table "
+        + "(what fit --reference reads)") String csv;
+
+    @Override
+    public Integer call() throws IOException {
+      predict(Options.matched(spec.commandLine().getParseResult()));
+      return 0;
+    }
+  }
+
+  @Command(name = "fit", mixinStandardHelpOptions = true, abbreviateSynopsis = true,
+      description = "Search a profile's parameters against published sweeps, by simulating them in virtual time.")
+  static final class Fit implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Option(names = "--reference", required = true, paramLabel = "FILE.csv",
+        description = "a published sweep (concurrency,output_tokens_per_s,ttft_ms,itl_ms); repeatable")
+    List<String> references;
+    @Option(names = "--shape", description = "each reference's shape, in order (A, B, C or IN/OUT; default: from "
+        + "the file's name, *-scenario-A.csv)") List<String> shapes;
+    @Option(names = "--prompts-per-user", description = "requests per user at each level (default 10)")
+    String promptsPerUser;
+    @Option(names = "--seed", description = "of the request sizes (default 42)") String seed;
+    @Option(names = "--start", description = "a profile to start from (default: a first guess from the tables)")
+    String start;
+    @Option(names = "--max-runs", description = "sweeps simulated at most (default 600)") String maxRuns;
+    @Option(names = "--fix", paramLabel = "PARAMETER=VALUE", description = "hold a parameter at a value (one the "
+        + "references cannot tell, say); repeatable") List<String> fixes;
+    @Option(names = "--out", paramLabel = "FILE.properties", description = "write the fitted profile there")
+    String out;
+    @Option(names = "--report-dir", description = "write each reference's comparison there") String reportDir;
+
+    @Override
+    public Integer call() throws IOException {
+      fit(Options.matched(spec.commandLine().getParseResult()), references, shapes == null ? List.of() : shapes,
+          fixes == null ? List.of() : fixes);
+      return 0;
+    }
+  }
+
   private static LoadRunner.Plan plan(Options o, String url, String model) {
     List<KeyClass> classes = o.all("key").stream().map(KeyClass::parse).toList();
     if (classes.isEmpty()) {
@@ -198,8 +262,12 @@ public final class Main {
     LoadRunner runner = new LoadRunner(plan(o, o.require("url"), o.require("model")),
         o.has("quiet") ? null : System.err);
     List<RequestRecord> records;
-    if (o.has("sweep")) {
+    if (o.has("sweep") && o.has("requests-per-user")) {
+      records = runner.sweep(o.integers("sweep", "1"), o.integer("requests-per-user", 1));
+    } else if (o.has("sweep")) {
       records = runner.sweep(o.integers("sweep", "1"), o.duration("duration", "30s"));
+    } else if (o.has("requests-per-user")) {
+      records = runner.closedLoop(o.integer("users", 1), o.integer("requests-per-user", 1));
     } else if (o.has("rate")) {
       records = runner.poisson(o.decimal("rate", 1), o.duration("duration", "30s"));
     } else {
@@ -265,13 +333,106 @@ public final class Main {
     System.out.println(Files.readString(out.resolve("overhead.md")));
   }
 
-  private static void simulate(Options opts) throws InterruptedException {
-    SimulatorProfile profile = switch (opts.get("profile", "h200")) {
-      case "fast" -> SimulatorProfile.fast();
-      case "h200" -> SimulatorProfile.h200();
-      case "steady" -> SimulatorProfile.steady(20);
-      default -> throw new IllegalArgumentException("--profile is h200, fast or steady");
-    };
+  /** A named profile, or one a fit wrote. */
+  private static SimulatorProfile profile(String name) throws IOException {
+    if (name.endsWith(".properties")) {
+      Path file = Path.of(name);
+      if (!Files.isRegularFile(file)) {
+        throw new IllegalArgumentException("--profile: no such file: " + file);
+      }
+      return FittedProfile.read(file);
+    }
+    return SimulatorProfile.named(name);
+  }
+
+  private static void predict(Options o) throws IOException {
+    Optional<Reference> reference = reference(o);
+    SimulatorProfile profile = profile(o.get("profile", "h200"));
+    Shape shape = Shape.named(o.get("shape", "A"));
+    List<VirtualBench.Level> levels = VirtualBench.sweep(profile, shape, o.integers("sweep", "1,2,4,8,16,32,64,128"),
+        o.integer("prompts-per-user", 10), 0, o.integer("seed", 42));
+    String report = VirtualBench.markdown("Profile " + o.get("profile", "h200") + ", shape " + shape.name()
+        + ", in virtual time", profile, shape, o.integer("prompts-per-user", 10), levels, reference);
+    System.out.print(report);
+    if (o.has("csv")) {
+      Files.writeString(Path.of(o.require("csv")), VirtualBench.csv(levels));
+    }
+    if (o.has("out")) {
+      Path out = Path.of(o.require("out"));
+      Files.createDirectories(out);
+      Files.writeString(out.resolve("report.md"), report);
+      System.out.println("report in " + out.toAbsolutePath().resolve("report.md"));
+    }
+  }
+
+  private static void fit(Options o, List<String> files, List<String> shapes, List<String> fixes)
+      throws IOException {
+    Map<FittedProfile, Double> fixed = new java.util.EnumMap<>(FittedProfile.class);
+    for (String fix : fixes) {
+      String[] kv = fix.split("=", 2);
+      FittedProfile parameter = java.util.Arrays.stream(FittedProfile.values()).filter(p -> p.key.equals(kv[0]))
+          .findFirst().orElseThrow(() -> new IllegalArgumentException("--fix: no parameter '" + kv[0] + "' (one of "
+              + String.join(", ", java.util.Arrays.stream(FittedProfile.values()).map(p -> p.key).toList()) + ")"));
+      if (kv.length < 2) {
+        throw new IllegalArgumentException("--fix is PARAMETER=VALUE; not '" + fix + "'");
+      }
+      fixed.put(parameter, Double.parseDouble(kv[1]));
+    }
+    if (!shapes.isEmpty() && shapes.size() != files.size()) {
+      throw new IllegalArgumentException("give one --shape per --reference, or none (from the files' names)");
+    }
+    List<ProfileFit.Target> targets = new ArrayList<>();
+    for (int i = 0; i < files.size(); i++) {
+      Path file = Path.of(files.get(i));
+      if (!Files.isRegularFile(file)) {
+        throw new IllegalArgumentException("--reference: no such file: " + file);
+      }
+      String shape = shapes.isEmpty() ? shapeOfFile(file.getFileName().toString()) : shapes.get(i);
+      targets.add(new ProfileFit.Target(Shape.named(shape),
+          Reference.parseCsv(file.getFileName().toString(), Files.readString(file))));
+    }
+    int perUser = o.integer("prompts-per-user", 10);
+    ProfileFit fit = new ProfileFit(targets, perUser, o.integer("seed", 42));
+    SimulatorProfile start = o.has("start") ? profile(o.require("start")) : fit.firstGuess();
+    System.out.println("starting from:\n" + ProfileFit.describe(start));
+    long began = System.nanoTime();
+    ProfileFit.Result result = fit.fit(start, fixed, o.integer("max-runs", 600), System.err::println);
+    String summary = String.format(Locale.ROOT, "fitted in %d runs (%.0f s), loss %.4f:%n%s",
+        result.evaluations(), (System.nanoTime() - began) / 1e9, result.loss(), ProfileFit.describe(result.profile()));
+    System.out.print(summary);
+    for (int t = 0; t < targets.size(); t++) {
+      ProfileFit.Target target = targets.get(t);
+      String report = VirtualBench.markdown("Fitted profile, shape " + target.shape().name() + " against "
+          + target.reference().name(), result.profile(), target.shape(), perUser, result.sweeps().get(t),
+          Optional.of(target.reference()));
+      System.out.print(report);
+      if (o.has("report-dir")) {
+        Path dir = Path.of(o.require("report-dir"));
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("fit-" + target.shape().name().replace('/', '-') + ".md"), report);
+      }
+    }
+    if (o.has("out")) {
+      Path out = Path.of(o.require("out"));
+      Files.writeString(out, FittedProfile.write(result.profile(), "Fitted by: java -jar loadtest.jar fit "
+          + String.join(" ", files.stream().map(f -> "--reference " + Path.of(f).getFileName()).toList())
+          + " --prompts-per-user " + perUser + String.join("", fixes.stream().map(f -> " --fix " + f).toList())
+          + "\n" + summary.lines().findFirst().orElse("")));
+      System.out.println("profile written to " + out.toAbsolutePath());
+    }
+  }
+
+  /** {@code h200-scenario-C.csv} is shape C. */
+  static String shapeOfFile(String name) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^|[-_])(?:scenario-)?([ABC])\\.csv$").matcher(name);
+    if (!m.find()) {
+      throw new IllegalArgumentException("--shape is needed for " + name + " (its name does not say A, B or C)");
+    }
+    return m.group(1);
+  }
+
+  private static void simulate(Options opts) throws InterruptedException, IOException {
+    SimulatorProfile profile = profile(opts.get("profile", "h200"));
     if (opts.has("max-num-seqs")) {
       profile = profile.withMaxNumSeqs(opts.integer("max-num-seqs", 0));
     }

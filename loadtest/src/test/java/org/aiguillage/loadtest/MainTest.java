@@ -37,12 +37,12 @@ class MainTest {
 
   @Test
   void everyCommandHasItsHelp() {
-    for (String command : List.of("simulate", "run", "report", "overhead")) {
+    for (String command : List.of("simulate", "run", "report", "overhead", "predict", "fit")) {
       assertEquals(0, Main.execute(new String[] {command, "--help"}), command);
     }
     String help = out.toString(StandardCharsets.UTF_8);
     for (String option : List.of("--profile", "--call-timings", "--sweep", "--think-time", "--reference", "--from",
-        "--server-timings", "--warmup")) {
+        "--server-timings", "--warmup", "--requests-per-user", "--prompts-per-user", "--max-runs", "--start")) {
       assertTrue(help.contains(option), option + " in:\n" + help);
     }
     assertTrue(!err.toString(StandardCharsets.UTF_8).contains("WARN"), err.toString(StandardCharsets.UTF_8));
@@ -56,6 +56,26 @@ class MainTest {
         "--reference", "/no/such/file.csv"}));
     assertTrue(err.toString(StandardCharsets.UTF_8).contains("no such file"), err.toString(StandardCharsets.UTF_8));
     assertEquals(2, Main.execute(new String[] {"frobnicate"}));
+  }
+
+  @Test
+  void aFitTakesEachReferencesShapeFromItsNameOrAsGiven(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    assertEquals("C", Main.shapeOfFile("rtx6000pro-scenario-C.csv"));
+    assertEquals("A", Main.shapeOfFile("mine_A.csv"));
+    java.nio.file.Path table = java.nio.file.Files.writeString(dir.resolve("sweep.csv"),
+        "concurrency,output_tokens_per_s,ttft_ms,itl_ms\n1,100,50,10\n");
+
+    assertEquals(2, Main.execute(new String[] {"fit", "--reference", table.toString()}));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("--shape is needed for sweep.csv"),
+        err.toString(StandardCharsets.UTF_8));
+    assertEquals(2, Main.execute(new String[] {"fit", "--reference", table.toString(), "--shape", "A",
+        "--fix", "kv_cache=1"}));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("no parameter 'kv_cache'"));
+    assertEquals(2, Main.execute(new String[] {"predict", "--shape", "2000"}));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("IN/OUT tokens"));
+    assertEquals(2, Main.execute(new String[] {"simulate", "--profile", "a100"}));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("h200, rtx6000pro, fast or steady"));
   }
 
   @Test

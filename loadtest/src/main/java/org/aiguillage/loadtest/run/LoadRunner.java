@@ -80,6 +80,20 @@ public final class LoadRunner {
    * user i stops starting requests at {@code rampUp + plateau + rampDown * (users - i) / users}.
    */
   public List<RequestRecord> closedLoop(int users, Duration rampUp, Duration plateau, Duration rampDown) {
+    return closedLoop(users, rampUp, plateau, rampDown, Integer.MAX_VALUE);
+  }
+
+  /**
+   * {@code users} closed-loop users that each send {@code requestsPerUser} requests, all starting at once, as vLLM's
+   * {@code vllm bench serve --max-concurrency users --num-prompts users*requestsPerUser} does (what the seed
+   * benchmarks and the simulator's fitted profiles use).
+   */
+  public List<RequestRecord> closedLoop(int users, int requestsPerUser) {
+    return closedLoop(users, Duration.ZERO, Duration.ofDays(7), Duration.ZERO, requestsPerUser);
+  }
+
+  private List<RequestRecord> closedLoop(int users, Duration rampUp, Duration plateau, Duration rampDown,
+      int requestsPerUser) {
     long runStart = System.nanoTime();
     List<RequestRecord> records = Collections.synchronizedList(new ArrayList<>());
     ExecutorService pool = Executors.newFixedThreadPool(users);
@@ -94,7 +108,8 @@ public final class LoadRunner {
           LockSupport.parkNanos(startAt - System.nanoTime());
           activeUsers.incrementAndGet();
           try {
-            while (System.nanoTime() < stopAt && !Thread.currentThread().isInterrupted()) {
+            for (int n = 0; n < requestsPerUser && System.nanoTime() < stopAt
+                && !Thread.currentThread().isInterrupted(); n++) {
               records.add(one(classOf(user), users, random, runStart));
               think(random, stopAt);
             }
@@ -117,6 +132,15 @@ public final class LoadRunner {
       long pause = (long) (-Math.log(1 - random.nextDouble()) * mean);
       LockSupport.parkNanos(Math.min(pause, stopAt - System.nanoTime()));
     }
+  }
+
+  /** One closed loop per level, {@code requestsPerUser} requests from each user, levels one after the other. */
+  public List<RequestRecord> sweep(List<Integer> levels, int requestsPerUser) {
+    List<RequestRecord> all = new ArrayList<>();
+    for (int level : levels) {
+      all.addAll(closedLoop(level, requestsPerUser));
+    }
+    return all;
   }
 
   /** One closed loop per level, {@code perLevel} each, levels one after the other. */

@@ -8,12 +8,21 @@ import java.util.Random;
  */
 public record Shape(String name, int inputMean, int inputSpread, int outputMean, int outputSpread) {
 
+  /** A, B, C, or {@code IN/OUT} tokens (a spread of 10 % around each, as the seed's shapes have). */
   public static Shape named(String name) {
     return switch (name) {
       case "A" -> new Shape("A", 500, 75, 500, 75);
       case "B" -> new Shape("B", 10_000, 1_000, 500, 75);
       case "C" -> new Shape("C", 10_000, 1_000, 10_000, 1_000);
-      default -> throw new IllegalArgumentException("--shape is A, B or C");
+      default -> {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)/(\\d+)").matcher(name);
+        if (!m.matches()) {
+          throw new IllegalArgumentException("--shape is A, B, C or IN/OUT tokens (2000/2000); not '" + name + "'");
+        }
+        int in = Integer.parseInt(m.group(1));
+        int out = Integer.parseInt(m.group(2));
+        yield new Shape(name, in, in / 10, out, out / 10);
+      }
     };
   }
 

@@ -79,7 +79,7 @@ final class AudioApi {
     }
     CompletableFuture<HttpResponse> done = new CompletableFuture<>();
     StringBuilder text = new StringBuilder();
-    engine.submit(new Engine.Request(promptTokens, textTokens, seed, new Engine.Sink() {
+    engine.submit(new Scheduler.Request(promptTokens, textTokens, seed, new Engine.Sink() {
       @Override
       public void token(int index, String t) {
         text.append(t);
@@ -123,8 +123,8 @@ final class AudioApi {
     BoundedSourceQueue<ByteString> out = pair.first();
     String head = "data: {\"id\":\"" + id + "\",\"object\":\"transcription.chunk\",\"created\":"
         + System.currentTimeMillis() / 1000 + ",\"model\":" + VllmSimulator.quoted(model) + ",\"choices\":[";
-    Engine.Request[] self = new Engine.Request[1];
-    self[0] = new Engine.Request(promptTokens, textTokens, seed, new Engine.Sink() {
+    Scheduler.Request[] self = new Scheduler.Request[1];
+    self[0] = new Scheduler.Request(promptTokens, textTokens, seed, new Engine.Sink() {
       @Override
       public void token(int index, String t) {
         boolean last = index + 1 >= textTokens;

@@ -174,7 +174,7 @@ final class PoolingApis {
   /** The answer once the engine has run the inputs' prefill, as vLLM answers a pooling request. */
   private CompletionStage<HttpResponse> afterPrefill(int tokens, java.util.function.Supplier<ObjectNode> answer) {
     CompletableFuture<HttpResponse> done = new CompletableFuture<>();
-    engine.submit(new Engine.Request(Math.max(1, tokens), 1, tokens, new Engine.Sink() {
+    engine.submit(new Scheduler.Request(Math.max(1, tokens), 1, tokens, new Engine.Sink() {
       @Override
       public void token(int index, String text) {}
 

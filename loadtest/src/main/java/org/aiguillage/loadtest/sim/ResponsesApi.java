@@ -73,7 +73,7 @@ final class ResponsesApi {
     }
     CompletableFuture<HttpResponse> answer = new CompletableFuture<>();
     StringBuilder text = new StringBuilder();
-    engine.submit(new Engine.Request(promptTokens, maxTokens, seed, new Engine.Sink() {
+    engine.submit(new Scheduler.Request(promptTokens, maxTokens, seed, new Engine.Sink() {
       @Override
       public void token(int index, String t) {
         text.append(t);
@@ -98,8 +98,8 @@ final class ResponsesApi {
     BoundedSourceQueue<ByteString> out = pair.first();
     int[] sequence = {0};
     StringBuilder text = new StringBuilder();
-    Engine.Request[] self = new Engine.Request[1];
-    self[0] = new Engine.Request(promptTokens, maxTokens, seed, new Engine.Sink() {
+    Scheduler.Request[] self = new Scheduler.Request[1];
+    self[0] = new Scheduler.Request(promptTokens, maxTokens, seed, new Engine.Sink() {
       @Override
       public void token(int index, String t) {
         if (index == 0) {

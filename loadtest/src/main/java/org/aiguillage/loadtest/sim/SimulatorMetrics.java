@@ -53,6 +53,7 @@ final class SimulatorMetrics {
   volatile double kvCacheUsage;
   final LongAdder received = new LongAdder();
   final LongAdder aborted = new LongAdder();
+  final LongAdder preemptions = new LongAdder();
   final LongAdder success = new LongAdder();
   final LongAdder promptTokens = new LongAdder();
   final LongAdder generationTokens = new LongAdder();
@@ -69,7 +70,7 @@ final class SimulatorMetrics {
     gauge(sb, "vllm:num_requests_running", "Number of requests in model execution batches.", labels, running);
     gauge(sb, "vllm:num_requests_waiting", "Number of requests waiting to be processed.", labels, waiting);
     gauge(sb, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", labels, kvCacheUsage);
-    counter(sb, "vllm:num_preemptions_total", labels, 0);
+    counter(sb, "vllm:num_preemptions_total", labels, preemptions.sum());
     counter(sb, "vllm:prefix_cache_queries_total", labels, promptTokens.sum());
     counter(sb, "vllm:prefix_cache_hits_total", labels, 0);
     counter(sb, "vllm:prompt_tokens_total", labels, promptTokens.sum());

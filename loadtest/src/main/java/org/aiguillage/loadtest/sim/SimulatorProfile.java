@@ -1,16 +1,21 @@
 package org.aiguillage.loadtest.sim;
 
 /**
- * How a simulated vLLM server performs and misbehaves.
+ * How a simulated vLLM server performs and misbehaves: one engine model, with the parameters of a GPU and model.
  *
- * <p>Latency model: a request waits (at most {@code maxNumSeqs} run at once, and the KV cache must hold its prompt
- * plus its {@code max_tokens}), then its prompt is prefilled in chunks of at most {@code maxBatchedTokens} per
- * engine step at {@code prefillMsPerToken}, then every engine step emits one token for every running request. A
- * step lasts the inter-token latency of the current batch, linear from {@code itlBatch1Ms} at batch 1 to
- * {@code itlBatch128Ms} at batch 128, plus the prefill work it carries. {@code ttftOverheadMs} (plus a uniform
- * random share of {@code ttftJitterMs}) is added once before a request reaches the scheduler (HTTP, tokenisation).
- * Steps follow each other on the engine's own clock: a busy host CPU delays when a step is noticed, not how long
- * the simulated GPU takes.
+ * <p>The engine ({@link Scheduler}) works in steps, as vLLM's does. A request first waits {@code ttftOverheadMs}
+ * (plus a uniform random share of {@code ttftJitterMs}): HTTP, tokenisation, what the published TTFT shows at one
+ * user. It then queues until it is admitted: at most {@code maxNumSeqs} run at once, a step computes at most
+ * {@code maxBatchedTokens} tokens (every running request's next token, then chunks of prompts: chunked prefill), and
+ * a request is admitted only when the KV cache ({@code kvCacheTokens}, in blocks of 16) holds its prompt. Decoding
+ * takes one more KV slot per token; when the cache runs out the latest admitted request is preempted (its blocks
+ * freed, to be computed again from its prompt and what it had generated, as vLLM's recompute does).
+ *
+ * <p>A step lasts {@link #stepMs}: the decode time of its batch (from {@code itlBatch1Ms} at one request to
+ * {@code itlBatch128Ms} at 128, along {@code n^batchExponent}: concave below 1), plus {@code contextMsPer1kTokens}
+ * for every thousand tokens of context its requests attend to, plus {@code prefillMsPerToken} per prompt token it
+ * computes. Steps follow each other on the engine's own clock: a busy host CPU delays when a step is noticed, not how
+ * long the simulated GPU takes.
  *
  * @param errorRate share of requests answered with HTTP 500 (0..1)
  * @param failAfter after this many requests every new one gets HTTP 500 (0: never)
@@ -26,41 +31,54 @@ public record SimulatorProfile(
     double prefillMsPerToken,
     double itlBatch1Ms,
     double itlBatch128Ms,
+    double batchExponent,
+    double contextMsPer1kTokens,
     int defaultMaxTokens,
     double errorRate,
     int failAfter,
     long slowStartMs) {
 
-  /** The seed benchmarks' H200: about 8 ms between tokens alone, 46 ms at a batch of 128. */
+  /**
+   * vLLM refuses to start when its KV cache cannot hold one request of its context length; the simulator shortens
+   * the context to the cache instead, so that every request it accepts can finish.
+   */
+  public SimulatorProfile {
+    maxModelLen = (int) Math.min(maxModelLen, Math.max(1, kvCacheTokens));
+  }
+
+  /** vLLM's KV-cache block, in tokens. */
+  public static final int BLOCK_TOKENS = 16;
+
+  /** A profile of the plain model (step curve, KV cache, overhead) with vLLM's defaults for the rest. */
+  public static SimulatorProfile of(long kvCacheTokens, double ttftOverheadMs, double prefillMsPerToken,
+      double itlBatch1Ms, double itlBatch128Ms, double batchExponent, double contextMsPer1kTokens,
+      int maxBatchedTokens) {
+    return new SimulatorProfile(1024, kvCacheTokens, 32_768, maxBatchedTokens, ttftOverheadMs, 0, prefillMsPerToken,
+        itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens, 256, 0, 0, 0);
+  }
+
+  /**
+   * vLLM on one H200 (141 GB) serving an 80B FP8 mixture of experts, as in the seed benchmarks
+   * ({@code ../shared/fixtures/seed-benchmarks/}), fitted to their shapes A and C by {@code loadtest.jar fit}
+   * (docs/benchmarks.md, "Simulator profiles"). {@code maxNumSeqs} 1024 and {@code maxBatchedTokens} 8192 are vLLM's
+   * defaults for an OpenAI server on a GPU of 70 GB or more; {@code maxModelLen} is large enough for shape C.
+   */
   public static SimulatorProfile h200() {
-    return new SimulatorProfile(128, 1_300_000, 32_768, 8192, 15, 5, 0.04, 8, 46, 256, 0, 0, 0);
+    return FittedProfile.load("h200");
+  }
+
+  /**
+   * vLLM on one RTX 6000 Pro (96 GB) serving the same model: little memory is left for the KV cache once its 82 GB
+   * of weights are loaded, so at 64 users of shape C requests wait for the cache and are preempted. Fitted like
+   * {@link #h200()}.
+   */
+  public static SimulatorProfile rtx6000pro() {
+    return FittedProfile.load("rtx6000pro");
   }
 
   /** A fast server for tests: 1 ms steps, a few ms to the first token. */
   public static SimulatorProfile fast() {
-    return new SimulatorProfile(64, 1_000_000, 32_768, 8192, 2, 0, 0.001, 1, 2, 16, 0, 0, 0);
-  }
-
-  public double interTokenLatencyMs(int batch) {
-    if (batch <= 1) {
-      return itlBatch1Ms;
-    }
-    return itlBatch1Ms + (itlBatch128Ms - itlBatch1Ms) * (batch - 1) / 127.0;
-  }
-
-  public SimulatorProfile withMaxNumSeqs(int n) {
-    return new SimulatorProfile(n, kvCacheTokens, maxModelLen, maxBatchedTokens, ttftOverheadMs, ttftJitterMs, prefillMsPerToken,
-        itlBatch1Ms, itlBatch128Ms, defaultMaxTokens, errorRate, failAfter, slowStartMs);
-  }
-
-  public SimulatorProfile withItl(double batch1Ms, double batch128Ms) {
-    return new SimulatorProfile(maxNumSeqs, kvCacheTokens, maxModelLen, maxBatchedTokens, ttftOverheadMs,
-        ttftJitterMs, prefillMsPerToken, batch1Ms, batch128Ms, defaultMaxTokens, errorRate, failAfter, slowStartMs);
-  }
-
-  public SimulatorProfile withMaxModelLen(int n) {
-    return new SimulatorProfile(maxNumSeqs, kvCacheTokens, n, maxBatchedTokens, ttftOverheadMs, ttftJitterMs, prefillMsPerToken,
-        itlBatch1Ms, itlBatch128Ms, defaultMaxTokens, errorRate, failAfter, slowStartMs);
+    return new SimulatorProfile(64, 1_000_000, 32_768, 8192, 2, 0, 0.001, 1, 2, 1, 0, 16, 0, 0, 0);
   }
 
   /**
@@ -69,11 +87,72 @@ public record SimulatorProfile(
    * the step grid. Only for measuring what sits in front of it (the dispatcher's overhead).
    */
   public static SimulatorProfile steady(double itlMs) {
-    return new SimulatorProfile(1024, 10_000_000, 32_768, 8192, 10, itlMs, 0, itlMs, itlMs, 256, 0, 0, 0);
+    return new SimulatorProfile(1024, 10_000_000, 32_768, 8192, 10, itlMs, 0, itlMs, itlMs, 1, 0, 256, 0, 0, 0);
+  }
+
+  /** The profile a name gives on the command line. */
+  public static SimulatorProfile named(String name) {
+    return switch (name) {
+      case "h200" -> h200();
+      case "rtx6000pro" -> rtx6000pro();
+      case "fast" -> fast();
+      case "steady" -> steady(20);
+      default -> throw new IllegalArgumentException("--profile is h200, rtx6000pro, fast or steady; not '" + name
+          + "'");
+    };
+  }
+
+  /** The decode time of a step of {@code batch} requests, context and prefill left out. */
+  public double interTokenLatencyMs(int batch) {
+    if (batch <= 1) {
+      return itlBatch1Ms;
+    }
+    double shape = (Math.pow(batch, batchExponent) - 1) / (Math.pow(128, batchExponent) - 1);
+    return itlBatch1Ms + (itlBatch128Ms - itlBatch1Ms) * shape;
+  }
+
+  /**
+   * How long one engine step lasts: {@code decoding} requests each computing one token, {@code contextTokens} tokens
+   * of context attended to by the step's requests, {@code prefillTokens} prompt tokens computed. A step of prefill
+   * alone costs the weights' pass of a batch of one.
+   */
+  public double stepMs(int decoding, long contextTokens, int prefillTokens) {
+    return interTokenLatencyMs(Math.max(1, decoding)) + contextMsPer1kTokens * contextTokens / 1000.0
+        + prefillMsPerToken * prefillTokens;
+  }
+
+  public long kvCacheBlocks() {
+    return kvCacheTokens / BLOCK_TOKENS;
+  }
+
+  public SimulatorProfile withMaxNumSeqs(int n) {
+    return new SimulatorProfile(n, kvCacheTokens, maxModelLen, maxBatchedTokens, ttftOverheadMs, ttftJitterMs,
+        prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens, defaultMaxTokens,
+        errorRate, failAfter, slowStartMs);
+  }
+
+  /** A linear step curve through these two points, with no cost for context. */
+  public SimulatorProfile withItl(double batch1Ms, double batch128Ms) {
+    return new SimulatorProfile(maxNumSeqs, kvCacheTokens, maxModelLen, maxBatchedTokens, ttftOverheadMs,
+        ttftJitterMs, prefillMsPerToken, batch1Ms, batch128Ms, 1, 0, defaultMaxTokens, errorRate, failAfter,
+        slowStartMs);
+  }
+
+  public SimulatorProfile withMaxModelLen(int n) {
+    return new SimulatorProfile(maxNumSeqs, kvCacheTokens, n, maxBatchedTokens, ttftOverheadMs, ttftJitterMs,
+        prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens, defaultMaxTokens,
+        errorRate, failAfter, slowStartMs);
+  }
+
+  public SimulatorProfile withKvCacheTokens(long tokens) {
+    return new SimulatorProfile(maxNumSeqs, tokens, maxModelLen, maxBatchedTokens, ttftOverheadMs, ttftJitterMs,
+        prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens, defaultMaxTokens,
+        errorRate, failAfter, slowStartMs);
   }
 
   public SimulatorProfile withFaults(double newErrorRate, int newFailAfter, long newSlowStartMs) {
     return new SimulatorProfile(maxNumSeqs, kvCacheTokens, maxModelLen, maxBatchedTokens, ttftOverheadMs,
-        ttftJitterMs, prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, defaultMaxTokens, newErrorRate, newFailAfter, newSlowStartMs);
+        ttftJitterMs, prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens,
+        defaultMaxTokens, newErrorRate, newFailAfter, newSlowStartMs);
   }
 }

@@ -52,7 +52,7 @@ final class ToolCalls {
         + ",\"model\":" + quotedModel + ",\"choices\":[";
     if (!stream) {
       CompletableFuture<HttpResponse> answer = new CompletableFuture<>();
-      engine.submit(new Engine.Request(promptTokens, 3, json.hashCode(), new Engine.Sink() {
+      engine.submit(new Scheduler.Request(promptTokens, 3, json.hashCode(), new Engine.Sink() {
         @Override
         public void token(int index, String text) {}
 
@@ -74,7 +74,7 @@ final class ToolCalls {
     BoundedSourceQueue<ByteString> out = pair.first();
     int third = Math.max(1, json.length() / 3);
     String[] pieces = {json.substring(0, third), json.substring(third, 2 * third), json.substring(2 * third)};
-    Engine.Request request = new Engine.Request(promptTokens, 4, json.hashCode(), new Engine.Sink() {
+    Scheduler.Request request = new Scheduler.Request(promptTokens, 4, json.hashCode(), new Engine.Sink() {
       @Override
       public void token(int index, String text) {
         String delta = index == 0

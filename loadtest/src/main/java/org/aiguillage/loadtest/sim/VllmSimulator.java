@@ -348,7 +348,7 @@ public final class VllmSimulator implements AutoCloseable {
     Pair<BoundedSourceQueue<ByteString>, Source<ByteString, NotUsed>> pair =
         Source.<ByteString>queue(maxTokens + 8).preMaterialize(materializer);
     BoundedSourceQueue<ByteString> out = pair.first();
-    Engine.Request[] self = new Engine.Request[1];
+    Scheduler.Request[] self = new Scheduler.Request[1];
     Engine.Sink sink = new Engine.Sink() {
       @Override
       public void token(int index, String text) {
@@ -387,7 +387,7 @@ public final class VllmSimulator implements AutoCloseable {
         out.complete();
       }
     };
-    self[0] = new Engine.Request(promptTokens, maxTokens, seed, sink);
+    self[0] = new Scheduler.Request(promptTokens, maxTokens, seed, sink);
     return sse(engine, pair, self[0]);
   }
 
@@ -396,7 +396,7 @@ public final class VllmSimulator implements AutoCloseable {
    * the request, as vLLM aborts a generation whose connection closed.
    */
   static HttpResponse sse(Engine engine, Pair<BoundedSourceQueue<ByteString>, Source<ByteString, NotUsed>> queue,
-      Engine.Request request) {
+      Scheduler.Request request) {
     Source<ByteString, NotUsed> events = queue.second().watchTermination((mat, done) -> {
       done.whenComplete((d, failure) -> {
         if (!request.done) {
@@ -413,7 +413,7 @@ public final class VllmSimulator implements AutoCloseable {
   private CompletionStage<HttpResponse> whole(boolean chat, String id, long created, int promptTokens, int maxTokens, long seed) {
     CompletableFuture<HttpResponse> answer = new CompletableFuture<>();
     StringBuilder text = new StringBuilder();
-    engine.submit(new Engine.Request(promptTokens, maxTokens, seed, new Engine.Sink() {
+    engine.submit(new Scheduler.Request(promptTokens, maxTokens, seed, new Engine.Sink() {
       @Override
       public void token(int index, String t) {
         text.append(t);

@@ -47,6 +47,21 @@ class LoadRunEndToEndTest {
   }
 
   @Test
+  void aSweepByRequestsPerUserSendsExactlyThatManyAtEachLevelAsVllmsBenchmarkDoes() throws Exception {
+    try (VllmSimulator server = VllmSimulator.start("m", SimulatorProfile.fast())) {
+      LoadRunner runner = new LoadRunner(new LoadRunner.Plan(new LoadClient(server.baseUrl(), "m", true),
+          List.of(KeyClass.parse("none")), new Shape("test", 20, 0, 5, 0), 7, Duration.ofSeconds(30)), null);
+
+      List<RequestRecord> records = runner.sweep(List.of(1, 4), 3);
+
+      assertEquals(3, records.stream().filter(r -> r.concurrency() == 1).count());
+      assertEquals(12, records.stream().filter(r -> r.concurrency() == 4).count());
+      assertTrue(records.stream().allMatch(RequestRecord::ok));
+      assertEquals(15, server.stats().completed());
+    }
+  }
+
+  @Test
   void theSameResultsAlwaysRenderTheSameReport(@TempDir Path a, @TempDir Path b) throws Exception {
     List<RequestRecord> records = List.of(
         new RequestRecord("x", 1, 0, 50, 90, List.of(50.0, 70.0, 90.0), 5, 3, 200, "", "", 0),

@@ -145,11 +145,21 @@ class VllmSimulatorTest {
   }
 
   @Test
-  void interTokenLatencyGrowsWithTheBatchAsOnTheSeedsH200() {
-    SimulatorProfile h200 = SimulatorProfile.h200();
-
-    assertEquals(8.0, h200.interTokenLatencyMs(1), 1e-9);
-    assertEquals(46.0, h200.interTokenLatencyMs(128), 1e-9);
-    assertTrue(h200.interTokenLatencyMs(64) > h200.interTokenLatencyMs(8));
+  void preemptionsAreCountedAsVllmCountsThem() throws Exception {
+    // Four blocks of 16 tokens: two short prompts fit, their answers (47 tokens each, 3 blocks) do not.
+    try (VllmSimulator sim = VllmSimulator.start("m", SimulatorProfile.fast().withKvCacheTokens(64))) {
+      List<CompletableFuture<HttpResponse<String>>> calls = List.of(post(sim, chat("a b c", 40, false)),
+          post(sim, chat("d e f", 40, false)));
+      for (CompletableFuture<HttpResponse<String>> call : calls) {
+        assertEquals(200, call.get().statusCode());
+        assertTrue(call.get().body().contains("\"completion_tokens\":40"), call.get().body());
+      }
+      String metrics = http.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(metrics.lines().anyMatch(l -> l.startsWith("vllm:num_preemptions_total{") && !l.endsWith(" 0.0")),
+          metrics);
+      assertTrue(metrics.contains("num_gpu_blocks=\"4\""), metrics);
+    }
   }
+
 }
