@@ -24,22 +24,36 @@ final class Scheduler {
     final int maxTokens;
     final long seed;
     final Engine.Sink sink;
+    /** The hashes of its prompt's full blocks, each of its tokens and of all before it: what the cache knows it by. */
+    final long[] prefix;
     /** When the request arrived (before its overhead), on its driver's clock: what its TTFT counts from. */
     long arrivedNanos;
     /** Tokens to compute before the next token can be sampled: the prompt, or prompt and output after preemption. */
     int prefillRemaining;
     int generated;
+    /** Blocks it holds under their hashes (its prompt's leading full blocks), and others. */
+    int hashedBlocks;
     long blocks;
     long lastTokenNanos;
     boolean running;
     volatile boolean done;
 
     Request(int promptTokens, int maxTokens, long seed, Engine.Sink sink) {
+      this(promptTokens, maxTokens, seed, sink, NO_PREFIX);
+    }
+
+    /** @param prefix {@link SimulatedText#blockHashes} of the prompt's tokens: its prefix can be cached */
+    Request(int promptTokens, int maxTokens, long seed, Engine.Sink sink, long[] prefix) {
       this.promptTokens = promptTokens;
       this.maxTokens = maxTokens;
       this.seed = seed;
       this.sink = sink;
+      this.prefix = prefix;
       this.prefillRemaining = Math.max(1, promptTokens);
+    }
+
+    long heldBlocks() {
+      return hashedBlocks + blocks;
     }
 
     /** Tokens whose keys and values the request holds in the cache once its step is computed. */
@@ -55,7 +69,8 @@ final class Scheduler {
   private final SimulatorMetrics metrics;
   private final ArrayDeque<Request> waiting = new ArrayDeque<>();
   private final List<Request> running = new ArrayList<>();
-  private long freeBlocks;
+  private static final long[] NO_PREFIX = new long[0];
+  private final KvCache cache;
   private long peakRunning;
   private long preemptions;
 
@@ -63,7 +78,7 @@ final class Scheduler {
   Scheduler(SimulatorProfile profile, SimulatorMetrics metrics) {
     this.profile = profile;
     this.metrics = metrics;
-    this.freeBlocks = profile.kvCacheBlocks();
+    this.cache = new KvCache(profile.kvCacheBlocks(), profile.prefixCaching());
   }
 
   /** The request reached the scheduler (its overhead spent): it waits for a batch slot and KV blocks. */
@@ -104,17 +119,20 @@ final class Scheduler {
     for (int i = 0; i < running.size() && budget > 0; i++) {
       Request r = running.get(i);
       int computing = r.prefillRemaining > 0 ? Math.min(r.prefillRemaining, budget) : 1;
-      long needed = blocksFor(r.tokensAfter(computing)) - r.blocks;
-      while (needed > freeBlocks && running.get(running.size() - 1) != r) {
+      long needed = blocksFor(r.tokensAfter(computing)) - r.heldBlocks();
+      while (needed > cache.freeBlocks() && running.get(running.size() - 1) != r) {
         preempt(running.remove(running.size() - 1));
         preempted = true;
       }
-      if (needed > freeBlocks) {
+      if (needed > cache.freeBlocks()) {
         preempt(running.remove(i));
         preempted = true;
         break;
       }
-      allocate(r, needed);
+      if (needed > 0) {
+        cache.grow(needed);
+        r.blocks += needed;
+      }
       context += r.tokensAfter(computing);
       budget -= computing;
       if (r.prefillRemaining > 0) {
@@ -126,15 +144,13 @@ final class Scheduler {
     }
     while (!preempted && budget > 0 && running.size() < profile.maxNumSeqs() && !waiting.isEmpty()) {
       Request r = waiting.peek();
-      int chunk = Math.min(r.prefillRemaining, budget);
-      long needed = blocksFor((long) r.promptTokens + r.generated);
-      if (needed > freeBlocks) {
+      if (!admit(r)) {
         break;
       }
       waiting.poll();
-      allocate(r, needed);
       r.running = true;
       running.add(r);
+      int chunk = Math.min(r.prefillRemaining, budget);
       context += r.tokensAfter(chunk);
       budget -= chunk;
       prefilling.add(r);
@@ -222,16 +238,37 @@ final class Scheduler {
     }
   }
 
-  private void allocate(Request r, long blocks) {
-    if (blocks > 0) {
-      freeBlocks -= blocks;
-      r.blocks += blocks;
+  /**
+   * Takes the blocks a waiting request's prompt (and, after a preemption, its output) needs, if the cache has the
+   * room: its cached prefix (vLLM's automatic prefix caching: those tokens are not computed again, one at least is),
+   * then new blocks, its prompt's full ones under their hashes.
+   */
+  private boolean admit(Request r) {
+    long tokens = (long) r.promptTokens + r.generated;
+    long total = blocksFor(tokens);
+    long[] prefix = profile.prefixCaching() ? r.prefix : NO_PREFIX;
+    int hashable = (int) Math.min(prefix.length, total);
+    int hit = cache.cachedPrefix(prefix, (int) Math.min(hashable, (tokens - 1) / SimulatorProfile.BLOCK_TOKENS));
+    if (total - cache.heldByOthers(prefix, hit) > cache.freeBlocks()) {
+      return false;
     }
+    long queriedBefore = cache.queriedTokens();
+    long hitBefore = cache.hitTokens();
+    cache.take(prefix, hit, hashable - hit, total - hashable, r.promptTokens);
+    r.hashedBlocks = hashable;
+    r.blocks = total - hashable;
+    r.prefillRemaining = (int) (tokens - (long) hit * SimulatorProfile.BLOCK_TOKENS);
+    if (metrics != null) {
+      metrics.prefixQueries.add(cache.queriedTokens() - queriedBefore);
+      metrics.prefixHits.add(cache.hitTokens() - hitBefore);
+    }
+    return true;
   }
 
   private void release(Request r) {
     r.running = false;
-    freeBlocks += r.blocks;
+    cache.release(profile.prefixCaching() ? r.prefix : NO_PREFIX, r.hashedBlocks, r.blocks);
+    r.hashedBlocks = 0;
     r.blocks = 0;
   }
 
@@ -245,7 +282,7 @@ final class Scheduler {
     }
     metrics.running = running.size();
     metrics.waiting = waiting.size();
-    long total = profile.kvCacheBlocks();
-    metrics.kvCacheUsage = total == 0 ? 0 : (double) (total - freeBlocks) / total;
+    long total = cache.totalBlocks();
+    metrics.kvCacheUsage = total == 0 ? 0 : (double) (total - cache.freeBlocks()) / total;
   }
 }

@@ -42,4 +42,30 @@ public final class SimulatedText {
     String t = text.strip();
     return t.isEmpty() ? 0 : t.split("\\s+").length;
   }
+
+  /**
+   * The hashes of the full blocks of a prompt's tokens, as vLLM's prefix cache knows them: block {@code i}'s hash
+   * covers its {@link SimulatorProfile#BLOCK_TOKENS} tokens and every token before them, so two prompts share a
+   * block's hash only if they begin alike up to its end. The last, partial block has none.
+   */
+  public static long[] blockHashes(List<String> tokens) {
+    int blocks = tokens.size() / SimulatorProfile.BLOCK_TOKENS;
+    long[] hashes = new long[blocks];
+    long h = 0xcbf29ce484222325L;
+    for (int b = 0; b < blocks; b++) {
+      for (int i = b * SimulatorProfile.BLOCK_TOKENS; i < (b + 1) * SimulatorProfile.BLOCK_TOKENS; i++) {
+        h = (h ^ tokens.get(i).hashCode()) * 0x100000001b3L;
+      }
+      h ^= h >>> 31;
+      h *= 0x9e3779b97f4a7c15L;
+      hashes[b] = h;
+    }
+    return hashes;
+  }
+
+  /** A text's tokens for {@link #blockHashes}: its words, as {@link #countTokens} counts them. */
+  public static List<String> tokens(String text) {
+    String t = text.strip();
+    return t.isEmpty() ? List.of() : List.of(t.split("\\s+"));
+  }
 }

@@ -54,6 +54,8 @@ final class SimulatorMetrics {
   final LongAdder received = new LongAdder();
   final LongAdder aborted = new LongAdder();
   final LongAdder preemptions = new LongAdder();
+  final LongAdder prefixQueries = new LongAdder();
+  final LongAdder prefixHits = new LongAdder();
   final LongAdder success = new LongAdder();
   final LongAdder promptTokens = new LongAdder();
   final LongAdder generationTokens = new LongAdder();
@@ -71,8 +73,8 @@ final class SimulatorMetrics {
     gauge(sb, "vllm:num_requests_waiting", "Number of requests waiting to be processed.", labels, waiting);
     gauge(sb, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", labels, kvCacheUsage);
     counter(sb, "vllm:num_preemptions_total", labels, preemptions.sum());
-    counter(sb, "vllm:prefix_cache_queries_total", labels, promptTokens.sum());
-    counter(sb, "vllm:prefix_cache_hits_total", labels, 0);
+    counter(sb, "vllm:prefix_cache_queries_total", labels, prefixQueries.sum());
+    counter(sb, "vllm:prefix_cache_hits_total", labels, prefixHits.sum());
     counter(sb, "vllm:prompt_tokens_total", labels, promptTokens.sum());
     counter(sb, "vllm:generation_tokens_total", labels, generationTokens.sum());
     sb.append("# TYPE vllm:request_success_total counter\n");

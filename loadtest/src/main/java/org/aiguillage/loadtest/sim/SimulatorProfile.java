@@ -17,6 +17,10 @@ package org.aiguillage.loadtest.sim;
  * computes. Steps follow each other on the engine's own clock: a busy host CPU delays when a step is noticed, not how
  * long the simulated GPU takes.
  *
+ * <p>With {@code prefixCaching} (vLLM's default), a prompt's full blocks are cached under the hash of their tokens
+ * and all before them; a prompt that begins like one seen before takes those blocks and skips their prefill
+ * ({@link KvCache}).
+ *
  * @param errorRate share of requests answered with HTTP 500 (0..1)
  * @param failAfter after this many requests every new one gets HTTP 500 (0: never)
  * @param slowStartMs extra delay before the first token of every request
@@ -36,7 +40,8 @@ public record SimulatorProfile(
     int defaultMaxTokens,
     double errorRate,
     int failAfter,
-    long slowStartMs) {
+    long slowStartMs,
+    boolean prefixCaching) {
 
   /**
    * vLLM refuses to start when its KV cache cannot hold one request of its context length; the simulator shortens
@@ -54,7 +59,7 @@ public record SimulatorProfile(
       double itlBatch1Ms, double itlBatch128Ms, double batchExponent, double contextMsPer1kTokens,
       int maxBatchedTokens) {
     return new SimulatorProfile(1024, kvCacheTokens, 32_768, maxBatchedTokens, ttftOverheadMs, 0, prefillMsPerToken,
-        itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens, 256, 0, 0, 0);
+        itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens, 256, 0, 0, 0, true);
   }
 
   /**
@@ -78,7 +83,7 @@ public record SimulatorProfile(
 
   /** A fast server for tests: 1 ms steps, a few ms to the first token. */
   public static SimulatorProfile fast() {
-    return new SimulatorProfile(64, 1_000_000, 32_768, 8192, 2, 0, 0.001, 1, 2, 1, 0, 16, 0, 0, 0);
+    return new SimulatorProfile(64, 1_000_000, 32_768, 8192, 2, 0, 0.001, 1, 2, 1, 0, 16, 0, 0, 0, true);
   }
 
   /**
@@ -87,7 +92,8 @@ public record SimulatorProfile(
    * the step grid. Only for measuring what sits in front of it (the dispatcher's overhead).
    */
   public static SimulatorProfile steady(double itlMs) {
-    return new SimulatorProfile(1024, 10_000_000, 32_768, 8192, 10, itlMs, 0, itlMs, itlMs, 1, 0, 256, 0, 0, 0);
+    return new SimulatorProfile(1024, 10_000_000, 32_768, 8192, 10, itlMs, 0, itlMs, itlMs, 1, 0, 256, 0, 0, 0,
+        true);
   }
 
   /** The profile a name gives on the command line. */
@@ -128,31 +134,38 @@ public record SimulatorProfile(
   public SimulatorProfile withMaxNumSeqs(int n) {
     return new SimulatorProfile(n, kvCacheTokens, maxModelLen, maxBatchedTokens, ttftOverheadMs, ttftJitterMs,
         prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens, defaultMaxTokens,
-        errorRate, failAfter, slowStartMs);
+        errorRate, failAfter, slowStartMs, prefixCaching);
   }
 
   /** A linear step curve through these two points, with no cost for context. */
   public SimulatorProfile withItl(double batch1Ms, double batch128Ms) {
     return new SimulatorProfile(maxNumSeqs, kvCacheTokens, maxModelLen, maxBatchedTokens, ttftOverheadMs,
         ttftJitterMs, prefillMsPerToken, batch1Ms, batch128Ms, 1, 0, defaultMaxTokens, errorRate, failAfter,
-        slowStartMs);
+        slowStartMs, prefixCaching);
   }
 
   public SimulatorProfile withMaxModelLen(int n) {
     return new SimulatorProfile(maxNumSeqs, kvCacheTokens, n, maxBatchedTokens, ttftOverheadMs, ttftJitterMs,
         prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens, defaultMaxTokens,
-        errorRate, failAfter, slowStartMs);
+        errorRate, failAfter, slowStartMs, prefixCaching);
   }
 
   public SimulatorProfile withKvCacheTokens(long tokens) {
     return new SimulatorProfile(maxNumSeqs, tokens, maxModelLen, maxBatchedTokens, ttftOverheadMs, ttftJitterMs,
         prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens, defaultMaxTokens,
-        errorRate, failAfter, slowStartMs);
+        errorRate, failAfter, slowStartMs, prefixCaching);
+  }
+
+  /** vLLM's automatic prefix caching on (its default, and every profile's) or off. */
+  public SimulatorProfile withPrefixCaching(boolean on) {
+    return new SimulatorProfile(maxNumSeqs, kvCacheTokens, maxModelLen, maxBatchedTokens, ttftOverheadMs,
+        ttftJitterMs, prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens,
+        defaultMaxTokens, errorRate, failAfter, slowStartMs, on);
   }
 
   public SimulatorProfile withFaults(double newErrorRate, int newFailAfter, long newSlowStartMs) {
     return new SimulatorProfile(maxNumSeqs, kvCacheTokens, maxModelLen, maxBatchedTokens, ttftOverheadMs,
         ttftJitterMs, prefillMsPerToken, itlBatch1Ms, itlBatch128Ms, batchExponent, contextMsPer1kTokens,
-        defaultMaxTokens, newErrorRate, newFailAfter, newSlowStartMs);
+        defaultMaxTokens, newErrorRate, newFailAfter, newSlowStartMs, prefixCaching);
   }
 }

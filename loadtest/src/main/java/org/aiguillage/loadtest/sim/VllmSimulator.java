@@ -317,13 +317,37 @@ public final class VllmSimulator implements AutoCloseable {
     String id = (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(System.nanoTime()) + ids.incrementAndGet();
     long created = System.currentTimeMillis() / 1000;
     long seed = SimulatedText.seed(prompt);
+    long[] prefix = SimulatedText.blockHashes(chat ? chatTokens(req) : SimulatedText.tokens(prompt));
     if (chat && ToolCalls.wanted(req)) {
       return toolCalls.answer(req, id, created, quotedModel, promptTokens, stream, includeUsage);
     }
     return stream
         ? CompletableFuture.completedFuture(
-            streamed(chat, id, created, promptTokens, maxTokens, seed, includeUsage, receivedMicros))
-        : whole(chat, id, created, promptTokens, maxTokens, seed);
+            streamed(chat, id, created, promptTokens, maxTokens, seed, prefix, includeUsage, receivedMicros))
+        : whole(chat, id, created, promptTokens, maxTokens, seed, prefix);
+  }
+
+  /**
+   * A chat's tokens as the simulator's template makes them: each message's role, start and end markers and a line
+   * break (the 4 tokens a message adds, {@link SimulatedText#countTokens}), then its words.
+   */
+  private static java.util.List<String> chatTokens(JsonNode req) {
+    java.util.List<String> tokens = new java.util.ArrayList<>();
+    for (JsonNode m : req.path("messages")) {
+      tokens.add("<|start|>");
+      tokens.add(m.path("role").asText(""));
+      JsonNode content = m.path("content");
+      if (content.isTextual()) {
+        tokens.addAll(SimulatedText.tokens(content.asText()));
+      } else if (content.isArray()) {
+        for (JsonNode part : content) {
+          tokens.addAll(SimulatedText.tokens(part.path("text").asText("")));
+        }
+      }
+      tokens.add("<|end|>");
+      tokens.add("\n");
+    }
+    return tokens;
   }
 
   private static String chatPrompt(JsonNode req) {
@@ -342,7 +366,7 @@ public final class VllmSimulator implements AutoCloseable {
   }
 
   private HttpResponse streamed(boolean chat, String id, long created, int promptTokens, int maxTokens, long seed,
-      boolean includeUsage, long receivedMicros) {
+      long[] prefix, boolean includeUsage, long receivedMicros) {
     String head = "data: {\"id\":\"" + id + "\",\"object\":\"" + (chat ? "chat.completion.chunk" : "text_completion")
         + "\",\"created\":" + created + ",\"model\":" + quotedModel + ",\"choices\":[";
     Pair<BoundedSourceQueue<ByteString>, Source<ByteString, NotUsed>> pair =
@@ -387,7 +411,7 @@ public final class VllmSimulator implements AutoCloseable {
         out.complete();
       }
     };
-    self[0] = new Scheduler.Request(promptTokens, maxTokens, seed, sink);
+    self[0] = new Scheduler.Request(promptTokens, maxTokens, seed, sink, prefix);
     return sse(engine, pair, self[0]);
   }
 
@@ -410,7 +434,8 @@ public final class VllmSimulator implements AutoCloseable {
         ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM), events));
   }
 
-  private CompletionStage<HttpResponse> whole(boolean chat, String id, long created, int promptTokens, int maxTokens, long seed) {
+  private CompletionStage<HttpResponse> whole(boolean chat, String id, long created, int promptTokens, int maxTokens,
+      long seed, long[] prefix) {
     CompletableFuture<HttpResponse> answer = new CompletableFuture<>();
     StringBuilder text = new StringBuilder();
     engine.submit(new Scheduler.Request(promptTokens, maxTokens, seed, new Engine.Sink() {
@@ -431,7 +456,7 @@ public final class VllmSimulator implements AutoCloseable {
             + "\",\"created\":" + created + ",\"model\":" + quotedModel + ",\"choices\":[" + choice + "],\"usage\":"
             + usage(prompt, completion) + "}"));
       }
-    }));
+    }, prefix));
     // A non-streamed answer is sent whole when generation ends, as vLLM does.
     return answer;
   }

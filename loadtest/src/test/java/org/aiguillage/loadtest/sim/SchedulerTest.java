@@ -134,4 +134,34 @@ class SchedulerTest {
     assertEquals(profile.stepMs(32, 32 * 102, 0), decode.durationMs(), 1e-9);
     assertEquals(profile.interTokenLatencyMs(32) + 0.01 * 32 * 102 / 1000, decode.durationMs(), 1e-9);
   }
+
+  @Test
+  void aPromptBeginningLikeAnEarlierOneIsPrefilledOnlyFromWhereTheyDiffer() {
+    Scheduler scheduler = new Scheduler(profile(1_000_000, 8192), null);
+    List<String> shared = IntStream.range(0, 2000).mapToObj(i -> "system" + i).toList();
+    List<String> first = new ArrayList<>(shared);
+    first.addAll(List.of("first", "question"));
+    List<String> second = new ArrayList<>(shared);
+    second.addAll(List.of("another", "question", "entirely"));
+
+    scheduler.add(new Scheduler.Request(first.size(), 2, 1, new Received(clock), SimulatedText.blockHashes(first)));
+    runAll(scheduler);
+    scheduler.add(new Scheduler.Request(second.size(), 2, 1, new Received(clock),
+        SimulatedText.blockHashes(second)));
+    Scheduler.Step prefill = scheduler.next();
+
+    // 2,000 shared tokens are 125 full blocks: only the 3 tokens after them are computed.
+    assertEquals(List.of(3), IntStream.of(prefill.chunks()).boxed().toList());
+  }
+
+  @Test
+  void withoutPrefixCachingEveryPromptIsPrefilledWhole() {
+    Scheduler scheduler = new Scheduler(profile(1_000_000, 8192).withPrefixCaching(false), null);
+    List<String> prompt = IntStream.range(0, 100).mapToObj(i -> "w" + i).toList();
+    scheduler.add(new Scheduler.Request(100, 2, 1, new Received(clock), SimulatedText.blockHashes(prompt)));
+    runAll(scheduler);
+    scheduler.add(new Scheduler.Request(100, 2, 1, new Received(clock), SimulatedText.blockHashes(prompt)));
+
+    assertEquals(List.of(100), IntStream.of(scheduler.next().chunks()).boxed().toList());
+  }
 }

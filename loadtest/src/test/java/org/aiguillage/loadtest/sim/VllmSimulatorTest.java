@@ -162,4 +162,31 @@ class VllmSimulatorTest {
     }
   }
 
+
+  @Test
+  void aConversationsNextTurnFindsItsPrefixCachedAsVllmsCountersSay() throws Exception {
+    // 0.5 ms per prompt token: a 2,000-token system prompt takes a second to prefill.
+    SimulatorProfile slowPrefill = SimulatorProfile.of(1_000_000, 0, 0.5, 1, 2, 1, 0, 8192);
+    String system = String.join(" ", java.util.stream.IntStream.range(0, 2000).mapToObj(i -> "rule" + i).toList());
+    String firstTurn = "{\"model\":\"m\",\"max_tokens\":2,\"messages\":[{\"role\":\"system\",\"content\":\""
+        + system + "\"},{\"role\":\"user\",\"content\":\"hello\"}]}";
+    String nextTurn = "{\"model\":\"m\",\"max_tokens\":2,\"messages\":[{\"role\":\"system\",\"content\":\""
+        + system + "\"},{\"role\":\"user\",\"content\":\"hello\"},{\"role\":\"assistant\",\"content\":\"hi "
+        + "there\"},{\"role\":\"user\",\"content\":\"and then?\"}]}";
+    try (VllmSimulator sim = VllmSimulator.start("m", slowPrefill)) {
+      long start = System.nanoTime();
+      assertEquals(200, post(sim, firstTurn).get().statusCode());
+      long firstMs = (System.nanoTime() - start) / 1_000_000;
+      start = System.nanoTime();
+      assertEquals(200, post(sim, nextTurn).get().statusCode());
+      long nextMs = (System.nanoTime() - start) / 1_000_000;
+
+      assertTrue(firstMs >= 1000, "the first turn computes its whole prompt: " + firstMs + " ms");
+      assertTrue(nextMs < firstMs / 4, "the next turn only what follows the cached blocks: " + nextMs + " ms");
+      long hits = (long) Double.parseDouble(gauge(sim, "vllm:prefix_cache_hits_total"));
+      long queries = (long) Double.parseDouble(gauge(sim, "vllm:prefix_cache_queries_total"));
+      assertEquals(2009 + 2021, queries, "both prompts' tokens, 4 a message");
+      assertEquals(2000, hits, "the first prompt's full blocks (125 of 16 tokens)");
+    }
+  }
 }
