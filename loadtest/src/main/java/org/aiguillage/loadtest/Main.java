@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.aiguillage.loadtest.run.Conversation;
 import org.aiguillage.loadtest.run.KeyClass;
 import org.aiguillage.loadtest.run.LoadClient;
 import org.aiguillage.loadtest.run.LoadRunner;
@@ -85,6 +86,12 @@ public final class Main {
     @Option(names = "--timeout", description = "of one request (default 10m)") String timeout;
     @Option(names = "--think-time", description = "each user's mean pause between an answer and its next request")
     String thinkTime;
+    @Option(names = "--turns", description = "multi-turn chat: each user's sessions have this many turns, each "
+        + "resending the history (the shape gives each user message and answer)") String turns;
+    @Option(names = "--system-prompts", description = "multi-turn: how many system prompts the sessions share "
+        + "(default 4)") String systemPrompts;
+    @Option(names = "--system-tokens", description = "multi-turn: words in each system prompt (default 2000)")
+    String systemTokens;
     @Option(names = "--ramp-up", description = "time to start every user") String rampUp;
     @Option(names = "--duration", description = "of the load (default 30s)") String duration;
     @Option(names = "--quiet", description = "no progress on standard error") boolean quiet;
@@ -253,8 +260,11 @@ public final class Main {
     Shape shape = o.has("shape") ? Shape.named(o.get("shape", "A"))
         : new Shape("custom", o.integer("input-tokens", 500), o.integer("input-spread", 0),
             o.integer("max-tokens", 128), o.integer("output-spread", 0));
+    Conversation.MultiTurn multiTurn = o.has("turns") ? new Conversation.MultiTurn(o.integer("system-prompts", 4),
+        o.integer("system-tokens", 2000), o.integer("turns", 1)) : null;
     return new LoadRunner.Plan(new LoadClient(url, model, Boolean.parseBoolean(o.get("ignore-eos", "true"))),
-        classes, shape, o.integer("seed", 42), o.duration("timeout", "10m"), o.duration("think-time", "0s"));
+        classes, shape, o.integer("seed", 42), o.duration("timeout", "10m"), o.duration("think-time", "0s"),
+        multiTurn);
   }
 
   private static void run(Options o) throws IOException {

@@ -42,7 +42,7 @@ class MainTest {
     }
     String help = out.toString(StandardCharsets.UTF_8);
     for (String option : List.of("--profile", "--call-timings", "--sweep", "--think-time", "--reference", "--from",
-        "--server-timings", "--warmup", "--requests-per-user", "--prompts-per-user", "--max-runs", "--start")) {
+        "--server-timings", "--warmup", "--turns", "--system-tokens", "--requests-per-user", "--prompts-per-user", "--max-runs", "--start")) {
       assertTrue(help.contains(option), option + " in:\n" + help);
     }
     assertTrue(!err.toString(StandardCharsets.UTF_8).contains("WARN"), err.toString(StandardCharsets.UTF_8));

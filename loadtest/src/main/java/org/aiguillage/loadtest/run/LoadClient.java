@@ -63,9 +63,18 @@ public final class LoadClient {
   }
 
   String body(String prompt, int maxTokens, Map<String, String> extraFields) {
-    StringBuilder sb = new StringBuilder(prompt.length() + 256);
-    sb.append("{\"model\":\"").append(model).append("\",\"messages\":[{\"role\":\"user\",\"content\":\"")
-        .append(prompt).append("\"}],\"max_tokens\":").append(maxTokens)
+    return body(List.of(new Conversation.Message("user", prompt)), maxTokens, extraFields);
+  }
+
+  /** A streamed chat of these messages (their words need no escaping: the load generator's own vocabulary). */
+  String body(List<Conversation.Message> messages, int maxTokens, Map<String, String> extraFields) {
+    StringBuilder sb = new StringBuilder(256 + messages.stream().mapToInt(m -> m.content().length() + 40).sum());
+    sb.append("{\"model\":\"").append(model).append("\",\"messages\":[");
+    for (int i = 0; i < messages.size(); i++) {
+      sb.append(i == 0 ? "" : ",").append("{\"role\":\"").append(messages.get(i).role())
+          .append("\",\"content\":\"").append(messages.get(i).content()).append("\"}");
+    }
+    sb.append("],\"max_tokens\":").append(maxTokens)
         .append(",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
     if (ignoreEos) {
       sb.append(",\"ignore_eos\":true");
@@ -78,7 +87,18 @@ public final class LoadClient {
   /** Sends the request and blocks until its answer ended; never throws. */
   public RequestRecord send(KeyClass keyClass, int concurrency, String prompt, int maxTokens, long runStartNanos,
       Duration timeout) {
-    String body = body(prompt, maxTokens, keyClass.extraFields());
+    return send(keyClass, concurrency, body(prompt, maxTokens, keyClass.extraFields()), runStartNanos, timeout);
+  }
+
+  /** Sends a turn of a conversation: its history, its session as the OpenAI {@code user} field. */
+  public RequestRecord send(KeyClass keyClass, int concurrency, Conversation conversation, int maxTokens,
+      long runStartNanos, Duration timeout) {
+    Map<String, String> fields = new java.util.LinkedHashMap<>(keyClass.extraFields());
+    fields.putIfAbsent("user", conversation.session());
+    return send(keyClass, concurrency, body(conversation.messages(), maxTokens, fields), runStartNanos, timeout);
+  }
+
+  private RequestRecord send(KeyClass keyClass, int concurrency, String body, long runStartNanos, Duration timeout) {
     long start = System.nanoTime();
     long sentEpochMicros = CallTimings.nowMicros();
     String responseId = "";

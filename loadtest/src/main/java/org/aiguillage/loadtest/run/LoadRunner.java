@@ -29,9 +29,14 @@ public final class LoadRunner {
    * does; zero sends at once. It also takes users' arrivals off a server's step grid (docs/benchmarks.md).
    */
   public record Plan(LoadClient client, List<KeyClass> classes, Shape shape, long seed, Duration requestTimeout,
-      Duration thinkTime) {
+      Duration thinkTime, Conversation.MultiTurn multiTurn) {
     public Plan(LoadClient client, List<KeyClass> classes, Shape shape, long seed, Duration requestTimeout) {
-      this(client, classes, shape, seed, requestTimeout, Duration.ZERO);
+      this(client, classes, shape, seed, requestTimeout, Duration.ZERO, null);
+    }
+
+    public Plan(LoadClient client, List<KeyClass> classes, Shape shape, long seed, Duration requestTimeout,
+        Duration thinkTime) {
+      this(client, classes, shape, seed, requestTimeout, thinkTime, null);
     }
   }
 
@@ -59,10 +64,20 @@ public final class LoadRunner {
     throw new IllegalStateException("no key class");
   }
 
-  private RequestRecord one(KeyClass keyClass, int concurrency, Random random, long runStart) {
-    String prompt = LoadClient.prompt(random, plan.shape().inputTokens(random));
-    RequestRecord r = plan.client().send(keyClass, concurrency, prompt, plan.shape().outputTokens(random), runStart,
-        plan.requestTimeout());
+  /** @param conversation the user's chat sessions (a multi-turn plan), or null: a prompt of its own each time */
+  private RequestRecord one(KeyClass keyClass, int concurrency, Random random, long runStart,
+      Conversation conversation) {
+    RequestRecord r;
+    if (conversation == null) {
+      String prompt = LoadClient.prompt(random, plan.shape().inputTokens(random));
+      r = plan.client().send(keyClass, concurrency, prompt, plan.shape().outputTokens(random), runStart,
+          plan.requestTimeout());
+    } else {
+      conversation.ask(random, plan.shape().inputTokens(random));
+      r = plan.client().send(keyClass, concurrency, conversation, plan.shape().outputTokens(random), runStart,
+          plan.requestTimeout());
+      conversation.answered(random, r.outputTokens(), r.ok());
+    }
     done.incrementAndGet();
     if (!r.ok()) {
       errors.incrementAndGet();
@@ -105,12 +120,14 @@ public final class LoadRunner {
         long stopAt = runStart + rampUp.toNanos() + plateau.toNanos() + rampDown.toNanos() * (users - user) / users;
         pool.execute(() -> {
           Random random = new Random(plan.seed() * 1_000_003 + user);
+          Conversation conversation = plan.multiTurn() == null ? null
+              : new Conversation(plan.multiTurn(), "user-" + user);
           LockSupport.parkNanos(startAt - System.nanoTime());
           activeUsers.incrementAndGet();
           try {
             for (int n = 0; n < requestsPerUser && System.nanoTime() < stopAt
                 && !Thread.currentThread().isInterrupted(); n++) {
-              records.add(one(classOf(user), users, random, runStart));
+              records.add(one(classOf(user), users, random, runStart, conversation));
               think(random, stopAt);
             }
           } finally {
@@ -168,7 +185,7 @@ public final class LoadRunner {
         pool.execute(() -> {
           activeUsers.incrementAndGet();
           try {
-            records.add(one(classOf(request), 0, new Random(plan.seed() * 1_000_003 + request), runStart));
+            records.add(one(classOf(request), 0, new Random(plan.seed() * 1_000_003 + request), runStart, null));
           } finally {
             activeUsers.decrementAndGet();
           }

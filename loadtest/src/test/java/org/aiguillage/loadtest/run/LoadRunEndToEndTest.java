@@ -62,6 +62,29 @@ class LoadRunEndToEndTest {
   }
 
   @Test
+  void multiTurnSessionsResendTheirGrowingHistoryWhichTheServersPrefixCacheFinds() throws Exception {
+    try (VllmSimulator server = VllmSimulator.start("m", SimulatorProfile.fast())) {
+      LoadRunner runner = new LoadRunner(new LoadRunner.Plan(new LoadClient(server.baseUrl(), "m", true),
+          List.of(KeyClass.parse("none")), new Shape("turn", 20, 0, 10, 0), 7, Duration.ofSeconds(30),
+          Duration.ZERO, new Conversation.MultiTurn(1, 200, 3)), null);
+
+      List<RequestRecord> records = runner.closedLoop(1, 7);
+
+      // Chat template: 4 tokens a message. Turn 1: system (200) and user (20); each later turn adds the answer
+      // (10) and a user message (20). A new session after 3 turns.
+      assertEquals(List.of(228, 266, 304, 228, 266, 304, 228),
+          records.stream().map(RequestRecord::promptTokens).toList());
+      String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create(server.baseUrl() + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      double hits = metrics.lines().filter(l -> l.startsWith("vllm:prefix_cache_hits_total{"))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+      // Every turn but a session's first finds the previous turn's prompt cached (its full blocks).
+      assertTrue(hits >= 6 * 192, "prefix-cache hits: " + hits + "\n" + metrics);
+    }
+  }
+
+  @Test
   void theSameResultsAlwaysRenderTheSameReport(@TempDir Path a, @TempDir Path b) throws Exception {
     List<RequestRecord> records = List.of(
         new RequestRecord("x", 1, 0, 50, 90, List.of(50.0, 70.0, 90.0), 5, 3, 200, "", "", 0),
