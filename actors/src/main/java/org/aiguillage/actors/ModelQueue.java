@@ -16,6 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import kamon.Kamon;
 import kamon.metric.MeasurementUnit;
+import org.aiguillage.priority.PrefixIndex;
 import org.aiguillage.priority.RecentWaits;
 import org.aiguillage.priority.Ticket;
 import org.aiguillage.priority.TicketQueue;
@@ -208,6 +209,23 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private final kamon.metric.Gauge usableServers;
   /** The waits of the last minutes, for the status page. */
   private final RecentWaits recentWaits = new RecentWaits(4096);
+  /** The prompt blocks sent to each server lately: what its prefix cache likely holds. */
+  private final PrefixIndex prefixes;
+  /** The server each named conversation went to last, the least recent forgotten past {@link #SESSIONS_KEPT}. */
+  private final Map<String, String> sessions = new LinkedHashMap<>(1024, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+      return size() > SESSIONS_KEPT;
+    }
+  };
+  static final int SESSIONS_KEPT = 20_000;
+  /**
+   * How much of a ticket's first token its cached prefix saves, at most: the prefill of a long prompt is most of
+   * its first token on a server with room, the step it joins the rest.
+   */
+  static final double PREFIX_SAVING = 0.8;
+  /** A server whose KV cache is this full has been evicting: what it was sent is no longer known to be there. */
+  static final double KV_EVICTING = 0.98;
   static final Duration RECENT = Duration.ofMinutes(5);
 
   /** @param settingsFor the model's settings as this node knows them now: read again every tick */
@@ -217,6 +235,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     this.settingsFor = settingsFor;
     this.settings = settingsFor.apply(model);
     this.waiting = new TicketQueue<>(settings.policy());
+    this.prefixes = new PrefixIndex(settings.prefixBlocksPerServer());
     this.queueLength = Kamon.gauge("aiguillage_queue_tickets", "tickets waiting for a server")
         .withTag("model", model);
     this.usableServers = Kamon.gauge("aiguillage_queue_servers",
@@ -337,6 +356,9 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       agent.assignsSent = demand.assignsSeen();
     }
     agent.assignsSeen = demand.assignsSeen();
+    if (demand.snapshot().kvCacheUsage() >= KV_EVICTING || demand.snapshot().state() == ServerState.UNHEALTHY) {
+      prefixes.forget(agent.serverId); // its cache is evicting, or the server went down (and restarts empty)
+    }
     agent.snapshot = demand.snapshot();
     agent.lastDemandMillis = System.currentTimeMillis();
     dispatch(agent.lastDemandMillis);
@@ -470,7 +492,8 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
         Optional<TicketQueue.Entry<DispatchTicket>> next = waiting.pollFor(
             new TicketQueue.Server(agent.serverId, agent.organization), organizationsWithRoom::contains, now);
         if (next.isPresent()) {
-          assign(inTicketsDatacenter(agent, candidates, next.get().payload()), next.get().payload(), now);
+          DispatchTicket ticket = next.get().payload();
+          assign(inTicketsDatacenter(withAffinity(agent, candidates, ticket), candidates, ticket), ticket, now);
           matched = true;
           break;
         }
@@ -499,6 +522,53 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       }
     }
     return chosen;
+  }
+
+  /**
+   * Least-busy with prefix affinity: between the chosen server and the others of its organisation (the same ticket
+   * would go to either), the one with the shortest predicted first token once what its prefix cache likely holds of
+   * the ticket's prompt is taken off: {@link #PREFIX_SAVING} of the first token, in proportion to the prompt's
+   * blocks it was sent lately. A hot prefix so stays on its server while that server's load costs less than the
+   * prefill it saves, and spreads when it saturates. A conversation the client named goes back to its server
+   * while that server has room in its batch.
+   */
+  private AgentView withAffinity(AgentView chosen, List<AgentView> candidates, DispatchTicket ticket) {
+    if (settings.routingStrategy() != RoutingStrategy.LEAST_BUSY || !settings.prefixAffinity()) {
+      return chosen;
+    }
+    String session = ticket.info().session();
+    if (session != null) {
+      String server = sessions.get(session);
+      for (AgentView a : candidates) {
+        if (a.serverId.equals(server) && a.organization.equals(chosen.organization) && !a.full()) {
+          return a;
+        }
+      }
+    }
+    long[] prefix = ticket.info().prefix();
+    if (prefix.length == 0) {
+      return chosen;
+    }
+    boolean steps = leastBusyOrder(candidates) == BY_STEP;
+    AgentView best = chosen;
+    double bestCost = affinityCost(chosen, prefix, steps);
+    for (AgentView a : candidates) {
+      if (a != chosen && a.organization.equals(chosen.organization) && !a.full()) {
+        double cost = affinityCost(a, prefix, steps);
+        if (cost < bestCost) {
+          best = a;
+          bestCost = cost;
+        }
+      }
+    }
+    return best;
+  }
+
+  /** A server's predicted first token for this prompt, relative: its load's cost less what its cache saves. */
+  private double affinityCost(AgentView a, long[] prefix, boolean steps) {
+    double load = steps ? a.firstTokenCost() : 0.05 + a.busyness();
+    double cached = (double) prefixes.cachedPrefix(a.serverId, prefix) / prefix.length;
+    return (a.full() ? 1e6 : 0) + load * (1 - PREFIX_SAVING * cached);
   }
 
   private List<AgentView> candidates(long now) {
@@ -544,6 +614,12 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
 
   private void assign(AgentView agent, DispatchTicket ticket, long now) {
     agent.assignsSent++;
+    if (settings.prefixAffinity()) {
+      prefixes.sent(agent.serverId, ticket.info().prefix());
+      if (ticket.info().session() != null) {
+        sessions.put(ticket.info().session(), agent.serverId);
+      }
+    }
     if (settings.routingStrategy() == RoutingStrategy.LEAST_BUSY) {
       agent.assignedAt.addLast(now); // only least-busy reads (and prunes) them
     }

@@ -12,6 +12,8 @@ import org.aiguillage.protocol.config.RoutingStrategy;
  * @param leaseTimeout a waiting ticket whose request actor has not re-asserted it for this long is dropped
  * @param demandTimeout an agent that has not repeated its demand for this long is forgotten
  * @param assignTimeout an assignment neither accepted nor refused in this long goes back to the queue
+ * @param prefixAffinity least-busy weighs what each server's prefix cache likely holds of a ticket's prompt
+ * @param prefixBlocksPerServer blocks of prompts the queue remembers per server ({@code PrefixIndex})
  *
  * <p>A key's threshold (the most tickets it may have waiting) travels with each ticket, so every queue enforces
  * it without a copy of the key directory.
@@ -21,11 +23,21 @@ public record QueueSettings(
     QueuePolicy policy,
     Duration leaseTimeout,
     Duration demandTimeout,
-    Duration assignTimeout) {
+    Duration assignTimeout,
+    boolean prefixAffinity,
+    int prefixBlocksPerServer) {
+
+  /** 4,096 blocks of 256 bytes: a megabyte of prompts per server, ~400 KB of memory (docs/routing.md). */
+  public static final int PREFIX_BLOCKS_PER_SERVER = 4096;
+
+  public QueueSettings(RoutingStrategy routingStrategy, QueuePolicy policy, Duration leaseTimeout,
+      Duration demandTimeout, Duration assignTimeout) {
+    this(routingStrategy, policy, leaseTimeout, demandTimeout, assignTimeout, true, PREFIX_BLOCKS_PER_SERVER);
+  }
 
   public static QueueSettings of(ModelConfig model) {
     return new QueueSettings(model.routingStrategy(), new QueuePolicy(model.priorityAging()), Duration.ofSeconds(5),
-        Duration.ofSeconds(3), Duration.ofSeconds(5));
+        Duration.ofSeconds(3), Duration.ofSeconds(5), model.prefixAffinity(), PREFIX_BLOCKS_PER_SERVER);
   }
 
   public static QueueSettings defaults() {

@@ -461,6 +461,87 @@ class ModelQueueTest {
     assertEquals(accepted.id(), agent.expectMessageClass(AgentCommand.CancelCall.class).ticketId());
   }
 
+  /** A chat ticket whose prompt is {@code prompt}, in the conversation {@code session} (null: none named). */
+  private DispatchTicket chat(TestProbe<RequestCommand> requester, String prompt, String session) {
+    long now = System.currentTimeMillis();
+    return new DispatchTicket(new TicketInfo("t" + ++sequence, "m", "key-a", "univ-a", 3, RoutingMode.ANY, now,
+        now + 60_000, 10, 3, "dc1", null, org.aiguillage.priority.PromptPrefix.blocks(prompt), session),
+        new UpstreamCall("/v1/chat/completions", new byte[0], true, false), requester.ref());
+  }
+
+  private static final String SYSTEM_PROMPT = "You are the federation's assistant. ".repeat(200);
+
+  /** Two idle servers; the first turn of a conversation went to "a", which now has that call and "b" none. */
+  private ActorRef<QueueCommand> afterAFirstTurnOnA(QueueSettings settings, TestProbe<AgentCommand> a,
+      TestProbe<AgentCommand> b, String session) {
+    ActorRef<QueueCommand> queue = queue(settings);
+    queue.tell(demandWithMetrics("a", a, 0, 20, 0, -1));
+    queue.tell(demandWithMetrics("b", b, 0, 20, 0, -1));
+    queue.tell(new QueueCommand.Enqueue(chat(testKit.createTestProbe(), SYSTEM_PROMPT + "user: hello", session)));
+    a.expectMessageClass(AgentCommand.Assign.class);
+    queue.tell(demandWithMetrics("a", a, 1, 20, 0, -1));
+    queue.tell(demandWithMetrics("b", b, 0, 20, 0, -1));
+    return queue;
+  }
+
+  private static QueueSettings leastBusy(boolean prefixAffinity) {
+    return new QueueSettings(RoutingStrategy.LEAST_BUSY, QueuePolicy.NO_AGEING, Duration.ofSeconds(5),
+        Duration.ofSeconds(3), Duration.ofSeconds(5), prefixAffinity, QueueSettings.PREFIX_BLOCKS_PER_SERVER);
+  }
+
+  @Test
+  void aConversationsNextTurnGoesBackToTheServerHoldingItsPrefixThoughItIsBusier() {
+    TestProbe<AgentCommand> a = testKit.createTestProbe();
+    TestProbe<AgentCommand> b = testKit.createTestProbe();
+    ActorRef<QueueCommand> queue = afterAFirstTurnOnA(leastBusy(true), a, b, null);
+
+    queue.tell(new QueueCommand.Enqueue(chat(testKit.createTestProbe(),
+        SYSTEM_PROMPT + "user: hello assistant: hi user: what is a GPU?", null)));
+
+    a.expectMessageClass(AgentCommand.Assign.class);
+    b.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void withoutPrefixAffinityTheNextTurnGoesToTheLeastBusyServer() {
+    TestProbe<AgentCommand> a = testKit.createTestProbe();
+    TestProbe<AgentCommand> b = testKit.createTestProbe();
+    ActorRef<QueueCommand> queue = afterAFirstTurnOnA(leastBusy(false), a, b, null);
+
+    queue.tell(new QueueCommand.Enqueue(chat(testKit.createTestProbe(),
+        SYSTEM_PROMPT + "user: hello assistant: hi user: what is a GPU?", null)));
+
+    b.expectMessageClass(AgentCommand.Assign.class);
+    a.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void aHotPrefixSpreadsWhenItsServerIsLoadedBeyondWhatThePrefillSaves() {
+    TestProbe<AgentCommand> a = testKit.createTestProbe();
+    TestProbe<AgentCommand> b = testKit.createTestProbe();
+    ActorRef<QueueCommand> queue = afterAFirstTurnOnA(leastBusy(true), a, b, null);
+    queue.tell(demandWithMetrics("a", a, 15, 20, 0, -1)); // three quarters busy
+
+    queue.tell(new QueueCommand.Enqueue(chat(testKit.createTestProbe(),
+        SYSTEM_PROMPT + "user: hello assistant: hi user: what is a GPU?", null)));
+
+    b.expectMessageClass(AgentCommand.Assign.class);
+    a.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void aNamedConversationStaysOnItsServerWhileThatServerHasRoom() {
+    TestProbe<AgentCommand> a = testKit.createTestProbe();
+    TestProbe<AgentCommand> b = testKit.createTestProbe();
+    ActorRef<QueueCommand> queue = afterAFirstTurnOnA(leastBusy(true), a, b, "key-a:alice");
+    queue.tell(demandWithMetrics("a", a, 10, 20, 0, -1)); // half busy, b idle
+
+    queue.tell(new QueueCommand.Enqueue(chat(testKit.createTestProbe(), "a prompt of its own", "key-a:alice")));
+    a.expectMessageClass(AgentCommand.Assign.class);
+    queue.tell(new QueueCommand.Enqueue(chat(testKit.createTestProbe(), "a prompt of its own", "key-a:bob")));
+    b.expectMessageClass(AgentCommand.Assign.class);
+  }
+
   private DispatchTicket followUp(TestProbe<RequestCommand> requester, String previousResponseId) {
     long now = System.currentTimeMillis();
     return new DispatchTicket(new TicketInfo("t" + ++sequence, "m", "key-a", "univ-a", 3, RoutingMode.ANY, now,

@@ -70,9 +70,15 @@ final class Dispatch {
   /** A request translated from another dialect: its OpenAI body queued the same way, answered in {@code dialect}. */
   CompletionStage<HttpResponse> dispatch(ModelRequest.Endpoint endpoint, byte[] body,
       KeyAccount.Authenticated authenticated, ClientConnection connection, Dialect dialect) {
+    return dispatch(endpoint, body, authenticated, connection, dialect, null);
+  }
+
+  /** @param session the request's {@code x-session-id} header, null when absent */
+  CompletionStage<HttpResponse> dispatch(ModelRequest.Endpoint endpoint, byte[] body,
+      KeyAccount.Authenticated authenticated, ClientConnection connection, Dialect dialect, String session) {
     FederationConfig current = config.get();
     ModelRequest.Parsed parsed = ModelRequest.parse(endpoint, body, authenticated.key(), current::model,
-        hostsModel(current), System.currentTimeMillis(), current.node().datacenter());
+        hostsModel(current), System.currentTimeMillis(), current.node().datacenter(), session);
     return queue(endpoint, parsed, authenticated, connection, Optional.empty(), dialect);
   }
 

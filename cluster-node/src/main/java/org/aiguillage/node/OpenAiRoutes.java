@@ -71,12 +71,13 @@ final class OpenAiRoutes extends DialectRoutes {
   }
 
   private Route completion(ModelRequest.Endpoint endpoint) {
-    return apiKey(authenticated -> attribute(CLIENT, client -> {
+    return apiKey(authenticated -> attribute(CLIENT, client -> optionalHeaderValueByName("x-session-id", session -> {
       long limit = config.get().http().maxBodyBytes();
       return body(limit, Dispatch.BODY_TIMEOUT,
-          bytes -> completeWithFuture(dispatch.dispatch(endpoint, bytes, authenticated, client)),
+          bytes -> completeWithFuture(dispatch.dispatch(endpoint, bytes, authenticated, client,
+              OpenAiDialect.INSTANCE, session.orElse(null))),
           refused -> Dispatch.refused(refused, limit));
-    }));
+    })));
   }
 
   /** The key the request is made with ({@code Authorization: Bearer}), else 401. */

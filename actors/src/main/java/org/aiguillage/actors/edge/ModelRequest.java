@@ -4,12 +4,14 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.BiPredicate;
 import java.util.function.Function;
+import org.aiguillage.priority.PromptPrefix;
 import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.RoutingMode;
 import org.aiguillage.protocol.config.ModelConfig;
@@ -95,6 +97,15 @@ public final class ModelRequest {
   /** @param datacenter the edge's datacentre, which the ticket carries */
   public static Parsed parse(Endpoint endpoint, byte[] body, ApiKey key, Function<String, Optional<ModelConfig>> models,
       BiPredicate<String, String> hostsModel, long nowMillis, String datacenter) {
+    return parse(endpoint, body, key, models, hostsModel, nowMillis, datacenter, null);
+  }
+
+  /**
+   * @param sessionHeader the request's {@code x-session-id} header (null when absent): the conversation it belongs
+   *     to, as the body's OpenAI {@code user} field also says (the header wins)
+   */
+  public static Parsed parse(Endpoint endpoint, byte[] body, ApiKey key, Function<String, Optional<ModelConfig>> models,
+      BiPredicate<String, String> hostsModel, long nowMillis, String datacenter, String sessionHeader) {
     JsonNode tree;
     try {
       tree = JSON.readTree(body);
@@ -142,10 +153,15 @@ public final class ModelRequest {
     int maxTokens = request.path("max_completion_tokens").asInt(request.path("max_tokens").asInt(
         request.path("max_output_tokens").asInt(0)));
     JsonNode previous = request.get("previous_response_id");
+    JsonNode user = sessionHeader != null && !sessionHeader.isBlank() ? new TextNode(sessionHeader)
+        : request.get("user");
     TicketInfo ticket = new TicketInfo("req-" + UUID.randomUUID(), model.name(), key.id(), key.organization(),
         r.priority(), r.mode(), nowMillis, nowMillis + model.queueTimeout().toMillis(), body.length / 4 + maxTokens,
         key.threshold(), datacenter,
-        endpoint == Endpoint.RESPONSES && previous != null && previous.isTextual() ? previous.asText() : null);
+        endpoint == Endpoint.RESPONSES && previous != null && previous.isTextual() ? previous.asText() : null,
+        model.prefixAffinity() ? PromptPrefix.blocks(canonicalPrompt(endpoint, request)) : null,
+        model.prefixAffinity() && user != null && user.isTextual() && !user.asText().isBlank()
+            ? key.id() + ":" + user.asText() : null);
     byte[] upstreamBody;
     try {
       upstreamBody = JSON.writeValueAsBytes(request);
@@ -153,6 +169,42 @@ public final class ModelRequest {
       throw new IllegalStateException("a parsed tree always serialises", e);
     }
     return new Accepted(model, ticket, new UpstreamCall(endpoint.path, upstreamBody, stream, clientWantsUsage));
+  }
+
+  /**
+   * The prompt as a server's chat template would begin it, for {@link PromptPrefix}: the tools (templates put them
+   * in the system prompt), then each message's role and content in order; a completion's prompt; a Responses call's
+   * instructions and input. A conversation's next turn begins with its last one's text. Empty for the other kinds of
+   * work, whose servers cache no prefix worth routing for.
+   */
+  static String canonicalPrompt(Endpoint endpoint, ObjectNode request) {
+    StringBuilder sb = new StringBuilder();
+    switch (endpoint) {
+      case CHAT -> {
+        JsonNode tools = request.get("tools");
+        if (tools != null && !tools.isNull()) {
+          sb.append(tools).append('\n');
+        }
+        for (JsonNode m : request.path("messages")) {
+          JsonNode content = m.path("content");
+          sb.append(m.path("role").asText()).append('\n')
+              .append(content.isTextual() ? content.asText() : content.toString()).append('\n');
+        }
+      }
+      case COMPLETIONS -> {
+        JsonNode prompt = request.path("prompt");
+        sb.append(prompt.isTextual() ? prompt.asText() : prompt.toString());
+      }
+      case RESPONSES -> {
+        JsonNode input = request.path("input");
+        sb.append(request.path("instructions").asText("")).append('\n')
+            .append(input.isTextual() ? input.asText() : input.toString());
+      }
+      default -> {
+        // embeddings, rerank, audio: no prefix to route by
+      }
+    }
+    return sb.toString();
   }
 
   /**

@@ -1,5 +1,6 @@
 package org.aiguillage.actors.edge;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -41,6 +42,30 @@ class ModelRequestTest {
 
   private static JsonNode upstream(ModelRequest.Accepted accepted) throws Exception {
     return JSON.readTree(accepted.call().body());
+  }
+
+  @Test
+  void aConversationsTicketsCarryTheBlocksOfTheirPromptTheNextTurnBeginningWithTheLast() {
+    String system = "{\"role\":\"system\",\"content\":\"" + "Answer as the federation's tutor. ".repeat(40)
+        + "\"}";
+    ModelRequest.Accepted first = accept("{\"model\":\"chat\",\"user\":\"alice\",\"messages\":[" + system
+        + ",{\"role\":\"user\",\"content\":\"What is a GPU?\"}]}");
+    ModelRequest.Accepted next = accept("{\"model\":\"chat\",\"user\":\"alice\",\"messages\":[" + system
+        + ",{\"role\":\"user\",\"content\":\"What is a GPU?\"},{\"role\":\"assistant\",\"content\":\"A "
+        + "processor for graphics and matrix work.\"},{\"role\":\"user\",\"content\":\"And a TPU?\"}]}");
+
+    long[] firstBlocks = first.ticket().prefix();
+    long[] nextBlocks = next.ticket().prefix();
+    assertTrue(firstBlocks.length >= 5, "a 1,360-byte system prompt: " + firstBlocks.length + " blocks");
+    assertArrayEquals(firstBlocks, java.util.Arrays.copyOf(nextBlocks, firstBlocks.length),
+        "the first turn's blocks begin the next one's");
+    assertEquals("key-1:alice", first.ticket().session(), "the client's user, within its key");
+    assertEquals(null, accept("{\"model\":\"chat\",\"messages\":[" + system + "]}").ticket().session());
+    ModelRequest.Parsed withHeader = ModelRequest.parse(ModelRequest.Endpoint.CHAT,
+        ("{\"model\":\"chat\",\"user\":\"alice\",\"messages\":[" + system + "]}").getBytes(StandardCharsets.UTF_8),
+        KEY, name -> Optional.of(model("dispatcher")), (org, model) -> true, 1_000, "dc1", "conv-42");
+    assertEquals("key-1:conv-42", assertInstanceOf(ModelRequest.Accepted.class, withHeader).ticket().session(),
+        "x-session-id names the conversation before the user field");
   }
 
   @Test

@@ -20,6 +20,9 @@ import java.util.List;
  *     retried on another server and the stalled one left without work for a while
  * @param type what the model serves: {@code text-generation} (default), {@code text-embeddings-inference},
  *     {@code automatic-speech-recognition}, {@code text-classification}
+ * @param prefixAffinity least-busy prefers, while it predicts the shorter wait, a server that was sent the same
+ *     prompt beginning lately (its prefix cache holds it) and keeps a named conversation on its server; on by
+ *     default, {@code prefix_affinity: false} turns it off
  */
 public record ModelConfig(
     String name,
@@ -32,7 +35,8 @@ public record ModelConfig(
     Lifecycle lifecycle,
     List<String> aliases,
     Duration firstTokenTimeout,
-    ModelType type) {
+    ModelType type,
+    Boolean prefixAffinity) {
 
   public static final Duration DEFAULT_FIRST_TOKEN_TIMEOUT = Duration.ofSeconds(60);
 
@@ -50,6 +54,14 @@ public record ModelConfig(
     aliases = aliases == null ? List.of() : List.copyOf(aliases);
     firstTokenTimeout = firstTokenTimeout == null ? DEFAULT_FIRST_TOKEN_TIMEOUT : firstTokenTimeout;
     type = type == null ? ModelType.TEXT_GENERATION : type;
+    prefixAffinity = prefixAffinity == null ? Boolean.TRUE : prefixAffinity;
+  }
+
+  public ModelConfig(String name, String model, RoutingStrategy routingStrategy, List<ServerConfig> vllmServers,
+      Duration queueTimeout, PriorityHandler priorityHandler, Duration priorityAging, Lifecycle lifecycle,
+      List<String> aliases, Duration firstTokenTimeout, ModelType type) {
+    this(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging, lifecycle, aliases,
+        firstTokenTimeout, type, null);
   }
 
   public ModelConfig(String name, String model, RoutingStrategy routingStrategy, List<ServerConfig> vllmServers,
@@ -60,17 +72,22 @@ public record ModelConfig(
 
   public ModelConfig withServers(List<ServerConfig> servers) {
     return new ModelConfig(name, model, routingStrategy, servers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases, firstTokenTimeout, type);
+        lifecycle, aliases, firstTokenTimeout, type, prefixAffinity);
   }
 
   public ModelConfig withType(ModelType newType) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases, firstTokenTimeout, newType);
+        lifecycle, aliases, firstTokenTimeout, newType, prefixAffinity);
   }
 
   public ModelConfig withLifecycleAndAliases(Lifecycle newLifecycle, List<String> newAliases) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        newLifecycle, newAliases, firstTokenTimeout, type);
+        newLifecycle, newAliases, firstTokenTimeout, type, prefixAffinity);
+  }
+
+  public ModelConfig withPrefixAffinity(boolean on) {
+    return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
+        lifecycle, aliases, firstTokenTimeout, type, on);
   }
 
   /** Whether clients asking for {@code requested} mean this model (its name or an alias). */

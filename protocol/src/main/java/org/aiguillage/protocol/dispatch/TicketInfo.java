@@ -12,6 +12,10 @@ import org.aiguillage.protocol.RoutingMode;
  * @param datacenter the datacentre of the edge the request entered by: between equal servers, one there is chosen
  * @param previousResponseId a Responses API follow-up's {@code previous_response_id}: only the server that answered
  *     that response holds it, so the queue sends the ticket there (null for any other request)
+ * @param prefix the hashes of the prompt's blocks ({@code PromptPrefix}): a server sent the same beginning lately
+ *     likely holds it in its prefix cache (empty when the request has no prompt to speak of)
+ * @param session the conversation the client named (the OpenAI {@code user} field, or {@code x-session-id}): kept on
+ *     its server while that server has room (null when none)
  */
 public record TicketInfo(
     String id,
@@ -25,7 +29,22 @@ public record TicketInfo(
     int estimatedTokens,
     int maxQueued,
     String datacenter,
-    String previousResponseId) {
+    String previousResponseId,
+    long[] prefix,
+    String session) {
+
+  private static final long[] NO_PREFIX = new long[0];
+
+  public TicketInfo {
+    prefix = prefix == null ? NO_PREFIX : prefix;
+  }
+
+  public TicketInfo(String id, String model, String keyId, String organization, int priority,
+      RoutingMode routingMode, long arrivalMillis, long deadlineMillis, int estimatedTokens, int maxQueued,
+      String datacenter, String previousResponseId) {
+    this(id, model, keyId, organization, priority, routingMode, arrivalMillis, deadlineMillis, estimatedTokens,
+        maxQueued, datacenter, previousResponseId, NO_PREFIX, null);
+  }
 
   public TicketInfo(String id, String model, String keyId, String organization, int priority,
       RoutingMode routingMode, long arrivalMillis, long deadlineMillis, int estimatedTokens, int maxQueued,

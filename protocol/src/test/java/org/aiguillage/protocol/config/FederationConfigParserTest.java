@@ -53,6 +53,15 @@ class FederationConfigParserTest {
   }
 
   @Test
+  void prefixAffinityIsOnUnlessAModelTurnsItOff() {
+    FederationConfig config = FederationConfigParser.parse("""
+        models: [ { name: chat }, { name: batch, prefix_affinity: false } ]
+        """);
+    assertTrue(config.model("chat").orElseThrow().prefixAffinity());
+    assertEquals(Boolean.FALSE, config.model("batch").orElseThrow().prefixAffinity());
+  }
+
+  @Test
   void absentKeysTakeSensibleDefaults() {
     FederationConfig config = FederationConfigParser.parse("""
         tokens: [ { token: t, name: n, organization: o } ]
