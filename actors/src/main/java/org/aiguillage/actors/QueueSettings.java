@@ -27,8 +27,7 @@ public record QueueSettings(
     boolean prefixAffinity,
     int prefixBlocksPerServer) {
 
-  /** 4,096 blocks of 256 bytes: a megabyte of prompts per server, ~400 KB of memory (docs/routing.md). */
-  public static final int PREFIX_BLOCKS_PER_SERVER = 4096;
+  public static final int PREFIX_BLOCKS_PER_SERVER = ModelConfig.DEFAULT_PREFIX_BLOCKS_PER_SERVER;
 
   public QueueSettings(RoutingStrategy routingStrategy, QueuePolicy policy, Duration leaseTimeout,
       Duration demandTimeout, Duration assignTimeout) {
@@ -37,7 +36,7 @@ public record QueueSettings(
 
   public static QueueSettings of(ModelConfig model) {
     return new QueueSettings(model.routingStrategy(), new QueuePolicy(model.priorityAging()), Duration.ofSeconds(5),
-        Duration.ofSeconds(3), Duration.ofSeconds(5), model.prefixAffinity(), PREFIX_BLOCKS_PER_SERVER);
+        Duration.ofSeconds(3), Duration.ofSeconds(5), model.prefixAffinity(), model.prefixBlocksPerServer());
   }
 
   public static QueueSettings defaults() {

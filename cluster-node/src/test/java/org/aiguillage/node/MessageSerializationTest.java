@@ -93,7 +93,8 @@ class MessageSerializationTest {
     TestProbe<RequestCommand> requester = TestProbe.create(node.system());
     TestProbe<QueueCommand> queue = TestProbe.create(node.system());
     TestProbe<AgentCommand> agent = TestProbe.create(node.system());
-    TicketInfo info = new TicketInfo("t1", "m", "key-1", "univ-a", 3, RoutingMode.PRIVATE_FIRST, 1, 2, 3, 4);
+    TicketInfo info = new TicketInfo("t1", "m", "key-1", "univ-a", 3, RoutingMode.PRIVATE_FIRST, 1, 2, 3, 4,
+        "dc1", null, new long[] {1, -2, Long.MAX_VALUE}, "key-1:alice");
     DispatchTicket ticket = new DispatchTicket(info, new UpstreamCall("/v1/chat/completions",
         "{\"model\":\"m\"}".getBytes(), true, false), requester.ref());
     LoadSnapshot snapshot = new LoadSnapshot(1, 2, 3, 4, 0.5, 0.1, 99);

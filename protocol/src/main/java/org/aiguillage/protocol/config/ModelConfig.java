@@ -23,6 +23,8 @@ import java.util.List;
  * @param prefixAffinity least-busy prefers, while it predicts the shorter wait, a server that was sent the same
  *     prompt beginning lately (its prefix cache holds it) and keeps a named conversation on its server; on by
  *     default, {@code prefix_affinity: false} turns it off
+ * @param prefixBlocksPerServer how many blocks of prompts (256 bytes each) the queue remembers per server for it:
+ *     about 86 bytes of heap each (docs/routing.md); default 16,384, 4 MB of prompts a server
  */
 public record ModelConfig(
     String name,
@@ -36,9 +38,11 @@ public record ModelConfig(
     List<String> aliases,
     Duration firstTokenTimeout,
     ModelType type,
-    Boolean prefixAffinity) {
+    Boolean prefixAffinity,
+    Integer prefixBlocksPerServer) {
 
   public static final Duration DEFAULT_FIRST_TOKEN_TIMEOUT = Duration.ofSeconds(60);
+  public static final int DEFAULT_PREFIX_BLOCKS_PER_SERVER = 16_384;
 
   public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofSeconds(120);
   public static final Duration DEFAULT_PRIORITY_AGING = Duration.ofSeconds(30);
@@ -55,13 +59,17 @@ public record ModelConfig(
     firstTokenTimeout = firstTokenTimeout == null ? DEFAULT_FIRST_TOKEN_TIMEOUT : firstTokenTimeout;
     type = type == null ? ModelType.TEXT_GENERATION : type;
     prefixAffinity = prefixAffinity == null ? Boolean.TRUE : prefixAffinity;
+    prefixBlocksPerServer = prefixBlocksPerServer == null ? DEFAULT_PREFIX_BLOCKS_PER_SERVER : prefixBlocksPerServer;
+    if (prefixBlocksPerServer < 1) {
+      throw new IllegalArgumentException("prefix_blocks_per_server must be at least 1");
+    }
   }
 
   public ModelConfig(String name, String model, RoutingStrategy routingStrategy, List<ServerConfig> vllmServers,
       Duration queueTimeout, PriorityHandler priorityHandler, Duration priorityAging, Lifecycle lifecycle,
       List<String> aliases, Duration firstTokenTimeout, ModelType type) {
     this(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging, lifecycle, aliases,
-        firstTokenTimeout, type, null);
+        firstTokenTimeout, type, null, null);
   }
 
   public ModelConfig(String name, String model, RoutingStrategy routingStrategy, List<ServerConfig> vllmServers,
@@ -72,22 +80,22 @@ public record ModelConfig(
 
   public ModelConfig withServers(List<ServerConfig> servers) {
     return new ModelConfig(name, model, routingStrategy, servers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases, firstTokenTimeout, type, prefixAffinity);
+        lifecycle, aliases, firstTokenTimeout, type, prefixAffinity, prefixBlocksPerServer);
   }
 
   public ModelConfig withType(ModelType newType) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases, firstTokenTimeout, newType, prefixAffinity);
+        lifecycle, aliases, firstTokenTimeout, newType, prefixAffinity, prefixBlocksPerServer);
   }
 
   public ModelConfig withLifecycleAndAliases(Lifecycle newLifecycle, List<String> newAliases) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        newLifecycle, newAliases, firstTokenTimeout, type, prefixAffinity);
+        newLifecycle, newAliases, firstTokenTimeout, type, prefixAffinity, prefixBlocksPerServer);
   }
 
   public ModelConfig withPrefixAffinity(boolean on) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases, firstTokenTimeout, type, on);
+        lifecycle, aliases, firstTokenTimeout, type, on, prefixBlocksPerServer);
   }
 
   /** Whether clients asking for {@code requested} mean this model (its name or an alias). */

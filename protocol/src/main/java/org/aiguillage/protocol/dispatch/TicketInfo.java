@@ -58,4 +58,32 @@ public record TicketInfo(
     this(id, model, keyId, organization, priority, routingMode, arrivalMillis, deadlineMillis, estimatedTokens,
         maxQueued, "default");
   }
+
+  /** Value equality, the prefix's blocks compared by content (a record compares arrays by identity). */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TicketInfo t && id.equals(t.id) && java.util.Objects.equals(model, t.model)
+        && java.util.Objects.equals(keyId, t.keyId) && java.util.Objects.equals(organization, t.organization)
+        && priority == t.priority && routingMode == t.routingMode && arrivalMillis == t.arrivalMillis
+        && deadlineMillis == t.deadlineMillis && estimatedTokens == t.estimatedTokens && maxQueued == t.maxQueued
+        && java.util.Objects.equals(datacenter, t.datacenter)
+        && java.util.Objects.equals(previousResponseId, t.previousResponseId)
+        && java.util.Arrays.equals(prefix, t.prefix) && java.util.Objects.equals(session, t.session);
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(id, model, keyId, organization, priority, routingMode, arrivalMillis,
+        deadlineMillis, estimatedTokens, maxQueued, datacenter, previousResponseId, java.util.Arrays.hashCode(prefix),
+        session);
+  }
+
+  @Override
+  public String toString() {
+    return "TicketInfo[id=" + id + ", model=" + model + ", keyId=" + keyId + ", organization=" + organization
+        + ", priority=" + priority + ", routingMode=" + routingMode + ", arrivalMillis=" + arrivalMillis
+        + ", deadlineMillis=" + deadlineMillis + ", estimatedTokens=" + estimatedTokens + ", maxQueued=" + maxQueued
+        + ", datacenter=" + datacenter + ", previousResponseId=" + previousResponseId + ", prefix=" + prefix.length
+        + " blocks, session=" + session + "]";
+  }
 }
