@@ -56,8 +56,13 @@ load() { # model out seed [extra options]
   java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model "$1" --key sk-bench \
     --out "$2" --seed "$3" --quiet "${@:4}" > /dev/null
 }
-for m in "${MODELS[@]}"; do # warm the node (JIT, pools) through every model
+# Warm the node through every model, short requests first, then the measured workload itself for 30 s: a first
+# round measured on a node still compiling its hot paths came out three times slower whichever model it was.
+WORKLOAD=(--turns 8 --system-prompts 4 --system-tokens 2000 --input-tokens 400 --input-spread 50 --max-tokens 100
+  --output-spread 20 --think-time 1s)
+for m in "${MODELS[@]}"; do
   load "chat-$m" "$work/warm-$m" 1 --users 32 --duration 5s --input-tokens 10 --max-tokens 4
+  load "chat-$m" "$work/warm-turns-$m" 2 --users "$USERS" --ramp-up 5s --duration 30s "${WORKLOAD[@]}"
 done
 for round in $(seq 1 "$ROUNDS"); do
   for k in 0 1 2; do
@@ -66,9 +71,7 @@ for round in $(seq 1 "$ROUNDS"); do
     dir="$OUT/round-$round/$m"; mkdir -p "$dir/servers"
     for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$dir/servers/$port.before"; done
     # A seed of its own per round and model: no model finds the conversations another one just held.
-    load "chat-$m" "$dir" $((round * 10 + k)) --users "$USERS" --ramp-up 5s --duration "$DURATION" --turns 8 \
-      --system-prompts 4 --system-tokens 2000 --input-tokens 400 --input-spread 50 --max-tokens 100 \
-      --output-spread 20 --think-time 1s
+    load "chat-$m" "$dir" $((round * 10 + k)) --users "$USERS" --ramp-up 5s --duration "$DURATION" "${WORKLOAD[@]}"
     for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$dir/servers/$port.after"; done
     sleep 3
   done
