@@ -64,13 +64,13 @@ record ModelView(String name, String object, String servedName, ModelType type, 
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record Server(String id, String organization, String datacenter, String state, Integer inFlight,
       Integer maxParallelRequests, Integer credit, Long lastDemandMsAgo, Integer running, Integer waiting,
-      Double kvCacheUsage, Integer otherCalls, Integer batchLimit, StepMs stepMs, Long recentTtftMs, String source,
-      @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Overridden> overrides) {
+      Double kvCacheUsage, Double prefixCacheHitRate, Integer otherCalls, Integer batchLimit, StepMs stepMs,
+      Long recentTtftMs, String source, @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Overridden> overrides) {
 
     Server owned(String owner, Map<String, Overridden> overridden) {
       return new Server(id, organization, datacenter, state, inFlight, maxParallelRequests, credit, lastDemandMsAgo,
-          running, waiting, kvCacheUsage, otherCalls, batchLimit, stepMs, recentTtftMs, ModelView.source(owner),
-          overridden);
+          running, waiting, kvCacheUsage, prefixCacheHitRate, otherCalls, batchLimit, stepMs, recentTtftMs,
+          ModelView.source(owner), overridden);
     }
 
     static Server of(QueueCommand.ServerView s) {
@@ -80,6 +80,7 @@ record ModelView(String name, String object, String servedName, ModelType type, 
           load.running() >= 0 ? load.running() : null,
           load.waiting() >= 0 ? load.waiting() : null,
           load.kvCacheUsage() >= 0 ? Math.round(load.kvCacheUsage() * 1000) / 1000.0 : null,
+          load.prefixCacheHitRate() >= 0 ? Math.round(load.prefixCacheHitRate() * 1000) / 1000.0 : null,
           load.otherCalls() > 0 ? load.otherCalls() : null,
           load.batchLimit() > 0 ? load.batchLimit() : null,
           load.knowsItsSteps() ? new StepMs(Math.round(load.stepBaseMillis() * 100) / 100.0,
@@ -89,7 +90,7 @@ record ModelView(String name, String object, String servedName, ModelType type, 
 
     static Server notReporting(String id, ServerConfig c) {
       return new Server(id, c.organization(), c.datacenter(), "not-reporting", null, null, null, null, null, null,
-          null, null, null, null, null, null, null);
+          null, null, null, null, null, null, null, null);
     }
   }
 

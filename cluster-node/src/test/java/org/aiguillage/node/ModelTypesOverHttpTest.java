@@ -381,7 +381,7 @@ class ModelTypesOverHttpTest {
     TestProbe.create(node.system()).expectNoMessage(Duration.ofMillis(200)); // the lows fill the server and queue
     String marker = "highs sent";
     finished.add(marker);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
       calls.add(embedLater("sk-high", "high " + i, finished));
     }
     for (CompletableFuture<Integer> c : calls) {
@@ -446,6 +446,33 @@ class ModelTypesOverHttpTest {
       }
     }
     assertTrue(servers.contains("\"state\":\"endpoint-missing\""), servers);
+  }
+
+  @Test
+  void theFleetViewShowsEachServersPrefixCacheHitRateAsItsMetricsSayIt() throws Exception {
+    String system = "You answer questions about the federation's GPU servers. ".repeat(30);
+    String body = "{\"model\":\"chat\",\"max_tokens\":2,\"messages\":[{\"role\":\"system\",\"content\":\""
+        + system + "\"},{\"role\":\"user\",\"content\":\"hello\"}]}";
+    for (int i = 0; i < 3; i++) {
+      assertEquals(200, post("/v1/chat/completions", body).statusCode());
+    }
+    double hitRate = -1;
+    long deadline = System.currentTimeMillis() + 5_000;
+    while (hitRate <= 0 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(200); // the agent's next scrape
+      HttpResponse<String> models = http.send(HttpRequest.newBuilder(URI.create(node.baseUrl() + "/admin/models"))
+          .header("Authorization", "Bearer " + ADMIN).build(), HttpResponse.BodyHandlers.ofString());
+      for (JsonNode m : JSON.readTree(models.body()).path("data")) {
+        if (m.path("name").asText().equals("chat")) {
+          for (JsonNode server : m.path("servers")) {
+            hitRate = Math.max(hitRate, server.path("prefix_cache_hit_rate").asDouble(-1));
+          }
+        }
+      }
+    }
+    // The same prompt four times on the model's two servers (of two organisations: no affinity across them): a
+    // server that had it before finds all its full blocks in its cache.
+    assertTrue(hitRate >= 0.3 && hitRate < 1, "prefix_cache_hit_rate " + hitRate);
   }
 
   @Test

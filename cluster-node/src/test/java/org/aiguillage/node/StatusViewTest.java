@@ -13,7 +13,7 @@ class StatusViewTest {
 
   private static ModelView.Server server(String datacenter, String state) {
     return new ModelView.Server("s-" + datacenter + "-" + state, "univ-a", datacenter, state, null, null, null, null,
-        null, null, null, null, null, null, null, null, null);
+        null, null, null, null, null, null, null, null, null, null);
   }
 
   private static ModelView model(String name, Lifecycle lifecycle, Long waitP50, ModelView.Server... servers) {

@@ -291,7 +291,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private LoadSnapshot snapshot() {
     return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
         serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state(),
-        scrapes.otherCalls(), scrapes.batchLimit(), steps.baseMillis(), steps.millisPerCall(), awaitingFirstToken());
+        scrapes.otherCalls(), scrapes.batchLimit(), steps.baseMillis(), steps.millisPerCall(), awaitingFirstToken(),
+        serverLoad.prefixCacheQueries() > 0 ? serverLoad.prefixCacheHits() / serverLoad.prefixCacheQueries() : -1);
   }
 
   /**

@@ -22,6 +22,8 @@ import org.aiguillage.protocol.CborSerializable;
  * @param stepMillisPerCall what each running request adds to a step, in ms (-1 when not known)
  * @param awaitingFirstToken calls of this agent that have not had their first token yet: their prompts are being
  *     prefilled, or wait to be
+ * @param prefixCacheHitRate of the prompt tokens the server looked up in its prefix cache since it started, the share
+ *     it found there (vLLM's {@code prefix_cache_hits_total / _queries_total}; -1 when it does not say)
  */
 public record LoadSnapshot(
     int inFlight,
@@ -36,11 +38,20 @@ public record LoadSnapshot(
     int batchLimit,
     double stepBaseMillis,
     double stepMillisPerCall,
-    int awaitingFirstToken) implements CborSerializable {
+    int awaitingFirstToken,
+    double prefixCacheHitRate) implements CborSerializable {
+
+  public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
+      double recentTtftSeconds, long takenAtMillis, ServerState state, int otherCalls, int batchLimit,
+      double stepBaseMillis, double stepMillisPerCall, int awaitingFirstToken) {
+    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, state, otherCalls,
+        batchLimit, stepBaseMillis, stepMillisPerCall, awaitingFirstToken, -1);
+  }
 
   public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
       double recentTtftSeconds, long takenAtMillis) {
-    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, ServerState.READY, 0, -1, -1, -1, 0);
+    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, ServerState.READY, 0, -1, -1, -1, 0,
+        -1);
   }
 
   /** Whether the server's step time against its batch is known. */
