@@ -169,6 +169,16 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private static final Comparator<AgentView> BY_STEP = Comparator.comparing(AgentView::full)
       .thenComparingDouble(a -> a.full() ? a.busyness() : a.firstTokenCost());
 
+  /** A map that forgets its least recently used entry past {@code most} entries. */
+  private static Map<String, String> leastRecentlyUsedOut(int most) {
+    return new LinkedHashMap<>(1024, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+        return size() > most;
+      }
+    };
+  }
+
   public static Behavior<QueueCommand> create(String model, Function<String, QueueSettings> settingsFor) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofMillis(500));
@@ -194,12 +204,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
    * Which server answered each recent Responses API call (a follow-up must go there), the oldest forgotten past
    * {@link #RESPONSES_KEPT}: about 150 bytes each.
    */
-  private final Map<String, String> responses = new LinkedHashMap<>(1024, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-      return size() > RESPONSES_KEPT;
-    }
-  };
+  private final Map<String, String> responses = leastRecentlyUsedOut(RESPONSES_KEPT);
   static final int RESPONSES_KEPT = 100_000;
   private final long createdMillis = System.currentTimeMillis();
   private boolean agentsEverSeen;
@@ -212,12 +217,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   /** The prompt blocks sent to each server lately: what its prefix cache likely holds. */
   private final PrefixIndex prefixes;
   /** The server each named conversation went to last, the least recent forgotten past {@link #SESSIONS_KEPT}. */
-  private final Map<String, String> sessions = new LinkedHashMap<>(1024, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-      return size() > SESSIONS_KEPT;
-    }
-  };
+  private final Map<String, String> sessions = leastRecentlyUsedOut(SESSIONS_KEPT);
   static final int SESSIONS_KEPT = 20_000;
   /**
    * How much of a ticket's first token its cached prefix saves, at most: the prefill of a long prompt is most of

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -12,6 +13,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.aiguillage.loadtest.run.Conversation;
 import org.aiguillage.loadtest.run.KeyClass;
 import org.aiguillage.loadtest.run.LoadClient;
@@ -22,8 +25,9 @@ import org.aiguillage.loadtest.run.Reports;
 import org.aiguillage.loadtest.run.RequestRecord;
 import org.aiguillage.loadtest.run.Results;
 import org.aiguillage.loadtest.run.Shape;
-import org.aiguillage.loadtest.sim.FittedProfile;
+import org.aiguillage.loadtest.sim.ProfileFiles;
 import org.aiguillage.loadtest.sim.ProfileFit;
+import org.aiguillage.loadtest.sim.ProfileParameter;
 import org.aiguillage.loadtest.sim.SimulatorProfile;
 import org.aiguillage.loadtest.sim.Task;
 import org.aiguillage.loadtest.sim.VirtualBench;
@@ -350,7 +354,7 @@ public final class Main {
       if (!Files.isRegularFile(file)) {
         throw new IllegalArgumentException("--profile: no such file: " + file);
       }
-      return FittedProfile.read(file);
+      return ProfileFiles.read(file);
     }
     return SimulatorProfile.named(name);
   }
@@ -360,7 +364,7 @@ public final class Main {
     SimulatorProfile profile = profile(o.get("profile", "h200"));
     Shape shape = Shape.named(o.get("shape", "A"));
     List<VirtualBench.Level> levels = VirtualBench.sweep(profile, shape, o.integers("sweep", "1,2,4,8,16,32,64,128"),
-        o.integer("prompts-per-user", 10), 0, o.integer("seed", 42));
+        o.integer("prompts-per-user", 10), o.integer("seed", 42));
     String report = VirtualBench.markdown("Profile " + o.get("profile", "h200") + ", shape " + shape.name()
         + ", in virtual time", profile, shape, o.integer("prompts-per-user", 10), levels, reference);
     System.out.print(report);
@@ -377,12 +381,10 @@ public final class Main {
 
   private static void fit(Options o, List<String> files, List<String> shapes, List<String> fixes)
       throws IOException {
-    Map<FittedProfile, Double> fixed = new java.util.EnumMap<>(FittedProfile.class);
+    Map<ProfileParameter, Double> fixed = new EnumMap<>(ProfileParameter.class);
     for (String fix : fixes) {
       String[] kv = fix.split("=", 2);
-      FittedProfile parameter = java.util.Arrays.stream(FittedProfile.values()).filter(p -> p.key.equals(kv[0]))
-          .findFirst().orElseThrow(() -> new IllegalArgumentException("--fix: no parameter '" + kv[0] + "' (one of "
-              + String.join(", ", java.util.Arrays.stream(FittedProfile.values()).map(p -> p.key).toList()) + ")"));
+      ProfileParameter parameter = ProfileParameter.byKey(kv[0]);
       if (kv.length < 2) {
         throw new IllegalArgumentException("--fix is PARAMETER=VALUE; not '" + fix + "'");
       }
@@ -424,7 +426,7 @@ public final class Main {
     }
     if (o.has("out")) {
       Path out = Path.of(o.require("out"));
-      Files.writeString(out, FittedProfile.write(result.profile(), "Fitted by: java -jar loadtest.jar fit "
+      Files.writeString(out, ProfileFiles.write(result.profile(), "Fitted by: java -jar loadtest.jar fit "
           + String.join(" ", files.stream().map(f -> "--reference " + Path.of(f).getFileName()).toList())
           + " --prompts-per-user " + perUser + String.join("", fixes.stream().map(f -> " --fix " + f).toList())
           + "\n" + summary.lines().findFirst().orElse("")));
@@ -432,9 +434,11 @@ public final class Main {
     }
   }
 
+  private static final Pattern SHAPE_IN_FILE_NAME = Pattern.compile("(?:^|[-_])(?:scenario-)?([ABC])\\.csv$");
+
   /** {@code h200-scenario-C.csv} is shape C. */
   static String shapeOfFile(String name) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^|[-_])(?:scenario-)?([ABC])\\.csv$").matcher(name);
+    Matcher m = SHAPE_IN_FILE_NAME.matcher(name);
     if (!m.find()) {
       throw new IllegalArgumentException("--shape is needed for " + name + " (its name does not say A, B or C)");
     }

@@ -1,12 +1,16 @@
 package org.aiguillage.loadtest.run;
 
 import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The size of requests: input and output tokens, each normal with a mean and a spread, as in the seed benchmarks'
  * scenarios A (500±75 in, 500±75 out), B (10,000±1,000 in, 500±75 out) and C (10,000±1,000 in, 10,000±1,000 out).
  */
 public record Shape(String name, int inputMean, int inputSpread, int outputMean, int outputSpread) {
+
+  private static final Pattern IN_OUT = Pattern.compile("(\\d+)/(\\d+)");
 
   /** A, B, C, or {@code IN/OUT} tokens (a spread of 10 % around each, as the seed's shapes have). */
   public static Shape named(String name) {
@@ -15,7 +19,7 @@ public record Shape(String name, int inputMean, int inputSpread, int outputMean,
       case "B" -> new Shape("B", 10_000, 1_000, 500, 75);
       case "C" -> new Shape("C", 10_000, 1_000, 10_000, 1_000);
       default -> {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)/(\\d+)").matcher(name);
+        Matcher m = IN_OUT.matcher(name);
         if (!m.matches()) {
           throw new IllegalArgumentException("--shape is A, B, C or IN/OUT tokens (2000/2000); not '" + name + "'");
         }

@@ -66,10 +66,13 @@ final class KvCache {
    * A request takes its cached prefix of {@code hit} blocks, and the room for its next {@code fresh} hashed blocks
    * (registered under their hashes, so that the next request with this prefix finds them) and {@code anonymous}
    * others. The caller checked the room ({@link #freeBlocks}, less {@link #heldByOthers}).
+   *
+   * @return the prompt tokens found in the cache
    */
-  void take(long[] hashes, int hit, int fresh, long anonymous, int promptTokens) {
+  long take(long[] hashes, int hit, int fresh, long anonymous, int promptTokens) {
+    long found = Math.min((long) hit * SimulatorProfile.BLOCK_TOKENS, promptTokens);
     queriedTokens += promptTokens;
-    hitTokens += Math.min((long) hit * SimulatorProfile.BLOCK_TOKENS, promptTokens);
+    hitTokens += found;
     for (int i = 0; i < hit; i++) {
       hold(hashes[i]);
     }
@@ -78,6 +81,7 @@ final class KvCache {
     }
     held += anonymous;
     evictBeyondRoom();
+    return found;
   }
 
   /** More room for a request's output. */

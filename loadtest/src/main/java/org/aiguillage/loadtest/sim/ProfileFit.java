@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
 import org.aiguillage.loadtest.run.Reference;
@@ -12,7 +13,7 @@ import org.aiguillage.loadtest.run.Shape;
 import org.aiguillage.loadtest.run.Summary;
 
 /**
- * Fits a profile's parameters ({@link FittedProfile}) to published sweeps by simulation: every candidate's sweeps are
+ * Fits a profile's parameters ({@link ProfileParameter}) to published sweeps by simulation: every candidate's sweeps are
  * run in virtual time ({@link VirtualBench}) at the references' concurrencies and shapes, and a Nelder-Mead search
  * in the parameters' logarithms brings the figures (output throughput, TTFT p50, ITL p50) closest to the published
  * ones. The loss is the sum of squared log-ratios, with a steep extra weight on any figure beyond ±20 %, so that no
@@ -143,26 +144,26 @@ public final class ProfileFit {
    * its best point until a restart no longer improves it.
    */
   public Result fit(SimulatorProfile start, int maxEvaluations, Consumer<String> progress) {
-    return fit(start, java.util.Map.of(), maxEvaluations, progress);
+    return fit(start, Map.of(), maxEvaluations, progress);
   }
 
   /** As {@link #fit(SimulatorProfile, int, Consumer)}, the parameters in {@code fixed} held at their values. */
-  public Result fit(SimulatorProfile start, java.util.Map<FittedProfile, Double> fixed, int maxEvaluations,
+  public Result fit(SimulatorProfile start, Map<ProfileParameter, Double> fixed, int maxEvaluations,
       Consumer<String> progress) {
-    double[] values = FittedProfile.values(start);
+    double[] values = ProfileParameter.values(start);
     fixed.forEach((parameter, value) -> values[parameter.ordinal()] = value);
-    int[] free = java.util.Arrays.stream(FittedProfile.values()).filter(p -> !fixed.containsKey(p))
-        .mapToInt(FittedProfile::ordinal).toArray();
+    int[] free = Arrays.stream(ProfileParameter.values()).filter(p -> !fixed.containsKey(p))
+        .mapToInt(ProfileParameter::ordinal).toArray();
     int n = free.length;
     double[] best = toUnit(values);
     double bestLoss = loss(fromUnit(best));
-    if (!fixed.containsKey(FittedProfile.KV_CACHE_TOKENS)) {
+    if (!fixed.containsKey(ProfileParameter.KV_CACHE_TOKENS)) {
       // The loss is flat in the cache's size until the cache fills at some level: halve it from the start (the
       // most any level could hold) and keep the best, so that the search starts where the cache matters.
-      int kv = FittedProfile.KV_CACHE_TOKENS.ordinal();
+      int kv = ProfileParameter.KV_CACHE_TOKENS.ordinal();
       double[] candidate = best.clone();
       for (int k = 1; k <= 8; k++) {
-        double[] v = FittedProfile.values(fromUnit(best));
+        double[] v = ProfileParameter.values(fromUnit(best));
         v[kv] = values[kv] / Math.pow(2, k / 2.0 + 0.5);
         candidate = toUnit(v);
         double l = loss(fromUnit(candidate));
@@ -172,7 +173,7 @@ public final class ProfileFit {
         }
       }
       progress.accept(String.format(Locale.ROOT, "cache size scanned: %.0f tokens, loss %.4f",
-          FittedProfile.KV_CACHE_TOKENS.of(fromUnit(best)), bestLoss));
+          ProfileParameter.KV_CACHE_TOKENS.of(fromUnit(best)), bestLoss));
     }
     double step = 0.08;
     for (int restart = 0; restart < 6 && n > 0 && evaluations < maxEvaluations; restart++) {
@@ -277,9 +278,9 @@ public final class ProfileFit {
   }
 
   static double[] toUnit(double[] values) {
-    FittedProfile[] ps = FittedProfile.values();
+    ProfileParameter[] ps = ProfileParameter.values();
     double[] u = new double[ps.length];
-    for (FittedProfile p : ps) {
+    for (ProfileParameter p : ps) {
       double v = Math.max(p.min, Math.min(p.max, values[p.ordinal()]));
       u[p.ordinal()] = Math.log(v / p.min) / Math.log(p.max / p.min);
     }
@@ -287,18 +288,18 @@ public final class ProfileFit {
   }
 
   static SimulatorProfile fromUnit(double[] u) {
-    FittedProfile[] ps = FittedProfile.values();
+    ProfileParameter[] ps = ProfileParameter.values();
     double[] v = new double[ps.length];
-    for (FittedProfile p : ps) {
+    for (ProfileParameter p : ps) {
       v[p.ordinal()] = p.min * Math.exp(u[p.ordinal()] * Math.log(p.max / p.min));
     }
-    return FittedProfile.profile(v);
+    return ProfileParameter.profile(v);
   }
 
   /** The parameters, one per line, for a report. */
   public static String describe(SimulatorProfile p) {
     StringBuilder sb = new StringBuilder();
-    for (FittedProfile f : FittedProfile.values()) {
+    for (ProfileParameter f : ProfileParameter.values()) {
       sb.append(String.format(Locale.ROOT, "%-26s %12.6g%n", f.key, f.of(p)));
     }
     return sb.toString();
@@ -306,10 +307,5 @@ public final class ProfileFit {
 
   static double positive(double v, double otherwise) {
     return Double.isNaN(v) || v <= 0 ? otherwise : v;
-  }
-
-  @Override
-  public String toString() {
-    return "ProfileFit" + Arrays.toString(targets.stream().map(t -> t.shape().name()).toArray());
   }
 }

@@ -161,7 +161,8 @@ final class Scheduler {
     if (decoding.isEmpty() && prefilling.isEmpty()) {
       return null;
     }
-    int prefillTokens = chunks.stream().mapToInt(Integer::intValue).sum();
+    // Every token of the budget it spent that was not a decode was a prompt's.
+    int prefillTokens = profile.maxBatchedTokens() - budget - decoding.size();
     return new Step(decoding, prefilling, chunks.stream().mapToInt(Integer::intValue).toArray(),
         profile.stepMs(decoding.size(), context, prefillTokens));
   }
@@ -252,15 +253,13 @@ final class Scheduler {
     if (total - cache.heldByOthers(prefix, hit) > cache.freeBlocks()) {
       return false;
     }
-    long queriedBefore = cache.queriedTokens();
-    long hitBefore = cache.hitTokens();
-    cache.take(prefix, hit, hashable - hit, total - hashable, r.promptTokens);
+    long found = cache.take(prefix, hit, hashable - hit, total - hashable, r.promptTokens);
     r.hashedBlocks = hashable;
     r.blocks = total - hashable;
     r.prefillRemaining = (int) (tokens - (long) hit * SimulatorProfile.BLOCK_TOKENS);
     if (metrics != null) {
-      metrics.prefixQueries.add(cache.queriedTokens() - queriedBefore);
-      metrics.prefixHits.add(cache.hitTokens() - hitBefore);
+      metrics.prefixQueries.add(r.promptTokens);
+      metrics.prefixHits.add(found);
     }
     return true;
   }

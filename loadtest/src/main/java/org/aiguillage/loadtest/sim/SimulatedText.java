@@ -39,8 +39,7 @@ public final class SimulatedText {
    * the overhead of a chat template.
    */
   public static int countTokens(String text) {
-    String t = text.strip();
-    return t.isEmpty() ? 0 : t.split("\\s+").length;
+    return tokens(text).size();
   }
 
   /**
@@ -63,7 +62,7 @@ public final class SimulatedText {
     return hashes;
   }
 
-  /** A text's tokens for {@link #blockHashes}: its words, as {@link #countTokens} counts them. */
+  /** A text's tokens: its whitespace-separated words. */
   public static List<String> tokens(String text) {
     String t = text.strip();
     return t.isEmpty() ? List.of() : List.of(t.split("\\s+"));

@@ -69,7 +69,7 @@ public record SimulatorProfile(
    * defaults for an OpenAI server on a GPU of 70 GB or more; {@code maxModelLen} is large enough for shape C.
    */
   public static SimulatorProfile h200() {
-    return FittedProfile.load("h200");
+    return ProfileFiles.load("h200");
   }
 
   /**
@@ -78,7 +78,7 @@ public record SimulatorProfile(
    * {@link #h200()}.
    */
   public static SimulatorProfile rtx6000pro() {
-    return FittedProfile.load("rtx6000pro");
+    return ProfileFiles.load("rtx6000pro");
   }
 
   /** A fast server for tests: 1 ms steps, a few ms to the first token. */

@@ -2,10 +2,13 @@ package org.aiguillage.loadtest.sim;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Random;
 import org.aiguillage.loadtest.run.Percentiles;
+import org.aiguillage.loadtest.run.Reference;
 import org.aiguillage.loadtest.run.Shape;
 import org.aiguillage.loadtest.run.Summary;
 
@@ -33,12 +36,12 @@ public final class VirtualBench {
 
   private VirtualBench() {}
 
-  /** One level per concurrency, {@code promptsPerUser} requests per user (at least {@code minPrompts}). */
+  /** One level per concurrency, {@code promptsPerUser} requests per user. */
   public static List<Level> sweep(SimulatorProfile profile, Shape shape, List<Integer> levels, int promptsPerUser,
-      int minPrompts, long seed) {
+      long seed) {
     List<Level> out = new ArrayList<>();
     for (int c : levels) {
-      out.add(run(profile, shape, c, Math.max(minPrompts, c * promptsPerUser), seed));
+      out.add(run(profile, shape, c, c * promptsPerUser, seed));
     }
     return out;
   }
@@ -193,9 +196,9 @@ public final class VirtualBench {
 
   /** A sweep's report: the protocol, the profile's parameters, the figures per level, the reference's beside them. */
   public static String markdown(String title, SimulatorProfile profile, Shape shape, int promptsPerUser,
-      List<Level> levels, java.util.Optional<org.aiguillage.loadtest.run.Reference> reference) {
+      List<Level> levels, Optional<Reference> reference) {
     StringBuilder sb = new StringBuilder("# ").append(title).append("\n\n");
-    sb.append(String.format(java.util.Locale.ROOT, "Simulated in virtual time (`loadtest.jar predict`): vLLM's "
+    sb.append(String.format(Locale.ROOT, "Simulated in virtual time (`loadtest.jar predict`): vLLM's "
         + "benchmark protocol, %d requests per user at each concurrency, all of them in flight from the start, "
         + "%d±%d tokens in, %d±%d out (`--ignore-eos`).%n%n", promptsPerUser, shape.inputMean(), shape.inputSpread(),
         shape.outputMean(), shape.outputSpread()));
@@ -204,7 +207,7 @@ public final class VirtualBench {
         + " peak batch | duration (s) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Level l : levels) {
       Summary s = l.summary();
-      sb.append(String.format(java.util.Locale.ROOT, "| %d | %.1f | %.1f | %.1f | %.2f | %.2f | %d | %d | %.0f |%n",
+      sb.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.1f | %.2f | %.2f | %d | %d | %.0f |%n",
           s.concurrency(), s.outputTokensPerS(), s.ttftMs().p50(), s.ttftMs().p99(), s.itlMs().p50(),
           s.itlMs().p99(), l.preemptions(), l.peakRunning(), s.durationS()));
     }
@@ -212,12 +215,12 @@ public final class VirtualBench {
     return sb.toString();
   }
 
-  /** The figures as a published table ({@link org.aiguillage.loadtest.run.Reference}'s CSV), medians. */
+  /** The figures as a published table ({@link Reference}'s CSV), medians. */
   public static String csv(List<Level> levels) {
     StringBuilder sb = new StringBuilder("concurrency,output_tokens_per_s,ttft_ms,itl_ms\n");
     for (Level l : levels) {
       Summary s = l.summary();
-      sb.append(String.format(java.util.Locale.ROOT, "%d,%.2f,%.2f,%.2f%n", s.concurrency(), s.outputTokensPerS(),
+      sb.append(String.format(Locale.ROOT, "%d,%.2f,%.2f,%.2f%n", s.concurrency(), s.outputTokensPerS(),
           s.ttftMs().p50(), s.itlMs().p50()));
     }
     return sb.toString();

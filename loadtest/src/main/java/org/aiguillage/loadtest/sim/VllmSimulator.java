@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -298,8 +300,8 @@ public final class VllmSimulator implements AutoCloseable {
       return CompletableFuture.completedFuture(error(500, "Simulated engine failure", "InternalServerError"));
     }
     String prompt = chat ? chatPrompt(req) : req.path("prompt").asText("");
-    int messages = chat ? req.path("messages").size() : 0;
-    int promptTokens = SimulatedText.countTokens(prompt) + 4 * messages;
+    List<String> tokens = chat ? chatTokens(req) : SimulatedText.tokens(prompt);
+    int promptTokens = tokens.size();
     int maxTokens = req.has("max_completion_tokens") ? req.get("max_completion_tokens").asInt()
         : req.has("max_tokens") && !req.get("max_tokens").isNull() ? req.get("max_tokens").asInt()
         : Math.min(profile.defaultMaxTokens(), profile.maxModelLen() - promptTokens);
@@ -317,7 +319,7 @@ public final class VllmSimulator implements AutoCloseable {
     String id = (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(System.nanoTime()) + ids.incrementAndGet();
     long created = System.currentTimeMillis() / 1000;
     long seed = SimulatedText.seed(prompt);
-    long[] prefix = SimulatedText.blockHashes(chat ? chatTokens(req) : SimulatedText.tokens(prompt));
+    long[] prefix = SimulatedText.blockHashes(tokens);
     if (chat && ToolCalls.wanted(req)) {
       return toolCalls.answer(req, id, created, quotedModel, promptTokens, stream, includeUsage);
     }
@@ -331,8 +333,8 @@ public final class VllmSimulator implements AutoCloseable {
    * A chat's tokens as the simulator's template makes them: each message's role, start and end markers and a line
    * break (the 4 tokens a message adds, {@link SimulatedText#countTokens}), then its words.
    */
-  private static java.util.List<String> chatTokens(JsonNode req) {
-    java.util.List<String> tokens = new java.util.ArrayList<>();
+  private static List<String> chatTokens(JsonNode req) {
+    List<String> tokens = new ArrayList<>();
     for (JsonNode m : req.path("messages")) {
       tokens.add("<|start|>");
       tokens.add(m.path("role").asText(""));

@@ -27,7 +27,7 @@ class ProfileFitTest {
 
   /** What the simulator makes of {@code truth} in {@code shape}, as a published table. */
   private static String table(SimulatorProfile truth, Shape shape, List<Integer> levels) {
-    return VirtualBench.csv(VirtualBench.sweep(truth, shape, levels, PROMPTS_PER_USER, 0, 42));
+    return VirtualBench.csv(VirtualBench.sweep(truth, shape, levels, PROMPTS_PER_USER, 42));
   }
 
   @Test
@@ -57,9 +57,9 @@ class ProfileFitTest {
     }
     assertEquals(0, exit, printed.toString(StandardCharsets.UTF_8));
 
-    SimulatorProfile found = FittedProfile.read(fitted);
+    SimulatorProfile found = ProfileFiles.read(fitted);
     System.out.println("fitted:\n" + ProfileFit.describe(found) + "made with:\n" + ProfileFit.describe(truth));
-    for (FittedProfile parameter : FittedProfile.values()) {
+    for (ProfileParameter parameter : ProfileParameter.values()) {
       double deviation = parameter.of(found) / parameter.of(truth) - 1;
       assertTrue(Math.abs(deviation) <= 0.10, parameter.key + ": " + parameter.of(found) + " for "
           + parameter.of(truth) + "\n" + printed.toString(StandardCharsets.UTF_8));

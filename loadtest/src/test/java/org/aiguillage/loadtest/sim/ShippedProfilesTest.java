@@ -35,7 +35,7 @@ class ShippedProfilesTest {
     SimulatorProfile profile = SimulatorProfile.named(gpu);
 
     List<VirtualBench.Level> sweep = VirtualBench.sweep(profile, Shape.named(shape),
-        published.rows().stream().map(Reference.Row::concurrency).toList(), 10, 0, 42);
+        published.rows().stream().map(Reference.Row::concurrency).toList(), 10, 42);
 
     Set<String> out = published.compare(sweep.stream().map(VirtualBench.Level::summary).toList()).stream()
         .filter(c -> !c.within()).map(c -> c.figure() + " at " + c.concurrency())

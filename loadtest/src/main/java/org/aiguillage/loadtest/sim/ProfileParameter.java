@@ -1,17 +1,12 @@
 package org.aiguillage.loadtest.sim;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.util.Locale;
-import java.util.Properties;
+import java.util.Arrays;
 
 /**
- * The parameters of a GPU's profile that {@code loadtest.jar fit} searches, and the files it writes them to: a
- * profile ships as {@code profiles/NAME.properties} on the class path, written by the fit (its command line, its
- * deviations and where each parameter came from in the comments), so what the simulator runs is what the fit found.
+ * The parameters of a GPU's profile that {@code loadtest.jar fit} searches, each with its name in a profile's file
+ * ({@link ProfileFiles}), its range and what it means.
  */
-public enum FittedProfile {
+public enum ProfileParameter {
   KV_CACHE_TOKENS("kv_cache_tokens", 10_000, 20_000_000, "KV-cache capacity in tokens (blocks of 16): when throughput "
       + "stops growing and TTFT jumps (users wait for the cache); only bounded below when no level fills it"),
   TTFT_OVERHEAD_MS("ttft_overhead_ms", 1, 1_000, "time before a request reaches the scheduler (HTTP, tokenisation, "
@@ -35,11 +30,18 @@ public enum FittedProfile {
   /** What it is, and which published figures tell it. */
   public final String meaning;
 
-  FittedProfile(String key, double min, double max, String meaning) {
+  ProfileParameter(String key, double min, double max, String meaning) {
     this.key = key;
     this.min = min;
     this.max = max;
     this.meaning = meaning;
+  }
+
+  /** The parameter of this name in the properties file. */
+  public static ProfileParameter byKey(String key) {
+    return Arrays.stream(values()).filter(p -> p.key.equals(key)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("--fix: no parameter '" + key + "' (one of "
+            + String.join(", ", Arrays.stream(values()).map(p -> p.key).toList()) + ")"));
   }
 
   public double of(SimulatorProfile p) {
@@ -57,62 +59,17 @@ public enum FittedProfile {
 
   /** A profile of these values, in {@link #values()} order, vLLM's defaults for the rest. */
   public static SimulatorProfile profile(double[] v) {
-    return SimulatorProfile.of(Math.round(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], (int) Math.round(v[7]));
+    return SimulatorProfile.of(Math.round(v[KV_CACHE_TOKENS.ordinal()]), v[TTFT_OVERHEAD_MS.ordinal()],
+        v[PREFILL_MS_PER_TOKEN.ordinal()], v[ITL_BATCH1_MS.ordinal()], v[ITL_BATCH128_MS.ordinal()],
+        v[BATCH_EXPONENT.ordinal()], v[CONTEXT_MS_PER_1K_TOKENS.ordinal()],
+        (int) Math.round(v[MAX_BATCHED_TOKENS.ordinal()]));
   }
 
   public static double[] values(SimulatorProfile p) {
     double[] v = new double[values().length];
-    for (FittedProfile f : values()) {
+    for (ProfileParameter f : values()) {
       v[f.ordinal()] = f.of(p);
     }
     return v;
-  }
-
-  /** The profile shipped as {@code profiles/NAME.properties}. */
-  static SimulatorProfile load(String name) {
-    try (InputStream in = FittedProfile.class.getResourceAsStream("/profiles/" + name + ".properties")) {
-      if (in == null) {
-        throw new IllegalStateException("no profiles/" + name + ".properties on the class path");
-      }
-      Properties p = new Properties();
-      p.load(in);
-      return parse("profiles/" + name + ".properties", p);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  /** A profile a fit wrote. */
-  public static SimulatorProfile read(java.nio.file.Path file) throws IOException {
-    Properties p = new Properties();
-    try (java.io.Reader in = java.nio.file.Files.newBufferedReader(file)) {
-      p.load(in);
-    }
-    return parse(file.toString(), p);
-  }
-
-  static SimulatorProfile parse(String name, Properties p) {
-    double[] v = new double[values().length];
-    for (FittedProfile f : values()) {
-      String s = p.getProperty(f.key);
-      if (s == null) {
-        throw new IllegalArgumentException(name + " has no " + f.key);
-      }
-      v[f.ordinal()] = Double.parseDouble(s.strip());
-    }
-    return profile(v);
-  }
-
-  /** The properties text of a profile, {@code comment} (lines) above it. */
-  public static String write(SimulatorProfile profile, String comment) {
-    StringBuilder sb = new StringBuilder();
-    comment.lines().forEach(l -> sb.append("# ").append(l).append('\n'));
-    for (FittedProfile f : values()) {
-      double v = f.of(profile);
-      sb.append("# ").append(f.meaning).append('\n');
-      sb.append(f.key).append('=').append(f == KV_CACHE_TOKENS || f == MAX_BATCHED_TOKENS ? Long.toString(Math.round(v))
-          : String.format(Locale.ROOT, "%.6g", v)).append('\n');
-    }
-    return sb.toString();
   }
 }
