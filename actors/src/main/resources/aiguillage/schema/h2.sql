@@ -70,3 +70,39 @@ CREATE TABLE IF NOT EXISTS aiguillage_audit (
     status INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS aiguillage_audit_at_idx ON aiguillage_audit (at);
+-- The Batch API's files (uploads, and batches' output and error files): one row per file once its last byte is
+-- stored, its bytes in chunks of at most 1 MiB in order.
+CREATE TABLE IF NOT EXISTS aiguillage_files (
+    id VARCHAR(64) PRIMARY KEY,
+    organization VARCHAR(255) NOT NULL,
+    filename VARCHAR(1024) NOT NULL,
+    purpose VARCHAR(32) NOT NULL,
+    bytes BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aiguillage_files_organization_idx ON aiguillage_files (organization, created_at);
+CREATE TABLE IF NOT EXISTS aiguillage_file_chunks (
+    file_id VARCHAR(64) NOT NULL,
+    seq INTEGER NOT NULL,
+    data VARBINARY(2097152) NOT NULL,
+    PRIMARY KEY (file_id, seq)
+);
+-- Each batch as its entity last wrote it (the entity's journal is the truth): what GET /v1/batches lists, and what
+-- every node reads to carry on the batches not finished.
+CREATE TABLE IF NOT EXISTS aiguillage_batches (
+    id VARCHAR(64) PRIMARY KEY,
+    organization VARCHAR(255) NOT NULL,
+    key_id VARCHAR(255) NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    created_at BIGINT NOT NULL,
+    body CLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aiguillage_batches_organization_idx ON aiguillage_batches (organization, created_at);
+-- One row per settled line of a batch: its output or error line. The key makes a line's result written once.
+CREATE TABLE IF NOT EXISTS aiguillage_batch_results (
+    batch_id VARCHAR(64) NOT NULL,
+    line INTEGER NOT NULL,
+    ok BOOLEAN NOT NULL,
+    body CLOB NOT NULL,
+    PRIMARY KEY (batch_id, line)
+);

@@ -152,6 +152,14 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       prefilling = n;
     }
 
+    /**
+     * Whether a batch's line may start here (only when no other ticket wants the slot): the server is not full, and
+     * its calls with this one stay within the share of its capacity batches may fill.
+     */
+    boolean takesBatch(double share) {
+      return !full() && calls() + 1 <= Math.max(1, Math.floor(share * capacity()));
+    }
+
     private int calls() {
       return inFlight() + Math.max(0, snapshot.otherCalls());
     }
@@ -490,10 +498,13 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       boolean matched = false;
       for (AgentView agent : candidates) {
         Optional<TicketQueue.Entry<DispatchTicket>> next = waiting.pollFor(
-            new TicketQueue.Server(agent.serverId, agent.organization), organizationsWithRoom::contains, now);
+            new TicketQueue.Server(agent.serverId, agent.organization), organizationsWithRoom::contains, now,
+            agent.takesBatch(settings.batchSlotShare()));
         if (next.isPresent()) {
           DispatchTicket ticket = next.get().payload();
-          assign(inTicketsDatacenter(withAffinity(agent, candidates, ticket), candidates, ticket), ticket, now);
+          // A batch's line goes where there was room for one, not where a prompt's prefix would rather have it.
+          assign(next.get().ticket().batch() ? agent
+              : inTicketsDatacenter(withAffinity(agent, candidates, ticket), candidates, ticket), ticket, now);
           matched = true;
           break;
         }

@@ -14,6 +14,7 @@ import org.aiguillage.protocol.config.RoutingStrategy;
  * @param assignTimeout an assignment neither accepted nor refused in this long goes back to the queue
  * @param prefixAffinity least-busy weighs what each server's prefix cache likely holds of a ticket's prompt
  * @param prefixBlocksPerServer blocks of prompts the queue remembers per server ({@code PrefixIndex})
+ * @param batchSlotShare the share of a server's capacity batch tickets may fill (when no other ticket wants a slot)
  *
  * <p>A key's threshold (the most tickets it may have waiting) travels with each ticket, so every queue enforces
  * it without a copy of the key directory.
@@ -25,7 +26,8 @@ public record QueueSettings(
     Duration demandTimeout,
     Duration assignTimeout,
     boolean prefixAffinity,
-    int prefixBlocksPerServer) {
+    int prefixBlocksPerServer,
+    double batchSlotShare) {
 
   public static final int PREFIX_BLOCKS_PER_SERVER = ModelConfig.DEFAULT_PREFIX_BLOCKS_PER_SERVER;
 
@@ -34,9 +36,16 @@ public record QueueSettings(
     this(routingStrategy, policy, leaseTimeout, demandTimeout, assignTimeout, true, PREFIX_BLOCKS_PER_SERVER);
   }
 
+  public QueueSettings(RoutingStrategy routingStrategy, QueuePolicy policy, Duration leaseTimeout,
+      Duration demandTimeout, Duration assignTimeout, boolean prefixAffinity, int prefixBlocksPerServer) {
+    this(routingStrategy, policy, leaseTimeout, demandTimeout, assignTimeout, prefixAffinity, prefixBlocksPerServer,
+        1.0);
+  }
+
   public static QueueSettings of(ModelConfig model) {
     return new QueueSettings(model.routingStrategy(), new QueuePolicy(model.priorityAging()), Duration.ofSeconds(5),
-        Duration.ofSeconds(3), Duration.ofSeconds(5), model.prefixAffinity(), model.prefixBlocksPerServer());
+        Duration.ofSeconds(3), Duration.ofSeconds(5), model.prefixAffinity(), model.prefixBlocksPerServer(),
+        model.batchSlotShare());
   }
 
   public static QueueSettings defaults() {

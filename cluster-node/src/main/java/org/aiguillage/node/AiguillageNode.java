@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -23,6 +24,10 @@ import org.aiguillage.actors.accounts.AuditLog;
 import org.aiguillage.actors.accounts.Database;
 import org.aiguillage.actors.accounts.UsageLedger;
 import org.aiguillage.actors.accounts.UsageRecorder;
+import org.aiguillage.actors.batch.Batch;
+import org.aiguillage.actors.batch.BatchStore;
+import org.aiguillage.actors.batch.FileStore;
+import org.aiguillage.actors.batch.JdbcFileStore;
 import org.aiguillage.actors.fleet.FleetRegistry;
 import org.aiguillage.agents.GpuAgent;
 import org.aiguillage.protocol.accounting.UsageRecord;
@@ -155,14 +160,23 @@ public final class AiguillageNode implements AutoCloseable {
       reload.onHangUp();
       Supplier<FederationConfig> current = () -> reload.inForce().withModels(fleet.models());
       drainAgentsWhenLeaving(system, localAgents, node.drainTimeout());
+      ClusterSharding sharding = ClusterSharding.get(system);
+      Function<String, RecipientRef<QueueCommand>> queues = model -> sharding.entityRefFor(ModelQueue.TYPE_KEY,
+          model);
+      // Every node dispatches: the edge its clients' requests, a queue node the lines of the batches it hosts.
+      Dispatch dispatch = new Dispatch(system, current, accounts, queues, RequestActor.Settings.defaults());
+      Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+      FileStore files = new JdbcFileStore(database, blocking);
+      BatchStore batches = new BatchStore(database, blocking);
+      Batch.initSharding(system, new Batch.Services(files, batches, dispatch::line,
+          name -> current.get().model(name), () -> current.get().batch()));
+      if (node.has("queue")) {
+        carryOnBatches(system, batches);
+      }
       ServerBinding binding = null;
       ServerBinding metricsBinding = null;
       if (node.has("edge")) {
-        ClusterSharding sharding = ClusterSharding.get(system);
-        Function<String, RecipientRef<QueueCommand>> queues = model -> sharding.entityRefFor(ModelQueue.TYPE_KEY,
-            model);
         Materializer materializer = Materializer.matFromSystem(system);
-        Dispatch dispatch = new Dispatch(system, current, accounts, queues, RequestActor.Settings.defaults());
         OpenAiRoutes openAi = new OpenAiRoutes(materializer, current, accounts, dispatch);
         FleetRoutes fleetRoutes = new FleetRoutes(materializer, system, current, queues, fleet);
         AdminRoutes admin = new AdminRoutes(materializer, system, current,
@@ -172,6 +186,8 @@ public final class AiguillageNode implements AutoCloseable {
             new AuditLog(database));
         // The completion routes first: they are the ones that must be fast.
         Route routes = openAi.route()
+            .orElse(new FileRoutes(materializer, current, accounts, files).route())
+            .orElse(new BatchRoutes(materializer, system, current, accounts, files, batches).route())
             .orElse(new StatusRoutes(materializer, fleetRoutes, new ClusterMetrics(system, node.has("queue"))).route())
             .orElse(new AnthropicRoutes(materializer, current, accounts, dispatch).route())
             .orElse(new OllamaRoutes(materializer, current, accounts, dispatch).route())
@@ -241,6 +257,20 @@ public final class AiguillageNode implements AutoCloseable {
     }
     // Otherwise pekko.cluster.seed-nodes joins.
   }
+
+  /**
+   * Every few seconds, every unfinished batch is told to carry on: its entity starts wherever sharding places it
+   * (after a node died: on a surviving one) and resumes where its results say it was.
+   */
+  private static void carryOnBatches(ActorSystem<?> system, BatchStore batches) {
+    ClusterSharding sharding = ClusterSharding.get(system);
+    system.scheduler().scheduleWithFixedDelay(BATCH_RESUME_INTERVAL, BATCH_RESUME_INTERVAL,
+        () -> batches.unfinished().thenAccept(ids -> ids.forEach(id ->
+            sharding.entityRefFor(Batch.TYPE_KEY, id).tell(new Batch.Resume()))),
+        system.executionContext());
+  }
+
+  private static final Duration BATCH_RESUME_INTERVAL = Duration.ofSeconds(3);
 
   /** Before the node leaves the cluster, its agents stop taking work and finish their calls. */
   private static void drainAgentsWhenLeaving(ActorSystem<?> system, Set<ActorRef<AgentCommand>> localAgents,

@@ -17,6 +17,7 @@ import org.aiguillage.actors.RequestActor.Outcome;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyAccount;
 import org.aiguillage.actors.accounts.RateLimits;
+import org.aiguillage.actors.batch.Batch;
 import org.aiguillage.actors.edge.ApiKey;
 import org.aiguillage.actors.edge.ModelRequest;
 import org.aiguillage.agents.SseEvents;
@@ -80,6 +81,35 @@ final class Dispatch {
     ModelRequest.Parsed parsed = ModelRequest.parse(endpoint, body, authenticated.key(), current::model,
         hostsModel(current), System.currentTimeMillis(), current.node().datacenter(), session);
     return queue(endpoint, parsed, authenticated, connection, Optional.empty(), dialect);
+  }
+
+  /**
+   * A batch's line ({@code /v1/batches}) as a request of the batch's key: its ticket of the batch class (below every
+   * interactive one, served where servers have room left) waits until {@code deadlineMillis}, the batch's expiry;
+   * the answer comes whole, with the dispatcher's refusals in the OpenAI envelope.
+   */
+  CompletionStage<Batch.Answer> line(KeyAccount.Authenticated who, String path, byte[] body, long deadlineMillis) {
+    ModelRequest.Endpoint endpoint = ModelRequest.Endpoint.forBatches(path).orElseThrow(
+        () -> new IllegalArgumentException("no batch endpoint " + path));
+    FederationConfig current = config.get();
+    ModelRequest.Parsed parsed = ModelRequest.parse(endpoint, body, who.key(), current::model, hostsModel(current),
+        System.currentTimeMillis(), current.node().datacenter(), null);
+    if (parsed instanceof ModelRequest.Accepted a) {
+      parsed = new ModelRequest.Accepted(a.model(), a.ticket().asBatchLine(deadlineMillis), a.call());
+    }
+    return queue(endpoint, parsed, who, new ClientConnection(), Optional.empty(), OpenAiDialect.INSTANCE)
+        .thenCompose(response -> response.entity().toStrict(BODY_TIMEOUT.toMillis(), materializer)
+            .thenApply(strict -> new Batch.Answer(response.status().intValue(), strict.getData().toArray(),
+                response.getHeader("x-request-id").map(h -> h.value()).orElse(null),
+                response.getHeader("Retry-After").map(h -> parseLong(h.value())).orElse(0L))));
+  }
+
+  private static long parseLong(String value) {
+    try {
+      return Long.parseLong(value.strip());
+    } catch (NumberFormatException e) {
+      return 0;
+    }
   }
 
   /**

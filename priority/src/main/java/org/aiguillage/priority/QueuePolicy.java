@@ -6,7 +6,8 @@ import java.time.Duration;
  * How a {@link TicketQueue} ranks tickets.
  *
  * @param ageingStep every full step a ticket waits raises its effective priority by one, without ceiling, so a
- *     ticket that waited long enough outranks any fresh one; {@link Duration#ZERO} turns ageing off
+ *     ticket that waited long enough outranks any fresh one; {@link Duration#ZERO} turns ageing off. A batch's
+ *     lines do not age: they stay below every interactive ticket
  */
 public record QueuePolicy(Duration ageingStep) {
 
@@ -21,7 +22,7 @@ public record QueuePolicy(Duration ageingStep) {
   }
 
   public int effectivePriority(Ticket ticket, long nowMillis) {
-    if (!ageing()) {
+    if (!ageing() || ticket.batch()) {
       return ticket.priority();
     }
     long waited = Math.max(0, nowMillis - ticket.arrivalMillis());

@@ -17,6 +17,8 @@ import org.aiguillage.protocol.RoutingMode;
  * <p>For a server of organisation O, among the tickets that may run there:
  *
  * <ol>
+ *   <li>interactive tickets before a batch's lines ({@link Ticket#BATCH}), which a server takes only when it says it
+ *       has room for them;
  *   <li>O's own tickets first, whatever their priority (the "coupe-file");
  *   <li>then the highest effective priority (priority plus ageing);
  *   <li>then turn-taking: the organisation served least recently, then within it the key served least recently,
@@ -117,10 +119,17 @@ public final class TicketQueue<P> {
    *     {@code private-first} ticket may go)
    */
   public Optional<Entry<P>> pollFor(Server server, Predicate<String> organizationHasRoom, long nowMillis) {
+    return pollFor(server, organizationHasRoom, nowMillis, true);
+  }
+
+  /** @param takesBatch whether the server has room for a batch's line (interactive tickets always come first) */
+  public Optional<Entry<P>> pollFor(Server server, Predicate<String> organizationHasRoom, long nowMillis,
+      boolean takesBatch) {
     Entry<P> best = null;
     for (TreeSet<Entry<P>> lane : lanes.values()) {
       Entry<P> head = lane.first();
-      if (mayRunOn(head.ticket(), server, organizationHasRoom) && (best == null
+      if ((takesBatch || !head.ticket().batch()) && mayRunOn(head.ticket(), server, organizationHasRoom)
+          && (best == null
           || compare(head, best, server, nowMillis) < 0)) {
         best = head;
       }
@@ -162,6 +171,9 @@ public final class TicketQueue<P> {
   }
 
   private int compare(Entry<P> a, Entry<P> b, Server server, long now) {
+    if (a.ticket().batch() != b.ticket().batch()) {
+      return a.ticket().batch() ? 1 : -1;
+    }
     boolean aOwn = a.ticket().organization().equals(server.organization());
     boolean bOwn = b.ticket().organization().equals(server.organization());
     if (aOwn != bOwn) {

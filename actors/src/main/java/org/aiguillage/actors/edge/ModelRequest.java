@@ -65,6 +65,16 @@ public final class ModelRequest {
       return path.substring(4);
     }
 
+    /** The endpoint a batch's lines may call by this path ({@code /v1/batches}): any with a JSON body. */
+    public static Optional<Endpoint> forBatches(String path) {
+      for (Endpoint e : values()) {
+        if (e.path.equals(path) && e.type != ModelType.AUTOMATIC_SPEECH_RECOGNITION) {
+          return Optional.of(e);
+        }
+      }
+      return Optional.empty();
+    }
+
     /** Whether its answer may be an SSE stream ({@code stream: true}). */
     boolean streams() {
       return type == ModelType.TEXT_GENERATION || type == ModelType.AUTOMATIC_SPEECH_RECOGNITION;

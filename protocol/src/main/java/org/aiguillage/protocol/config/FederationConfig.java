@@ -6,9 +6,10 @@ import java.util.Optional;
 /** The whole YAML file of a node. Parse it with {@link FederationConfigParser}. */
 public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
     PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models, List<OidcIssuer> oidc,
-    java.util.Map<String, DatacenterConfig> datacenters) {
+    java.util.Map<String, DatacenterConfig> datacenters, BatchSettings batch) {
 
   public FederationConfig {
+    batch = batch == null ? BatchSettings.defaults() : batch;
     node = node == null ? NodeSettings.defaults() : node;
     cluster = cluster == null ? ClusterSettings.alone() : cluster;
     http = http == null ? HttpSettings.defaults() : http;
@@ -22,7 +23,13 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
 
   public FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
       PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models, List<OidcIssuer> oidc) {
-    this(node, cluster, http, admin, persistence, tokens, models, oidc, null);
+    this(node, cluster, http, admin, persistence, tokens, models, oidc, null, null);
+  }
+
+  public FederationConfig(NodeSettings node, ClusterSettings cluster, HttpSettings http, AdminSettings admin,
+      PersistenceSettings persistence, List<KeyConfig> tokens, List<ModelConfig> models, List<OidcIssuer> oidc,
+      java.util.Map<String, DatacenterConfig> datacenters) {
+    this(node, cluster, http, admin, persistence, tokens, models, oidc, datacenters, null);
   }
 
   /** A datacentre's figures: as the file gives them, else those of {@code default}, else none (PUE 1). */
@@ -52,26 +59,26 @@ public record FederationConfig(NodeSettings node, ClusterSettings cluster, HttpS
   }
 
   public FederationConfig withHttp(HttpSettings newHttp) {
-    return new FederationConfig(node, cluster, newHttp, admin, persistence, tokens, models, oidc, datacenters);
+    return new FederationConfig(node, cluster, newHttp, admin, persistence, tokens, models, oidc, datacenters, batch);
   }
 
   public FederationConfig withAdmin(AdminSettings newAdmin) {
-    return new FederationConfig(node, cluster, http, newAdmin, persistence, tokens, models, oidc, datacenters);
+    return new FederationConfig(node, cluster, http, newAdmin, persistence, tokens, models, oidc, datacenters, batch);
   }
 
   public FederationConfig withModels(List<ModelConfig> newModels) {
-    return new FederationConfig(node, cluster, http, admin, persistence, tokens, newModels, oidc, datacenters);
+    return new FederationConfig(node, cluster, http, admin, persistence, tokens, newModels, oidc, datacenters, batch);
   }
 
   public FederationConfig withNode(NodeSettings newNode) {
-    return new FederationConfig(newNode, cluster, http, admin, persistence, tokens, models, oidc, datacenters);
+    return new FederationConfig(newNode, cluster, http, admin, persistence, tokens, models, oidc, datacenters, batch);
   }
 
   public FederationConfig withPersistence(PersistenceSettings newPersistence) {
-    return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models, oidc, datacenters);
+    return new FederationConfig(node, cluster, http, admin, newPersistence, tokens, models, oidc, datacenters, batch);
   }
 
   public FederationConfig withCluster(ClusterSettings newCluster) {
-    return new FederationConfig(node, newCluster, http, admin, persistence, tokens, models, oidc, datacenters);
+    return new FederationConfig(node, newCluster, http, admin, persistence, tokens, models, oidc, datacenters, batch);
   }
 }

@@ -25,6 +25,8 @@ import java.util.List;
  *     default, {@code prefix_affinity: false} turns it off
  * @param prefixBlocksPerServer how many blocks of prompts (256 bytes each) the queue remembers per server for it:
  *     about 86 bytes of heap each (docs/routing.md); default 16,384, 4 MB of prompts a server
+ * @param batchSlotShare the share of a server's capacity the lines of batches ({@code /v1/batches}) may fill when no
+ *     interactive ticket wants a slot: 1 (default) any slot left, 0.5 at most half
  */
 public record ModelConfig(
     String name,
@@ -39,7 +41,8 @@ public record ModelConfig(
     Duration firstTokenTimeout,
     ModelType type,
     Boolean prefixAffinity,
-    Integer prefixBlocksPerServer) {
+    Integer prefixBlocksPerServer,
+    Double batchSlotShare) {
 
   public static final Duration DEFAULT_FIRST_TOKEN_TIMEOUT = Duration.ofSeconds(60);
   public static final int DEFAULT_PREFIX_BLOCKS_PER_SERVER = 16_384;
@@ -63,6 +66,18 @@ public record ModelConfig(
     if (prefixBlocksPerServer < 1) {
       throw new IllegalArgumentException("prefix_blocks_per_server must be at least 1");
     }
+    batchSlotShare = batchSlotShare == null ? 1.0 : batchSlotShare;
+    if (!(batchSlotShare > 0 && batchSlotShare <= 1)) {
+      throw new IllegalArgumentException("batch_slot_share must be above 0 and at most 1, not " + batchSlotShare);
+    }
+  }
+
+  public ModelConfig(String name, String model, RoutingStrategy routingStrategy, List<ServerConfig> vllmServers,
+      Duration queueTimeout, PriorityHandler priorityHandler, Duration priorityAging, Lifecycle lifecycle,
+      List<String> aliases, Duration firstTokenTimeout, ModelType type, Boolean prefixAffinity,
+      Integer prefixBlocksPerServer) {
+    this(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging, lifecycle, aliases,
+        firstTokenTimeout, type, prefixAffinity, prefixBlocksPerServer, null);
   }
 
   public ModelConfig(String name, String model, RoutingStrategy routingStrategy, List<ServerConfig> vllmServers,
@@ -80,22 +95,22 @@ public record ModelConfig(
 
   public ModelConfig withServers(List<ServerConfig> servers) {
     return new ModelConfig(name, model, routingStrategy, servers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases, firstTokenTimeout, type, prefixAffinity, prefixBlocksPerServer);
+        lifecycle, aliases, firstTokenTimeout, type, prefixAffinity, prefixBlocksPerServer, batchSlotShare);
   }
 
   public ModelConfig withType(ModelType newType) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases, firstTokenTimeout, newType, prefixAffinity, prefixBlocksPerServer);
+        lifecycle, aliases, firstTokenTimeout, newType, prefixAffinity, prefixBlocksPerServer, batchSlotShare);
   }
 
   public ModelConfig withLifecycleAndAliases(Lifecycle newLifecycle, List<String> newAliases) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        newLifecycle, newAliases, firstTokenTimeout, type, prefixAffinity, prefixBlocksPerServer);
+        newLifecycle, newAliases, firstTokenTimeout, type, prefixAffinity, prefixBlocksPerServer, batchSlotShare);
   }
 
   public ModelConfig withPrefixAffinity(boolean on) {
     return new ModelConfig(name, model, routingStrategy, vllmServers, queueTimeout, priorityHandler, priorityAging,
-        lifecycle, aliases, firstTokenTimeout, type, on, prefixBlocksPerServer);
+        lifecycle, aliases, firstTokenTimeout, type, on, prefixBlocksPerServer, batchSlotShare);
   }
 
   /** Whether clients asking for {@code requested} mean this model (its name or an alias). */

@@ -7,7 +7,7 @@ import org.aiguillage.protocol.RoutingMode;
  * (a re-asserted ticket keeps its original arrival).
  *
  * @param keyId the public id of the API key (never the secret)
- * @param priority effective priority, 1 (lowest) to 5 (highest)
+ * @param priority effective priority, 1 (lowest) to 5 (highest); {@link #BATCH_PRIORITY} for a batch's line
  * @param maxQueued the key's threshold: the most tickets it may have waiting in this queue
  * @param datacenter the datacentre of the edge the request entered by: between equal servers, one there is chosen
  * @param previousResponseId a Responses API follow-up's {@code previous_response_id}: only the server that answered
@@ -35,6 +35,9 @@ public record TicketInfo(
 
   private static final long[] NO_PREFIX = new long[0];
 
+  /** A batch's lines: below every interactive priority, served only where a server has room left. */
+  public static final int BATCH_PRIORITY = 0;
+
   public TicketInfo {
     prefix = prefix == null ? NO_PREFIX : prefix;
   }
@@ -57,6 +60,20 @@ public record TicketInfo(
       RoutingMode routingMode, long arrivalMillis, long deadlineMillis, int estimatedTokens, int maxQueued) {
     this(id, model, keyId, organization, priority, routingMode, arrivalMillis, deadlineMillis, estimatedTokens,
         maxQueued, "default");
+  }
+
+  /** Whether this is a batch's line ({@code POST /v1/batches}). */
+  public boolean batch() {
+    return priority <= BATCH_PRIORITY;
+  }
+
+  /**
+   * This request as a batch's line: the lowest class, waiting until {@code deadlineMillis} (its batch's expiry), and
+   * not counted against its key's threshold of waiting tickets (its batch sends a bounded number at once).
+   */
+  public TicketInfo asBatchLine(long deadlineMillis) {
+    return new TicketInfo(id, model, keyId, organization, BATCH_PRIORITY, routingMode, arrivalMillis, deadlineMillis,
+        estimatedTokens, Integer.MAX_VALUE, datacenter, previousResponseId, prefix, session);
   }
 
   /** Value equality, the prefix's blocks compared by content (a record compares arrays by identity). */
