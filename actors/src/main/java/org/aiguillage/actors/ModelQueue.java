@@ -213,6 +213,12 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
    * {@link #RESPONSES_KEPT}: about 150 bytes each.
    */
   private final Map<String, String> responses = leastRecentlyUsedOut(RESPONSES_KEPT);
+  /**
+   * The server each batch line went to lately: a line sent again (its batch's node died before it wrote the answer)
+   * goes back there, where the agent kept the answer, rather than to a server that would compute it again.
+   */
+  private final Map<String, String> batchLinesServedBy = leastRecentlyUsedOut(BATCH_LINES_KEPT);
+  static final int BATCH_LINES_KEPT = 20_000;
   static final int RESPONSES_KEPT = 100_000;
   private final long createdMillis = System.currentTimeMillis();
   private boolean agentsEverSeen;
@@ -281,7 +287,16 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private Behavior<QueueCommand> onEnqueue(DispatchTicket ticket, boolean reassert) {
     long now = System.currentTimeMillis();
     String id = ticket.id();
-    if (assigned.containsKey(id) || reassert && recentlyStarted.containsKey(id)) {
+    // A batch line sent again keeps its id (its batch's new incarnation, after the old one's node died or handed it
+    // over): the new sender takes a waiting ticket's place, and queues again beside one assigned to the old sender
+    // (the server's agent answers it from the answer it keeps).
+    boolean resent = !reassert && ticket.info().batch();
+    if (resent) {
+      waiting.remove(id);
+    }
+    Assigned sent = assigned.get(id);
+    if (sent != null && !(resent && !sent.ticket().requester().equals(ticket.requester()))
+        || reassert && recentlyStarted.containsKey(id)) {
       return this;
     }
     recentlyStarted.remove(id); // an explicit Enqueue of a started ticket is a retry
@@ -312,6 +327,8 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       }
       // Unknown here (answered before this queue started, or never): any server, which answers 404 if it is not
       // the one that has it.
+    } else if (info.batch() && agents.containsKey(batchLinesServedBy.get(id))) {
+      server = batchLinesServedBy.get(id);
     }
     waiting.add(toTicket(info, server), ticket);
     leases.put(id, now);
@@ -377,6 +394,9 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     Assigned a = assigned.remove(accepted.ticketId());
     if (a != null) {
       recentlyStarted.put(accepted.ticketId(), new Started(a.serverId(), System.currentTimeMillis()));
+      if (a.ticket().info().batch()) {
+        batchLinesServedBy.put(accepted.ticketId(), a.serverId());
+      }
     }
     return this;
   }
@@ -470,12 +490,15 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     });
   }
 
+  /** The server's agent is gone: what was assigned to it comes back, and batch lines waiting for it go anywhere. */
   private void requeueAssignedTo(String serverId) {
     List<Assigned> theirs = assigned.values().stream().filter(a -> a.serverId().equals(serverId)).toList();
     theirs.forEach(a -> {
       assigned.remove(a.ticket().id());
       requeue(a.ticket());
     });
+    waiting.removeIf(e -> e.ticket().batch() && serverId.equals(e.ticket().server()))
+        .forEach(e -> waiting.add(toTicket(e.payload().info(), null), e.payload()));
   }
 
   private void requeue(DispatchTicket ticket) {

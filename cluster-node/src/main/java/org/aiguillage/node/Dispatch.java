@@ -5,6 +5,7 @@ import static org.aiguillage.node.EdgeDirectives.error;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiPredicate;
@@ -27,6 +28,7 @@ import org.aiguillage.protocol.config.ModelConfig;
 import org.aiguillage.protocol.config.ModelType;
 import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.openai.OpenAiError;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.RecipientRef;
@@ -80,7 +82,7 @@ final class Dispatch {
     FederationConfig current = config.get();
     ModelRequest.Parsed parsed = ModelRequest.parse(endpoint, body, authenticated.key(), current::model,
         hostsModel(current), System.currentTimeMillis(), current.node().datacenter(), session);
-    return queue(endpoint, parsed, authenticated, connection, Optional.empty(), dialect);
+    return queue(endpoint, parsed, authenticated, connection::goneBefore, Optional.empty(), dialect);
   }
 
   /**
@@ -88,16 +90,17 @@ final class Dispatch {
    * interactive one, served where servers have room left) waits until {@code deadlineMillis}, the batch's expiry;
    * the answer comes whole, with the dispatcher's refusals in the OpenAI envelope.
    */
-  CompletionStage<Batch.Answer> line(KeyAccount.Authenticated who, String path, byte[] body, long deadlineMillis) {
+  CompletionStage<Batch.Answer> line(KeyAccount.Authenticated who, String path, byte[] body, String lineId,
+      long deadlineMillis, CompletionStage<Done> senderGone) {
     ModelRequest.Endpoint endpoint = ModelRequest.Endpoint.forBatches(path).orElseThrow(
         () -> new IllegalArgumentException("no batch endpoint " + path));
     FederationConfig current = config.get();
     ModelRequest.Parsed parsed = ModelRequest.parse(endpoint, body, who.key(), current::model, hostsModel(current),
         System.currentTimeMillis(), current.node().datacenter(), null);
     if (parsed instanceof ModelRequest.Accepted a) {
-      parsed = new ModelRequest.Accepted(a.model(), a.ticket().asBatchLine(deadlineMillis), a.call());
+      parsed = new ModelRequest.Accepted(a.model(), a.ticket().asBatchLine(lineId, deadlineMillis), a.call());
     }
-    return queue(endpoint, parsed, who, new ClientConnection(), Optional.empty(), OpenAiDialect.INSTANCE)
+    return queue(endpoint, parsed, who, answered -> senderGone, Optional.empty(), OpenAiDialect.INSTANCE)
         .thenCompose(response -> response.entity().toStrict(BODY_TIMEOUT.toMillis(), materializer)
             .thenApply(strict -> new Batch.Answer(response.status().intValue(), strict.getData().toArray(),
                 response.getHeader("x-request-id").map(h -> h.value()).orElse(null),
@@ -143,7 +146,7 @@ final class Dispatch {
           ModelRequest.Parsed parsed = ModelRequest.audio(endpoint, form.fields(), authenticated.key(),
               current::model, hostsModel(current), System.currentTimeMillis(), current.node().datacenter(),
               form.contentType(), form.bytes(), form.audioSeconds());
-          CompletionStage<HttpResponse> answer = queue(endpoint, parsed, authenticated, connection,
+          CompletionStage<HttpResponse> answer = queue(endpoint, parsed, authenticated, connection::goneBefore,
               Optional.of(form.file()), OpenAiDialect.INSTANCE);
           // The answer starts once the server read the whole upload and answered; a retry before that still
           // finds it.
@@ -160,8 +163,10 @@ final class Dispatch {
         || m.vllmServers().stream().anyMatch(s -> s.organization().equals(organization))).orElse(false);
   }
 
+  /** @param goneBefore the client's leaving, as long as it comes before its answer (what it is given) */
   private CompletionStage<HttpResponse> queue(ModelRequest.Endpoint endpoint, ModelRequest.Parsed parsed,
-      KeyAccount.Authenticated authenticated, ClientConnection connection, Optional<Path> upload, Dialect dialect) {
+      KeyAccount.Authenticated authenticated, Function<CompletionStage<?>, CompletionStage<Done>> goneBefore,
+      Optional<Path> upload, Dialect dialect) {
     ApiKey key = authenticated.key();
     FederationConfig current = config.get();
     if (parsed instanceof ModelRequest.Invalid invalid) {
@@ -208,7 +213,9 @@ final class Dispatch {
       RateLimits limits = ((KeyAccount.Admitted) admission).limits();
       CompletableFuture<Outcome> outcome = new CompletableFuture<>();
       system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), upload, queues.apply(model),
-          outcome, connection.goneBefore(outcome), requestSettings), ticketId, Props.empty());
+          outcome, goneBefore.apply(outcome), requestSettings),
+          // A batch line's id is the same each time the line is sent: its actor's name must not be.
+          accepted.ticket().batch() ? ticketId + "-" + UUID.randomUUID() : ticketId, Props.empty());
       return outcome.handle((o, failure) -> {
         if (failure != null || o instanceof Outcome.Failure) {
           // No server call will settle this ticket's reserved tokens.

@@ -169,7 +169,7 @@ class BatchApiTest {
       assertTrue(line.get("error").isNull());
       assertEquals(SimulatedText.answer("question number " + i, 5 + i % 7),
           line.at("/response/body/choices/0/message/content").asText());
-      assertTrue(line.at("/response/request_id").asText().startsWith("req-"));
+      assertEquals(done.id() + "-" + (i + 1), line.at("/response/request_id").asText(), "the line's ticket id");
     }
     List<JsonNode> errors = lines(done.errorFileId().orElseThrow());
     assertEquals(1, errors.size());

@@ -142,6 +142,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final Http http;
   private ConnectionPoolSettings pool;
   private final Map<String, Call> calls = new HashMap<>();
+  /** Batch lines' answers, kept 10 minutes (64 MiB at most) for a line sent again after its batch's node died. */
+  private final AnsweredLines answeredLines = new AnsweredLines(64L * 1024 * 1024, 10 * 60_000L);
   private final Consumer<UsageRecord> usageSink;
   private final Runnable onStop;
   /** Set by {@link AgentCommand.Drain}: no more demand; who waits for the last call to end. */
@@ -321,6 +323,15 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private Behavior<AgentCommand> onAssign(AgentCommand.Assign assign) {
     assignsSeen++;
     DispatchTicket ticket = assign.ticket();
+    Optional<RequestCommand.Whole> kept = ticket.info().batch()
+        ? answeredLines.find(ticket.id(), System.currentTimeMillis()) : Optional.empty();
+    if (kept.isPresent() && !calls.containsKey(ticket.id())) {
+      // Answered already: its batch's node died before writing it down. The server does not compute it again.
+      assign.queue().tell(new QueueCommand.AssignAccepted(ticket.id(), spec.serverId()));
+      ticket.requester().tell(new RequestCommand.Started(ticket.id(), spec.serverId(), getContext().getSelf()));
+      ticket.requester().tell(kept.get());
+      return this;
+    }
     if (freeSlots() == 0 || calls.containsKey(ticket.id())) {
       assign.queue().tell(new QueueCommand.AssignRefused(ticket.id(), spec.serverId()));
       return this;
@@ -396,6 +407,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private Behavior<AgentCommand> onCancel(AgentCommand.CancelCall cancel) {
     Call call = calls.get(cancel.ticketId());
+    if (call != null && call.ticket.info().batch() && !call.ticket.call().stream()) {
+      // A batch line's answer is kept: the line comes back (its batch moved to another node) and is answered from it.
+      return this;
+    }
     if (call != null) {
       call.cancelled = true;
       if (call.killSwitch != null) {
@@ -542,8 +557,12 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         body = told.getBytes(java.nio.charset.StandardCharsets.UTF_8);
       }
     }
-    call.ticket.requester().tell(
-        new RequestCommand.Whole(whole.ticketId(), spec.serverId(), whole.status(), whole.contentType(), body));
+    RequestCommand.Whole answer =
+        new RequestCommand.Whole(whole.ticketId(), spec.serverId(), whole.status(), whole.contentType(), body);
+    if (call.ticket.info().batch() && whole.status() < 500) {
+      answeredLines.keep(answer, System.currentTimeMillis());
+    }
+    call.ticket.requester().tell(answer);
     return onCallEnded(new CallEnded(whole.ticketId(), whole.status(), usage));
   }
 

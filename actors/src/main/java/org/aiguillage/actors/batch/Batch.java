@@ -21,6 +21,7 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -65,7 +66,13 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
 
   /** How a line is sent: as a request of the batch's key, answered whole. */
   public interface Lines {
-    CompletionStage<Answer> send(KeyAccount.Authenticated who, String endpoint, byte[] body, long deadlineMillis);
+    /**
+     * @param lineId the line's ticket id, the same each time it is sent: its batch's id and its line number
+     * @param senderGone completes when this incarnation of the batch stops (handed over to another node): the line
+     *     leaves the queue, and the new incarnation sends it again
+     */
+    CompletionStage<Answer> send(KeyAccount.Authenticated who, String endpoint, byte[] body, String lineId,
+        long deadlineMillis, CompletionStage<Done> senderGone);
   }
 
   /** A line's answer: the server's (or the dispatcher's refusal), its request id, when to retry a refusal. */
@@ -175,6 +182,8 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
   private long liveFailed;
   private long describedAtMillis;
   private CompletionStage<Void> describing = CompletableFuture.completedFuture(null);
+  /** Completes when this incarnation stops: the lines it sent and that still wait leave the queues. */
+  private final CompletableFuture<Done> stopped = new CompletableFuture<>();
 
   private Batch(ActorContext<Command> ctx, PersistenceId id, Services services) {
     super(id);
@@ -210,6 +219,7 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
           if (feeding != null) {
             feeding.shutdown();
           }
+          stopped.complete(Done.getInstance());
           return Effect().stop();
         })
         .build();
@@ -351,7 +361,10 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
 
   @Override
   public SignalHandler<State> signalHandler() {
-    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::work).build();
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::work)
+        .onSignal(PostStop.instance(), s -> stopped.complete(Done.getInstance()))
+        .build();
   }
 
   // ---- the steps
@@ -400,7 +413,8 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
   }
 
   private CompletionStage<Answer> send(Spec spec, BatchLines.Request request, int attempt) {
-    return services.lines().send(spec.who(), spec.endpoint(), request.body(), spec.expiresAt() * 1000)
+    return services.lines().send(spec.who(), spec.endpoint(), request.body(), spec.id() + "-" + request.line(),
+            spec.expiresAt() * 1000, stopped)
         .exceptionally(failure -> new Answer(503, ("{\"error\":{\"message\":\"" + rootMessage(failure)
             .replace("\"", "'") + "\",\"code\":\"dispatch_failed\"}}").getBytes(StandardCharsets.UTF_8), null, 5))
         .thenCompose(answer -> {

@@ -68,11 +68,12 @@ public record TicketInfo(
   }
 
   /**
-   * This request as a batch's line: the lowest class, waiting until {@code deadlineMillis} (its batch's expiry), and
-   * not counted against its key's threshold of waiting tickets (its batch sends a bounded number at once).
+   * This request as a batch's line: the lowest class, waiting until {@code deadlineMillis} (its batch's expiry), not
+   * counted against its key's threshold of waiting tickets (its batch sends a bounded number at once), under the id
+   * of its batch and line ({@code lineId}), the same each time the line is sent.
    */
-  public TicketInfo asBatchLine(long deadlineMillis) {
-    return new TicketInfo(id, model, keyId, organization, BATCH_PRIORITY, routingMode, arrivalMillis, deadlineMillis,
+  public TicketInfo asBatchLine(String lineId, long deadlineMillis) {
+    return new TicketInfo(lineId, model, keyId, organization, BATCH_PRIORITY, routingMode, arrivalMillis, deadlineMillis,
         estimatedTokens, Integer.MAX_VALUE, datacenter, previousResponseId, prefix, session);
   }
 
