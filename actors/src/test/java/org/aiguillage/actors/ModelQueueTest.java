@@ -575,4 +575,58 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.Enqueue(unknown));
     assertEquals(unknown, s1.expectMessageClass(AgentCommand.Assign.class).ticket(), "any server: it answers 404");
   }
+
+  private DispatchTicket batchLine(String lineId, TestProbe<RequestCommand> sender) {
+    long now = System.currentTimeMillis();
+    return new DispatchTicket(new TicketInfo("req-" + lineId, "m", "key-a", "univ-a", 3, RoutingMode.ANY, now,
+        now + 60_000, 10, 3).asBatchLine(lineId, now + 60_000),
+        new UpstreamCall("/v1/chat/completions", new byte[0], false, false), sender.ref());
+  }
+
+  @Test
+  void aBatchLineWaitsWhileItsServerIsFullWhereAnInteractiveTicketGoes() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> agent = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    queue.tell(demand("s1", agent, "univ-a", 1, 0, 4, 4));
+
+    queue.tell(new QueueCommand.Enqueue(batchLine("batch-1", requester)));
+    agent.expectNoMessage(Duration.ofMillis(100));
+    DispatchTicket interactive = ticket(requester);
+    queue.tell(new QueueCommand.Enqueue(interactive));
+
+    assertEquals(interactive, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
+  }
+
+  @Test
+  void batchLinesFillNoMoreOfAServerThanTheModelsShare() {
+    ActorRef<QueueCommand> queue = queue(new QueueSettings(RoutingStrategy.LEAST_BUSY, QueuePolicy.NO_AGEING,
+        Duration.ofSeconds(5), Duration.ofSeconds(3), Duration.ofSeconds(5), true, 1024, 0.5));
+    TestProbe<AgentCommand> agent = testKit.createTestProbe();
+    TestProbe<RequestCommand> requester = testKit.createTestProbe();
+    queue.tell(demand("s1", agent, "univ-a", 4, 0, 1, 4));
+
+    for (int i = 0; i < 3; i++) {
+      queue.tell(new QueueCommand.Enqueue(batchLine("batch-" + i, requester)));
+    }
+
+    // One call ran; with this line two of four: half the server.
+    assertEquals("batch-0", agent.expectMessageClass(AgentCommand.Assign.class).ticket().id());
+    agent.expectNoMessage(Duration.ofMillis(150));
+  }
+
+  @Test
+  void aBatchLineSentAgainByItsBatchsNewIncarnationTakesTheWaitingOnesPlace() {
+    ActorRef<QueueCommand> queue = queue("least-busy");
+    TestProbe<AgentCommand> agent = testKit.createTestProbe();
+    TestProbe<RequestCommand> gone = testKit.createTestProbe();
+    TestProbe<RequestCommand> again = testKit.createTestProbe();
+
+    queue.tell(new QueueCommand.Enqueue(batchLine("batch-7", gone)));
+    queue.tell(new QueueCommand.Enqueue(batchLine("batch-7", again)));
+    queue.tell(demand("s1", agent, "univ-a", 4, 0, 0, 4));
+
+    assertEquals(again.ref(), agent.expectMessageClass(AgentCommand.Assign.class).ticket().requester());
+    agent.expectNoMessage(Duration.ofMillis(100));
+  }
 }

@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.List;
+import java.util.Map;
+import org.aiguillage.actors.accounts.KeyAccount;
+import org.aiguillage.actors.batch.Batch;
+import org.aiguillage.actors.edge.ApiKey;
+import org.aiguillage.protocol.batch.BatchObject;
 import org.aiguillage.protocol.CborSerializable;
 import org.aiguillage.protocol.RoutingMode;
 import org.aiguillage.protocol.config.FederationConfigParser;
@@ -126,6 +131,31 @@ class MessageSerializationTest {
     RequestCommand.Whole whole = (RequestCommand.Whole) roundTrip(
         new RequestCommand.Whole("t1", "s1", 200, "application/json", new byte[] {1, 2, 3}));
     assertArrayEquals(new byte[] {1, 2, 3}, whole.body());
+  }
+
+  @Test
+  void aBatchsJournalAndMessagesSurviveTheWire() {
+    TestProbe<Batch.Reply> client = TestProbe.create(node.system());
+    Batch.Spec spec = new Batch.Spec("batch_1", "univ-a", new KeyAccount.Authenticated(new ApiKey("key-1", "k",
+        "univ-a", 3, 10, RoutingMode.ANY, List.of("m")), true), "/v1/chat/completions", "file-1", "24h",
+        Map.of("run", "nightly"), 100, 200);
+    List<BatchObject.LineError> errors = List.of(new BatchObject.LineError("duplicate_custom_id", "twice",
+        "custom_id", 5), new BatchObject.LineError("empty_file", "none", "input_file_id", null));
+    List<CborSerializable> messages = List.of(
+        new Batch.Created(spec),
+        new Batch.ValidationPassed(300, 101),
+        new Batch.ValidationFailed(7, errors, 101),
+        new Batch.CancelRequested(102),
+        new Batch.FinalizingStarted(103, true),
+        new Batch.Finished("expired", "file-output-1", null, 250, 50, 104),
+        new Batch.Create(spec, client.ref()),
+        new Batch.Get(client.ref()),
+        new Batch.Cancel(client.ref()),
+        new Batch.Resume(),
+        new Batch.NotFound());
+    for (CborSerializable m : messages) {
+      assertEquals(m, roundTrip(m), m.getClass().getSimpleName());
+    }
   }
 
   @Test

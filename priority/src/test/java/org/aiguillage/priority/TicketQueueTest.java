@@ -150,4 +150,26 @@ class TicketQueueTest {
     assertEquals(List.of("any"), drain(SHARED_SERVER, NOBODY_HAS_ROOM));
     assertEquals(List.of("follow-up"), drain(other, NOBODY_HAS_ROOM));
   }
+
+  @Test
+  void aBatchLineComesAfterEveryInteractiveTicketEvenOnItsOwnOrganizationsServerAndAfterAges() {
+    TicketQueue<String> ageing = new TicketQueue<>(QueuePolicy.ageingEvery(Duration.ofMillis(10)));
+    TicketQueue.Server own = new TicketQueue.Server("s-a", "a");
+    ageing.add(ticket("batch-line", "k1", "a", Ticket.BATCH, 0), "batch-line");
+    ageing.add(ticket("interactive", "k2", "b", 1, 900), "interactive");
+
+    assertEquals("interactive", ageing.pollFor(own, NOBODY_HAS_ROOM, 1_000).orElseThrow().payload(),
+        "waited 100 ageing steps, still after a fresh interactive ticket of another organisation");
+    assertEquals("batch-line", ageing.pollFor(own, NOBODY_HAS_ROOM, 1_000).orElseThrow().payload());
+  }
+
+  @Test
+  void aServerWithoutRoomForBatchesGetsInteractiveTicketsOnly() {
+    add(ticket("batch-line", "k1", "a", Ticket.BATCH, 1));
+    add(ticket("interactive", "k2", "b", 2, 2));
+
+    assertEquals("interactive", queue.pollFor(SHARED_SERVER, NOBODY_HAS_ROOM, 1_000, false).orElseThrow().payload());
+    assertTrue(queue.pollFor(SHARED_SERVER, NOBODY_HAS_ROOM, 1_000, false).isEmpty());
+    assertEquals("batch-line", queue.pollFor(SHARED_SERVER, NOBODY_HAS_ROOM, 1_000, true).orElseThrow().payload());
+  }
 }
