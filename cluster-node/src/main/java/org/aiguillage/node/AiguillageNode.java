@@ -182,7 +182,8 @@ public final class AiguillageNode implements AutoCloseable {
         AdminRoutes admin = new AdminRoutes(materializer, system, current,
             new KeyRoutes(materializer, system, accounts), new OrganizationRoutes(materializer, current, accounts),
             fleetRoutes,
-            new UsageRoutes(materializer, system, ledger), new ConfigRoutes(materializer, reload, fleet), accounts,
+            new UsageRoutes(materializer, system, ledger, () -> current.get().batch().priceFactor()),
+            new ConfigRoutes(materializer, reload, fleet), accounts,
             new AuditLog(database));
         // The completion routes first: they are the ones that must be fast.
         Route routes = openAi.route()

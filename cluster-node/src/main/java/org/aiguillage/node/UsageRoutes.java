@@ -36,11 +36,15 @@ final class UsageRoutes extends AdminDirectives {
 
   private final ActorSystem<?> system;
   private final UsageLedger ledger;
+  private final java.util.function.DoubleSupplier batchPriceFactor;
 
-  UsageRoutes(Materializer materializer, ActorSystem<?> system, UsageLedger ledger) {
+  /** @param batchPriceFactor what a batch line's token counts for in {@code billed_tokens} ({@code batch.price_factor}) */
+  UsageRoutes(Materializer materializer, ActorSystem<?> system, UsageLedger ledger,
+      java.util.function.DoubleSupplier batchPriceFactor) {
     super(materializer);
     this.system = system;
     this.ledger = ledger;
+    this.batchPriceFactor = batchPriceFactor;
   }
 
   /** @param who an organisation's admin reads its organisation's usage only */
@@ -70,7 +74,8 @@ final class UsageRoutes extends AdminDirectives {
     Optional<String> key = Optional.ofNullable(q.get("key"));
     return CompletableFuture.supplyAsync(() -> {
       try {
-        return ledger.report(from, to, groupBy, key, Optional.ofNullable(who.organization()));
+        return ledger.report(from, to, groupBy, key, Optional.ofNullable(who.organization()),
+            batchPriceFactor.getAsDouble());
       } catch (java.sql.SQLException e) {
         throw new CompletionException(e);
       }
@@ -90,9 +95,16 @@ final class UsageRoutes extends AdminDirectives {
         .put("from", Instant.ofEpochMilli(from).toString()).put("to", Instant.ofEpochMilli(to).toString());
     ArrayNode data = report.putArray("data");
     for (UsageLedger.Row r : rows) {
-      data.addObject().put(groupBy, r.group()).put("requests", r.requests()).put("errors", r.errors())
+      ObjectNode row = data.addObject();
+      if (groupBy.equals("batch")) {
+        row.put("batch", Boolean.parseBoolean(r.group()));
+      } else {
+        row.put(groupBy, r.group());
+      }
+      row.put("requests", r.requests()).put("errors", r.errors())
           .put("prompt_tokens", r.promptTokens()).put("completion_tokens", r.completionTokens())
           .put("total_tokens", r.totalTokens())
+          .put("billed_tokens", Math.round(r.billedTokens()))
           .put("avg_queue_wait_ms", Math.round(r.avgQueueWaitMillis()))
           .put("avg_ttft_ms", Math.round(r.avgTtftMillis()))
           .put("energy_wh", micro(r.energyWattHours()))
@@ -110,12 +122,13 @@ final class UsageRoutes extends AdminDirectives {
   /** The same figures as the JSON report, one row a group, with a header; quoted where CSV needs it. */
   private static HttpResponse csv(String groupBy, List<UsageLedger.Row> rows) {
     CsvSchema schema = CsvSchema.builder().setUseHeader(true).addColumn(groupBy)
-        .addColumns(List.of("requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens",
+        .addColumns(List.of("requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "billed_tokens",
             "avg_queue_wait_ms", "avg_ttft_ms", "energy_wh", "co2e_g", "audio_seconds"),
             CsvSchema.ColumnType.NUMBER)
         .build();
     List<Object[]> lines = rows.stream().map(r -> new Object[] {r.group(), r.requests(), r.errors(),
-        r.promptTokens(), r.completionTokens(), r.totalTokens(), Math.round(r.avgQueueWaitMillis()),
+        r.promptTokens(), r.completionTokens(), r.totalTokens(), Math.round(r.billedTokens()),
+        Math.round(r.avgQueueWaitMillis()),
         Math.round(r.avgTtftMillis()), micro(r.energyWattHours()), micro(r.co2eGrams()),
         Math.round(r.audioSeconds() * 10) / 10.0}).toList();
     try {

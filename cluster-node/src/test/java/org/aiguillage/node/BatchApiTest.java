@@ -59,7 +59,9 @@ class BatchApiTest {
     slow = VllmSimulator.start("org/slow", SimulatorProfile.steady(20));
     node = AiguillageNode.start(FederationConfigParser.parse("""
         http: { host: 127.0.0.1, port: 0 }
+        admin: { token: batch-admin }
         persistence: { url: "jdbc:h2:mem:batch-api" }
+        batch: { price_factor: 0.5 }
         tokens:
           - { token: %s, name: a, organization: univ-a, priority: 3 }
           - { token: %s, name: b, organization: univ-b, priority: 3 }
@@ -177,6 +179,37 @@ class BatchApiTest {
     assertEquals(400, errors.get(0).at("/response/status_code").asInt());
     assertFalse(errors.get(0).at("/error/message").asText().isEmpty());
     assertEquals(40, fast.stats().completed() - servedBefore, "the server served each line once");
+    JsonNode usage = batchUsage();
+    assertTrue(usage.get("requests").asLong() >= 40, usage.toString());
+    assertEquals(usage.get("total_tokens").asLong() * 0.5, usage.get("billed_tokens").asDouble(), 1,
+        "batch tokens billed at batch.price_factor");
+  }
+
+  /** The usage report's batch row, once the agent's records reached the ledger. */
+  private JsonNode batchUsage() {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (true) {
+      try {
+        java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(node.baseUrl() + "/admin/usage?group_by=batch"))
+            .header("Authorization", "Bearer batch-admin").build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        for (JsonNode row : JSON.readTree(response.body()).get("data")) {
+          if (row.get("batch").asBoolean() && row.get("requests").asLong() >= 40) {
+            return row;
+          }
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      if (System.nanoTime() > until) {
+        throw new AssertionError("no batch usage reported");
+      }
+      sleep(100);
+    }
   }
 
   @Test

@@ -22,12 +22,17 @@ public final class UsageLedger {
       "key", "key_id",
       "model", "model",
       "server", "server_id",
-      "server_organization", "server_organization");
+      "server_organization", "server_organization",
+      "batch", "CASE WHEN priority <= 0 THEN 'true' ELSE 'false' END");
 
-  /** One group's totals over a period. */
+  /**
+   * One group's totals over a period.
+   *
+   * @param billedTokens its tokens with a batch's (priority 0) counted at the batch price factor
+   */
   public record Row(String group, long requests, long errors, long promptTokens, long completionTokens,
       double avgQueueWaitMillis, double avgTtftMillis, double energyWattHours, double audioSeconds,
-      double co2eGrams) {
+      double co2eGrams, double billedTokens) {
     public long totalTokens() {
       return promptTokens + completionTokens;
     }
@@ -82,12 +87,12 @@ public final class UsageLedger {
    */
   public List<Row> report(long fromMillis, long toMillis, String groupBy, Optional<String> keyId)
       throws SQLException {
-    return report(fromMillis, toMillis, groupBy, keyId, Optional.empty());
+    return report(fromMillis, toMillis, groupBy, keyId, Optional.empty(), 1.0);
   }
 
   /** @param organization only the calls of this organisation's keys, if present */
   public List<Row> report(long fromMillis, long toMillis, String groupBy, Optional<String> keyId,
-      Optional<String> organization) throws SQLException {
+      Optional<String> organization, double batchPriceFactor) throws SQLException {
     String column = GROUPS.get(groupBy);
     if (column == null) {
       throw new IllegalArgumentException("cannot group by " + groupBy);
@@ -95,15 +100,18 @@ public final class UsageLedger {
     String sql = "SELECT " + column + " AS g, COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), "
         + "SUM(prompt_tokens), SUM(completion_tokens), AVG(queue_wait_ms), "
         + "AVG(CASE WHEN ttft_ms >= 0 THEN ttft_ms END), SUM(energy_joules), SUM(audio_seconds), "
-        + "SUM(co2e_g) FROM aiguillage_usage "
+        + "SUM(co2e_g), SUM(CASE WHEN priority <= 0 THEN CAST(? AS DOUBLE PRECISION) ELSE 1.0 END "
+        + "* (prompt_tokens + completion_tokens)) "
+        + "FROM aiguillage_usage "
         + "WHERE ended_at >= ? AND ended_at < ?" + (keyId.isPresent() ? " AND key_id = ?" : "")
         + (organization.isPresent() ? " AND organization = ?" : "")
         + " GROUP BY " + column + " ORDER BY SUM(prompt_tokens) + SUM(completion_tokens) DESC, " + column;
     List<Row> rows = new ArrayList<>();
     try (Connection c = database.connect(); PreparedStatement st = c.prepareStatement(sql)) {
-      st.setLong(1, fromMillis);
-      st.setLong(2, toMillis);
-      int next = 3;
+      st.setDouble(1, batchPriceFactor);
+      st.setLong(2, fromMillis);
+      st.setLong(3, toMillis);
+      int next = 4;
       if (keyId.isPresent()) {
         st.setString(next++, keyId.get());
       }
@@ -114,7 +122,7 @@ public final class UsageLedger {
         while (rs.next()) {
           rows.add(new Row(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5),
               rs.getDouble(6), rs.getDouble(7), rs.getDouble(8) / 3600.0, rs.getDouble(9),
-              rs.getDouble(10)));
+              rs.getDouble(10), rs.getDouble(11)));
         }
       }
     }
