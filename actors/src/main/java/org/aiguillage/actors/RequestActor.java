@@ -150,6 +150,9 @@ public final class RequestActor {
           })
           .onSignal(Terminated.class, t -> retry(attempt, agent, "the agent of server " + serverId + " stopped"))
           .onMessage(ClientGone.class, gone -> {
+            if (ticket.info().batch()) {
+              return Behaviors.same(); // a batch's running line finishes: its answer is written down
+            }
             agent.tell(new AgentCommand.CancelCall(ticket.id()));
             return finish(null);
           })

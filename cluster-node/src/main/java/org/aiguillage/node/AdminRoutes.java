@@ -3,12 +3,18 @@ package org.aiguillage.node;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.AuditLog;
 import org.aiguillage.actors.accounts.KeyAccount;
+import org.aiguillage.actors.batch.BatchStore;
+import org.aiguillage.protocol.Json;
+import org.aiguillage.protocol.batch.Page;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -54,12 +60,14 @@ final class AdminRoutes extends AdminDirectives {
   private final ExceptionHandler failures;
   private final Accounts accounts;
   private final AuditLog audit;
+  private final BatchStore batchStore;
   private final Route clusterView;
 
   AdminRoutes(Materializer materializer, ActorSystem<?> system, Supplier<FederationConfig> config, KeyRoutes keys,
       OrganizationRoutes organizations, FleetRoutes fleet, UsageRoutes usage, ConfigRoutes configuration,
-      Accounts accounts, AuditLog audit) {
+      Accounts accounts, AuditLog audit, BatchStore batchStore) {
     super(materializer);
+    this.batchStore = batchStore;
     this.system = system;
     this.config = config;
     this.keys = keys;
@@ -82,14 +90,44 @@ final class AdminRoutes extends AdminDirectives {
         organizations.route(who),
         fleet.route(who),
         usage.route(who),
-        path("audit", () -> get(() -> parameterOptional("limit", limit -> later(() -> audit(who, limit)))))
-        ,
+        path("audit", () -> get(() -> parameterOptional("limit", limit -> later(() -> audit(who, limit))))),
+        path("batches", () -> get(() -> parameterMap(query -> later(() -> batches(who, query))))),
         federationOnly(who, "An organisation's admin manages its keys, its servers, its usage and its audit log.",
             () -> concat(
             configuration.route(),
             path(segment("cluster").slash("leave"), () -> post(() -> answer(this::leave))),
             path("cluster", () -> get(() -> mapUnmatchedPath(rest -> "/cluster/members", () -> clusterView))),
             clusterView)))))));
+  }
+
+  /**
+   * The batches of every organisation (an organisation's admin: its own), newest first, with their organisation and
+   * key: {@code organization}, {@code status}, {@code after}, {@code limit} (100; at most 1000).
+   */
+  private CompletionStage<HttpResponse> batches(AdminPrincipal who, Map<String, String> query) {
+    int limit;
+    try {
+      limit = Integer.parseInt(query.getOrDefault("limit", "100"));
+    } catch (NumberFormatException e) {
+      limit = -1;
+    }
+    if (limit < 1 || limit > 1000) {
+      return CompletableFuture.completedFuture(error(400, OpenAiError.invalidRequest(
+          "'limit' must be a whole number from 1 to 1000.", "limit", "invalid_value"), 0));
+    }
+    int asked = limit;
+    String organization = who.organization() != null ? who.organization() : query.get("organization");
+    return batchStore.list(organization, Optional.ofNullable(query.get("status")),
+            Optional.ofNullable(query.get("after")), asked + 1)
+        .thenApply(found -> {
+          List<com.fasterxml.jackson.databind.node.ObjectNode> rows = found.stream().map(listed -> {
+            com.fasterxml.jackson.databind.node.ObjectNode row = Json.MAPPER.valueToTree(listed.batch());
+            row.put("organization", listed.organization());
+            row.put("key_id", listed.keyId());
+            return row;
+          }).toList();
+          return json(200, Page.of(rows, asked, row -> row.get("id").asText()));
+        });
   }
 
   /**

@@ -184,7 +184,7 @@ public final class AiguillageNode implements AutoCloseable {
             fleetRoutes,
             new UsageRoutes(materializer, system, ledger, () -> current.get().batch().priceFactor()),
             new ConfigRoutes(materializer, reload, fleet), accounts,
-            new AuditLog(database));
+            new AuditLog(database), batches);
         // The completion routes first: they are the ones that must be fast.
         Route routes = openAi.route()
             .orElse(new FileRoutes(materializer, current, accounts, files).route())

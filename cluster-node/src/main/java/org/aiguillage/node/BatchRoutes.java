@@ -134,7 +134,8 @@ final class BatchRoutes extends EdgeDirectives {
     }
     int asked = limit;
     return batches.list(FileRoutes.organization(who), Optional.empty(), after, asked + 1)
-        .thenApply(found -> json(200, Page.of(found, asked, BatchObject::id)));
+        .thenApply(found -> json(200, Page.of(found.stream().map(BatchStore.Listed::batch).toList(), asked,
+            BatchObject::id)));
   }
 
   private CompletionStage<HttpResponse> ask(KeyAccount.Authenticated who, String id,

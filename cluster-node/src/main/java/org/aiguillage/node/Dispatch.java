@@ -102,7 +102,10 @@ final class Dispatch {
     }
     return queue(endpoint, parsed, who, answered -> senderGone, Optional.empty(), OpenAiDialect.INSTANCE)
         .thenCompose(response -> response.entity().toStrict(BODY_TIMEOUT.toMillis(), materializer)
-            .thenApply(strict -> new Batch.Answer(response.status().intValue(), strict.getData().toArray(),
+            // Refused once its sender is gone: withdrawn, not answered (status 0).
+            .thenApply(strict -> new Batch.Answer(response.status().intValue() == 503
+                && senderGone.toCompletableFuture().isDone() ? 0 : response.status().intValue(),
+                strict.getData().toArray(),
                 response.getHeader("x-request-id").map(h -> h.value()).orElse(null),
                 response.getHeader("Retry-After").map(h -> parseLong(h.value())).orElse(0L))));
   }

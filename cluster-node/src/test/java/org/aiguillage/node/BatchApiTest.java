@@ -185,6 +185,54 @@ class BatchApiTest {
         "batch tokens billed at batch.price_factor");
   }
 
+  @Test
+  void operatorsSeeRunningBatchesByOrganizationAndStatusWithTheirProgress() throws Exception {
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      lines.add(chatLine("watched-" + i, "slow-model", "watched " + i, 40));
+    }
+    Batch batch = create(upload(client, lines).id());
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (client.batches().retrieve(batch.id()).requestCounts().orElseThrow().completed() == 0
+        && System.nanoTime() < until) {
+      sleep(50);
+    }
+    sleep(2_100); // the entity shows its counts every 2 s
+
+    JsonNode running = JSON.readTree(admin("/admin/batches?status=in_progress&organization=univ-a"));
+    JsonNode listed = null;
+    for (JsonNode b : running.get("data")) {
+      if (b.get("id").asText().equals(batch.id())) {
+        listed = b;
+      }
+    }
+    assertTrue(listed != null, running.toString());
+    assertEquals("univ-a", listed.get("organization").asText());
+    assertTrue(listed.at("/request_counts/completed").asLong() > 0, listed.toString());
+    String metrics = admin("/metrics");
+    assertTrue(series(metrics, "aiguillage_batch_progress{", "batch=\"" + batch.id() + "\"", "organization=\"univ-a\""),
+        "a running batch's progress");
+    assertTrue(series(metrics, "aiguillage_batch_lines{", "batch=\"" + batch.id() + "\"", "state=\"waiting\""),
+        "its lines waiting");
+
+    client.batches().cancel(batch.id());
+    awaitStatus(batch.id(), "cancelled");
+    sleep(200);
+    assertFalse(series(admin("/metrics"), "aiguillage_batch_progress{", "batch=\"" + batch.id() + "\""),
+        "a finished batch leaves the metrics");
+  }
+
+  /** Whether the scrape has a series of this metric with these labels (in any order). */
+  private static boolean series(String scrape, String metric, String... labels) {
+    return scrape.lines().anyMatch(l -> l.startsWith(metric) && java.util.Arrays.stream(labels).allMatch(l::contains));
+  }
+
+  private String admin(String path) throws Exception {
+    return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create(node.baseUrl() + path)).header("Authorization", "Bearer batch-admin").build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+  }
+
   /** The usage report's batch row, once the agent's records reached the ledger. */
   private JsonNode batchUsage() {
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();

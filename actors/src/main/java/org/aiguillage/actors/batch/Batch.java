@@ -68,14 +68,17 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
   public interface Lines {
     /**
      * @param lineId the line's ticket id, the same each time it is sent: its batch's id and its line number
-     * @param senderGone completes when this incarnation of the batch stops (handed over to another node): the line
-     *     leaves the queue, and the new incarnation sends it again
+     * @param senderGone completes when the batch is cancelled or this incarnation stops (handed over to another
+     *     node): a line still waiting leaves the queue (answered with status 0), one running finishes
      */
     CompletionStage<Answer> send(KeyAccount.Authenticated who, String endpoint, byte[] body, String lineId,
         long deadlineMillis, CompletionStage<Done> senderGone);
   }
 
-  /** A line's answer: the server's (or the dispatcher's refusal), its request id, when to retry a refusal. */
+  /**
+   * A line's answer: the server's (or the dispatcher's refusal), its request id, when to retry a refusal. Status 0:
+   * none, the line was withdrawn (its batch cancelled or moved) before it ran.
+   */
   public record Answer(int status, byte[] body, String requestId, long retryAfterSeconds) {}
 
   /** What the entity works with. */
@@ -182,8 +185,12 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
   private long liveFailed;
   private long describedAtMillis;
   private CompletionStage<Void> describing = CompletableFuture.completedFuture(null);
-  /** Completes when this incarnation stops: the lines it sent and that still wait leave the queues. */
-  private final CompletableFuture<Done> stopped = new CompletableFuture<>();
+  /**
+   * Completes when the batch is cancelled or this incarnation stops: the lines it sent that still wait leave the
+   * queues (those running finish, their answers written).
+   */
+  private final CompletableFuture<Done> withdrawn = new CompletableFuture<>();
+  private BatchMetrics metrics;
 
   private Batch(ActorContext<Command> ctx, PersistenceId id, Services services) {
     super(id);
@@ -219,7 +226,7 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
           if (feeding != null) {
             feeding.shutdown();
           }
-          stopped.complete(Done.getInstance());
+          withdrawn.complete(Done.getInstance());
           return Effect().stop();
         })
         .build();
@@ -243,8 +250,9 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
     }
     return Effect().persist(new CancelRequested(nowSeconds())).thenRun(st -> {
       if (feeding != null) {
-        feeding.shutdown(); // no new line; those running finish
+        feeding.shutdown(); // no new line; those waiting leave the queue, those running finish
       }
+      withdrawn.complete(Done.getInstance());
       describe(st);
       cancel.replyTo().tell(reply(st));
       work(st);
@@ -260,6 +268,7 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
         if (feeding != null) {
           feeding.shutdown();
         }
+        withdrawn.complete(Done.getInstance());
         describe(st);
         work(st);
       });
@@ -305,6 +314,7 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
 
   private Effect<Event, State> onLineSettled(State s, LineSettled settled) {
     if (settled.written()) {
+      metrics(s).settled(settled.ok());
       if (settled.ok()) {
         liveCompleted++;
       } else {
@@ -363,7 +373,7 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), this::work)
-        .onSignal(PostStop.instance(), s -> stopped.complete(Done.getInstance()))
+        .onSignal(PostStop.instance(), s -> withdrawn.complete(Done.getInstance()))
         .build();
   }
 
@@ -405,6 +415,9 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
   /** One line: sent (again while the federation says it is full, until the batch expires), its result written. */
   private CompletionStage<Command> run(Spec spec, BatchLines.Request request) {
     return send(spec, request, 1).thenCompose(answer -> {
+      if (answer.status() == 0) {
+        return CompletableFuture.completedFuture((Command) new LineSettled(false, false));
+      }
       boolean ok = answer.status() / 100 == 2;
       String line = BatchLines.resultLine(request.customId(), answer.status(), answer.requestId(), answer.body());
       return services.store().settle(spec.id(), new BatchStore.Result(request.line(), ok, line))
@@ -414,12 +427,12 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
 
   private CompletionStage<Answer> send(Spec spec, BatchLines.Request request, int attempt) {
     return services.lines().send(spec.who(), spec.endpoint(), request.body(), spec.id() + "-" + request.line(),
-            spec.expiresAt() * 1000, stopped)
+            spec.expiresAt() * 1000, withdrawn)
         .exceptionally(failure -> new Answer(503, ("{\"error\":{\"message\":\"" + rootMessage(failure)
             .replace("\"", "'") + "\",\"code\":\"dispatch_failed\"}}").getBytes(StandardCharsets.UTF_8), null, 5))
         .thenCompose(answer -> {
           Duration wait = Duration.ofSeconds(Math.max(1, Math.min(30, answer.retryAfterSeconds())));
-          boolean full = answer.status() == 429 || answer.status() == 503;
+          boolean full = (answer.status() == 429 || answer.status() == 503) && !withdrawn.isDone();
           if (full && System.currentTimeMillis() + wait.toMillis() < spec.expiresAt() * 1000) {
             return Patterns.after(wait, ctx.getSystem().classicSystem().scheduler(), ctx.getExecutionContext(),
                 () -> send(spec, request, attempt + 1));
@@ -502,6 +515,7 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
   private CompletionStage<Void> describe(State s) {
     describedAtMillis = System.currentTimeMillis();
     BatchObject object = object(s);
+    metrics(s).show(object, s.finished());
     describing = describing.thenCompose(v -> services.store().describe(object, s.spec().organization(),
             s.spec().who().key().id()))
         .exceptionally(failure -> {
@@ -509,6 +523,13 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
           return null;
         });
     return describing;
+  }
+
+  private BatchMetrics metrics(State s) {
+    if (metrics == null) {
+      metrics = new BatchMetrics(s.spec().id(), s.spec().organization());
+    }
+    return metrics;
   }
 
   private static long nowSeconds() {

@@ -160,20 +160,23 @@ public final class BatchStore {
     });
   }
 
+  /** A batch as listed, with whose it is. */
+  public record Listed(String organization, String keyId, BatchObject batch) {}
+
   /**
    * Batches newest first, as last described: an organisation's ({@code organization} null: all), of one status when
    * given, after the batch {@code after}.
    */
-  public CompletionStage<List<BatchObject>> list(String organization, Optional<String> status, Optional<String> after,
+  public CompletionStage<List<Listed>> list(String organization, Optional<String> status, Optional<String> after,
       int limit) {
     return run(() -> {
-      String sql = "SELECT body FROM aiguillage_batches WHERE 1 = 1"
+      String sql = "SELECT organization, key_id, body FROM aiguillage_batches WHERE 1 = 1"
           + (organization != null ? " AND organization = ?" : "")
           + (status.isPresent() ? " AND status = ?" : "")
           + (after.isPresent() ? " AND (created_at, id) < (SELECT created_at, id FROM aiguillage_batches WHERE id = ?)"
               : "")
           + " ORDER BY created_at DESC, id DESC LIMIT ?";
-      List<BatchObject> batches = new ArrayList<>();
+      List<Listed> batches = new ArrayList<>();
       try (Connection c = database.connect(); PreparedStatement st = c.prepareStatement(sql)) {
         int i = 1;
         if (organization != null) {
@@ -188,7 +191,8 @@ public final class BatchStore {
         st.setInt(i, limit);
         try (ResultSet rs = st.executeQuery()) {
           while (rs.next()) {
-            batches.add(Json.MAPPER.readValue(rs.getString(1), BatchObject.class));
+            batches.add(new Listed(rs.getString(1), rs.getString(2),
+                Json.MAPPER.readValue(rs.getString(3), BatchObject.class)));
           }
         } catch (java.io.IOException e) {
           throw new SQLException("a stored batch does not read back: " + e.getMessage(), e);
