@@ -77,6 +77,9 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     final ArrayDeque<Long> assignedAt = new ArrayDeque<>();
     /** Calls on the server still waiting for their first token, as counted by {@link #countPrefilling(long)}. */
     int prefilling;
+    /** The most interactive calls seen on the server in the last minute, and when that was seen. */
+    int interactivePeak;
+    long interactivePeakMillis;
 
     AgentView(String serverId) {
       this.serverId = serverId;
@@ -154,10 +157,29 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
 
     /**
      * Whether a batch's line may start here (only when no other ticket wants the slot): the server is not full, and
-     * its calls with this one stay within the share of its capacity batches may fill.
+     * its calls with this one stay within the share of its capacity batches may fill. While interactive tickets come
+     * ({@code interactiveLately}), also: no call sent there is still waiting for its first token (a batch line's
+     * prompt would take the prefill budget of the steps an interactive one arriving now needs), and a quarter more
+     * than the most interactive calls it ran in the last minute, and two, stay free for them (a batch line holds its
+     * slot for its whole answer). Otherwise a few lines prefill at once: enough to fill an idle server, not so many
+     * that a user arriving finds their prompt queued behind a wall of them (measured: docs/batches.md).
      */
-    boolean takesBatch(double share) {
-      return !full() && calls() + 1 <= Math.max(1, Math.floor(share * capacity()));
+    boolean takesBatch(double share, boolean interactiveLately) {
+      int ceiling = (int) Math.floor(share * capacity());
+      if (interactiveLately) {
+        ceiling = Math.min(ceiling, (int) capacity() - (int) Math.ceil(1.25 * interactivePeak) - 2);
+      }
+      return !full() && prefilling < (interactiveLately ? 1 : BATCH_PREFILLS_WHEN_QUIET)
+          && calls() + 1 <= Math.max(interactiveLately ? 0 : 1, ceiling);
+    }
+
+    /** Notes the interactive calls on the server now (its calls less the batch lines), the most in a minute kept. */
+    void noteInteractive(long now) {
+      int interactive = Math.max(0, snapshot.inFlight() - snapshot.batchCalls()) + Math.max(0, snapshot.otherCalls());
+      if (interactive >= interactivePeak || now - interactivePeakMillis > INTERACTIVE_PEAK_WINDOW_MILLIS) {
+        interactivePeak = interactive;
+        interactivePeakMillis = now;
+      }
     }
 
     private int calls() {
@@ -219,6 +241,11 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
    */
   private final Map<String, String> batchLinesServedBy = leastRecentlyUsedOut(BATCH_LINES_KEPT);
   static final int BATCH_LINES_KEPT = 20_000;
+  /** When the latest interactive ticket came: for this long after, batch lines start one at a time per server. */
+  private long lastInteractiveMillis = Long.MIN_VALUE / 2;
+  static final long INTERACTIVE_LATELY_MILLIS = 5_000;
+  static final long INTERACTIVE_PEAK_WINDOW_MILLIS = 60_000;
+  static final int BATCH_PREFILLS_WHEN_QUIET = 4;
   static final int RESPONSES_KEPT = 100_000;
   private final long createdMillis = System.currentTimeMillis();
   private boolean agentsEverSeen;
@@ -305,6 +332,9 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       return this;
     }
     TicketInfo info = ticket.info();
+    if (!info.batch()) {
+      lastInteractiveMillis = now;
+    }
     if (!reassert && liveAgents(now) == 0 && now - createdMillis > settings.demandTimeout().toMillis()) {
       reject(ticket, 503, OpenAiError.serverError("No server is available for model '" + model
           + "' right now. Retry later.", "no_server_available"), 5);
@@ -385,6 +415,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       prefixes.forget(agent.serverId); // its cache is evicting, or the server went down (and restarts empty)
     }
     agent.snapshot = demand.snapshot();
+    agent.noteInteractive(System.currentTimeMillis());
     agent.lastDemandMillis = System.currentTimeMillis();
     dispatch(agent.lastDemandMillis);
     return this;
@@ -522,7 +553,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
       for (AgentView agent : candidates) {
         Optional<TicketQueue.Entry<DispatchTicket>> next = waiting.pollFor(
             new TicketQueue.Server(agent.serverId, agent.organization), organizationsWithRoom::contains, now,
-            agent.takesBatch(settings.batchSlotShare()));
+            agent.takesBatch(settings.batchSlotShare(), now - lastInteractiveMillis < INTERACTIVE_LATELY_MILLIS));
         if (next.isPresent()) {
           DispatchTicket ticket = next.get().payload();
           // A batch's line goes where there was room for one, not where a prompt's prefix would rather have it.

@@ -294,7 +294,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
         serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state(),
         scrapes.otherCalls(), scrapes.batchLimit(), steps.baseMillis(), steps.millisPerCall(), awaitingFirstToken(),
-        serverLoad.prefixCacheQueries() > 0 ? serverLoad.prefixCacheHits() / serverLoad.prefixCacheQueries() : -1);
+        serverLoad.prefixCacheQueries() > 0 ? serverLoad.prefixCacheHits() / serverLoad.prefixCacheQueries() : -1,
+        (int) calls.values().stream().filter(c -> c.ticket.info().batch()).count());
   }
 
   /**

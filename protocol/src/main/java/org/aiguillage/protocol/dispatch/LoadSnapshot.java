@@ -24,6 +24,7 @@ import org.aiguillage.protocol.CborSerializable;
  *     prefilled, or wait to be
  * @param prefixCacheHitRate of the prompt tokens the server looked up in its prefix cache since it started, the share
  *     it found there (vLLM's {@code prefix_cache_hits_total / _queries_total}; -1 when it does not say)
+ * @param batchCalls of {@code inFlight}, the lines of batches: the rest is what interactive users ask of the server
  */
 public record LoadSnapshot(
     int inFlight,
@@ -39,7 +40,15 @@ public record LoadSnapshot(
     double stepBaseMillis,
     double stepMillisPerCall,
     int awaitingFirstToken,
-    double prefixCacheHitRate) implements CborSerializable {
+    double prefixCacheHitRate,
+    int batchCalls) implements CborSerializable {
+
+  public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
+      double recentTtftSeconds, long takenAtMillis, ServerState state, int otherCalls, int batchLimit,
+      double stepBaseMillis, double stepMillisPerCall, int awaitingFirstToken, double prefixCacheHitRate) {
+    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, state, otherCalls,
+        batchLimit, stepBaseMillis, stepMillisPerCall, awaitingFirstToken, prefixCacheHitRate, 0);
+  }
 
   public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
       double recentTtftSeconds, long takenAtMillis, ServerState state, int otherCalls, int batchLimit,
@@ -50,8 +59,8 @@ public record LoadSnapshot(
 
   public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
       double recentTtftSeconds, long takenAtMillis) {
-    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, ServerState.READY, 0, -1, -1, -1, 0,
-        -1);
+    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, ServerState.READY, 0,
+        -1, -1, -1, 0, -1);
   }
 
   /** Whether the server's step time against its batch is known. */
