@@ -28,9 +28,6 @@ public final class BatchStore {
   /** A settled line: its output line ({@code ok}) or its error line, as the batch's files will hold it. */
   public record Result(int line, boolean ok, String body) {}
 
-  /** The statuses of a batch not finished: a node that finds one carries it on. */
-  static final List<String> UNFINISHED = List.of("validating", "in_progress", "finalizing", "cancelling");
-
   private static final String UNIQUE_VIOLATION = "23505";
 
   private final Database database;
@@ -202,7 +199,7 @@ public final class BatchStore {
     });
   }
 
-  /** The ids of the batches not finished: the ones a node keeps going. */
+  /** The ids of the batches not finished (validating, in progress, finalizing, cancelling): a node carries them on. */
   public CompletionStage<List<String>> unfinished() {
     return run(() -> {
       List<String> ids = new ArrayList<>();
