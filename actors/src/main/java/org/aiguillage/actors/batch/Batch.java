@@ -331,7 +331,9 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
     working = false;
     feeding = null;
     if (s.status().equals("in_progress")) {
-      return Effect().persist(new FinalizingStarted(nowSeconds(), false)).thenRun(st -> {
+      // Lines left without a result at the end of the window: it expired (its queue let them go at its deadline).
+      boolean expired = nowSeconds() >= s.spec().expiresAt() && liveCompleted + liveFailed < s.total();
+      return Effect().persist(new FinalizingStarted(nowSeconds(), expired)).thenRun(st -> {
         describe(st);
         work(st);
       });
@@ -432,12 +434,15 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
             .replace("\"", "'") + "\",\"code\":\"dispatch_failed\"}}").getBytes(StandardCharsets.UTF_8), null, 5))
         .thenCompose(answer -> {
           Duration wait = Duration.ofSeconds(Math.max(1, Math.min(30, answer.retryAfterSeconds())));
-          boolean full = (answer.status() == 429 || answer.status() == 503) && !withdrawn.isDone();
-          if (full && System.currentTimeMillis() + wait.toMillis() < spec.expiresAt() * 1000) {
-            return Patterns.after(wait, ctx.getSystem().classicSystem().scheduler(), ctx.getExecutionContext(),
-                () -> send(spec, request, attempt + 1));
+          if (answer.status() != 429 && answer.status() != 503) {
+            return CompletableFuture.completedFuture(answer);
           }
-          return CompletableFuture.completedFuture(answer);
+          if (withdrawn.isDone() || System.currentTimeMillis() + wait.toMillis() >= spec.expiresAt() * 1000) {
+            // Refused for now, and there is no later: the line did not run (an expired batch says so of it).
+            return CompletableFuture.completedFuture(new Answer(0, answer.body(), answer.requestId(), 0));
+          }
+          return Patterns.after(wait, ctx.getSystem().classicSystem().scheduler(), ctx.getExecutionContext(),
+              () -> send(spec, request, attempt + 1));
         });
   }
 

@@ -13,43 +13,53 @@ import org.aiguillage.protocol.batch.BatchObject;
  */
 final class BatchMetrics {
 
-  private static final String LINES = "aiguillage_batch_lines";
-  private static final String PROGRESS = "aiguillage_batch_progress";
-
-  private final TagSet tags;
   private final Counter completed;
   private final Counter failed;
+  private final Gauge waitingLines;
+  private final Gauge completedLines;
+  private final Gauge failedLines;
+  private final Gauge progress;
+  private boolean removed;
 
   BatchMetrics(String batchId, String organization) {
-    this.tags = TagSet.builder().add("batch", batchId).add("organization", organization).build();
+    TagSet tags = TagSet.builder().add("batch", batchId).add("organization", organization).build();
     TagSet byOrganization = TagSet.of("organization", organization);
     this.completed = Kamon.counter("aiguillage_batch_lines_settled", "batch lines with a result written")
         .withTags(byOrganization.withTag("outcome", "completed"));
     this.failed = Kamon.counter("aiguillage_batch_lines_settled", "batch lines with a result written")
         .withTags(byOrganization.withTag("outcome", "failed"));
+    this.waitingLines = lines(tags, "waiting");
+    this.completedLines = lines(tags, "completed");
+    this.failedLines = lines(tags, "failed");
+    this.progress = Kamon.gauge("aiguillage_batch_progress", "the share of a running batch's lines settled")
+        .withTags(tags);
+  }
+
+  private static Gauge lines(TagSet tags, String state) {
+    return Kamon.gauge("aiguillage_batch_lines", "a running batch's lines, by state")
+        .withTags(tags.withTag("state", state));
   }
 
   void settled(boolean ok) {
     (ok ? completed : failed).increment();
   }
 
-  /** The batch as it stands; a finished one's figures are removed. */
+  /** The batch as it stands; a finished one's figures are removed, for good. */
   void show(BatchObject batch, boolean finished) {
+    if (removed) {
+      return;
+    }
     if (finished) {
-      for (String state : new String[] {"waiting", "completed", "failed"}) {
-        Kamon.gauge(LINES).remove(tags.withTag("state", state));
+      removed = true;
+      for (Gauge g : new Gauge[] {waitingLines, completedLines, failedLines, progress}) {
+        g.remove();
       }
-      Kamon.gauge(PROGRESS).remove(tags);
       return;
     }
     BatchObject.RequestCounts counts = batch.requestCounts();
-    lines("waiting").update(Math.max(0, counts.total() - counts.completed() - counts.failed()));
-    lines("completed").update(counts.completed());
-    lines("failed").update(counts.failed());
-    Kamon.gauge(PROGRESS, "the share of a running batch's lines settled").withTags(tags).update(batch.progress());
-  }
-
-  private Gauge lines(String state) {
-    return Kamon.gauge(LINES, "a running batch's lines, by state").withTags(tags.withTag("state", state));
+    waitingLines.update(Math.max(0, counts.total() - counts.completed() - counts.failed()));
+    completedLines.update(counts.completed());
+    failedLines.update(counts.failed());
+    progress.update(batch.progress());
   }
 }
