@@ -6,6 +6,9 @@
 #
 #   loadtest/bench/batch.sh [duration per round=60s] [rounds=2]      SLOT_SHARE=1 by default (the model's
 #                                                                    batch_slot_share)
+#   TO_END=900s loadtest/bench/batch.sh ...   then also chat users for that long beside a batch run to its end
+#                                             (when it completed, and the chat's TTFT all along); ONLY_TO_END=1
+#                                             runs that alone, beside an earlier run's rounds in $OUT
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-60s}
@@ -22,7 +25,8 @@ work=$(mktemp -d)
 PIDS=""
 cleanup() { kill $PIDS 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-rm -rf "$OUT"; mkdir -p "$OUT"
+[ -n "${ONLY_TO_END:-}" ] || rm -rf "$OUT"
+mkdir -p "$OUT"
 for port in "${SERVERS[@]}"; do
   java -Xmx256m -jar loadtest/target/loadtest.jar simulate --port "$port" --model served --profile h200 \
     > "$work/sim-$port.log" 2>&1 &
@@ -91,6 +95,7 @@ java -jar loadtest/target/loadtest.jar run --url "$URL" --model chat --key sk-be
 idle_servers
 
 for round in $(seq 1 "$ROUNDS"); do
+  [ -n "${ONLY_TO_END:-}" ] && break
   for mode in alone with-batch; do
     echo "round $round: chat $mode" >&2
     dir="$OUT/round-$round/$mode"; mkdir -p "$dir"
@@ -113,14 +118,40 @@ for round in $(seq 1 "$ROUNDS"); do
     idle_servers
   done
 done
-echo "batch alone" >&2
-dir="$OUT/batch-alone"; mkdir -p "$dir"
-before=$(server_tokens)
-batch=$(start_batch)
-seconds=${DURATION%s}
-sleep "$seconds"
-batch_state "$batch" > "$dir/batch.json"
-echo "{\"server_tokens\": $(( $(server_tokens) - before )), \"seconds\": $seconds}" > "$dir/servers.json"
-api -X POST "$URL/v1/batches/$batch/cancel" > /dev/null
+if [ -z "${ONLY_TO_END:-}" ]; then
+  echo "batch alone" >&2
+  dir="$OUT/batch-alone"; mkdir -p "$dir"
+  before=$(server_tokens)
+  batch=$(start_batch)
+  seconds=${DURATION%s}
+  sleep "$seconds"
+  batch_state "$batch" > "$dir/batch.json"
+  echo "{\"server_tokens\": $(( $(server_tokens) - before )), \"seconds\": $seconds}" > "$dir/servers.json"
+  api -X POST "$URL/v1/batches/$batch/cancel" > /dev/null
+fi
 
+if [ -n "${TO_END:-}" ]; then
+  echo "chat beside a batch to its end" >&2
+  dir="$OUT/to-end"; mkdir -p "$dir"
+  idle_servers
+  before=$(server_tokens)
+  batch=$(start_batch)
+  t0=$(date +%s.%N)
+  java -jar loadtest/target/loadtest.jar run --url "$URL" --model chat --key sk-bench --out "$dir" --seed 99 --quiet \
+    --users "$USERS" --ramp-up 5s --duration "$TO_END" --input-tokens 500 --input-spread 50 --max-tokens 200 \
+    --output-spread 40 --think-time 2s > /dev/null &
+  chat_pid=$!
+  done_at=""
+  while kill -0 "$chat_pid" 2>/dev/null; do
+    if [ -z "$done_at" ] && [ "$(batch_state "$batch" | field "['status']")" = completed ]; then
+      done_at=$(date +%s.%N)
+    fi
+    sleep 2
+  done
+  wait "$chat_pid"
+  t1=$(date +%s.%N)
+  batch_state "$batch" > "$dir/batch.json"
+  echo "{\"server_tokens\": $(( $(server_tokens) - before )), \"seconds\": $(python3 -c "print($t1 - $t0)"), \"batch_seconds\": $( [ -n "$done_at" ] && python3 -c "print($done_at - $t0)" || echo null)}" \
+    > "$dir/servers.json"
+fi
 python3 loadtest/bench/batch_report.py "$OUT" "$ROUNDS" "$USERS" "$DURATION" "$SLOT_SHARE" "$LINES"

@@ -54,5 +54,22 @@ md += ["", f"Chat TTFT p99 with the batch: {w['ttft_p99'] / a['ttft_p99']:.3f} o
        f"chat users, {b['batch_lines_per_s']:.1f} alone; the servers generated {w['server_tok_s'] / a['server_tok_s']:.1f}x "
        "the tokens per second with the batch as without it. Each chat token came "
        f"{w['tpot_p50'] / a['tpot_p50']:.2f}x as slowly (TPOT p50): the batch's lines share the servers' steps."]
+import os
+if os.path.isdir(f"{out}/to-end"):
+    d = f"{out}/to-end"
+    rows = list(csv.DictReader(open(f"{d}/requests.csv")))
+    t = [float(x["ttft_ms"]) for x in rows if x["status"] == "200"]
+    s = json.load(open(f"{d}/servers.json"))
+    b = json.load(open(f"{d}/batch.json"))
+    took = s.get("batch_seconds")
+    result["to-end"] = {"ttft_p50": pct(t, 50), "ttft_p99": pct(t, 99), "requests": len(t),
+                        "errors": len(rows) - len(t), "batch_seconds": took, "seconds": s["seconds"],
+                        "batch_status": b["status"], "server_tok_s": s["server_tokens"] / s["seconds"]}
+    json.dump(result, open(f"{out}/batch.json", "w"), indent=2)
+    r = result["to-end"]
+    md += ["", f"Then {users} chat users for {r['seconds']:.0f} s beside a {lines_n}-line batch run to its end: "
+           + (f"the batch completed in {took:.0f} s" if took else f"the batch was still {r['batch_status']} at the end")
+           + f"; chat TTFT p50 {f(r['ttft_p50'])} ms, p99 {f(r['ttft_p99'])} ms over the whole run "
+           f"({r['ttft_p99'] / a['ttft_p99']:.2f} of chat alone's p99), {r['requests']} chat requests, {r['errors']} errors."]
 open(f"{out}/batch.md", "w").write("\n".join(md) + "\n")
 print("\n".join(md))

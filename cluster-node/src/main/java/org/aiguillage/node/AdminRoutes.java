@@ -105,17 +105,11 @@ final class AdminRoutes extends AdminDirectives {
    * key: {@code organization}, {@code status}, {@code after}, {@code limit} (100; at most 1000).
    */
   private CompletionStage<HttpResponse> batches(AdminPrincipal who, Map<String, String> query) {
-    int limit;
-    try {
-      limit = Integer.parseInt(query.getOrDefault("limit", "100"));
-    } catch (NumberFormatException e) {
-      limit = -1;
+    java.util.OptionalInt limit = pageSize(Optional.ofNullable(query.get("limit")), 100, 1000);
+    if (limit.isEmpty()) {
+      return badLimit(1000);
     }
-    if (limit < 1 || limit > 1000) {
-      return CompletableFuture.completedFuture(error(400, OpenAiError.invalidRequest(
-          "'limit' must be a whole number from 1 to 1000.", "limit", "invalid_value"), 0));
-    }
-    int asked = limit;
+    int asked = limit.getAsInt();
     String organization = who.organization() != null ? who.organization() : query.get("organization");
     return batchStore.list(organization, Optional.ofNullable(query.get("status")),
             Optional.ofNullable(query.get("after")), asked + 1)

@@ -123,16 +123,11 @@ final class BatchRoutes extends EdgeDirectives {
 
   private CompletionStage<HttpResponse> list(KeyAccount.Authenticated who, Optional<String> after,
       Optional<String> limitText) {
-    int limit;
-    try {
-      limit = limitText.map(Integer::parseInt).orElse(20);
-    } catch (NumberFormatException e) {
-      limit = -1;
+    java.util.OptionalInt limit = pageSize(limitText, 20, 100);
+    if (limit.isEmpty()) {
+      return badLimit(100);
     }
-    if (limit < 1 || limit > 100) {
-      return refuse("'limit' must be a whole number from 1 to 100.", "limit");
-    }
-    int asked = limit;
+    int asked = limit.getAsInt();
     return batches.list(FileRoutes.organization(who), Optional.empty(), after, asked + 1)
         .thenApply(found -> json(200, Page.of(found.stream().map(BatchStore.Listed::batch).toList(), asked,
             BatchObject::id)));

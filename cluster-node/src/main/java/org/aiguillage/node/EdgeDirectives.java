@@ -52,6 +52,24 @@ abstract class EdgeDirectives extends AllDirectives {
     this.materializer = materializer;
   }
 
+  /**
+   * A list's page size ({@code limit}): {@code orElse} when absent, empty when not a whole number from 1 to {@code
+   * most} (answer {@link #badLimit(int)}).
+   */
+  static java.util.OptionalInt pageSize(Optional<String> text, int orElse, int most) {
+    try {
+      int limit = text.map(String::strip).map(Integer::parseInt).orElse(orElse);
+      return limit >= 1 && limit <= most ? java.util.OptionalInt.of(limit) : java.util.OptionalInt.empty();
+    } catch (NumberFormatException e) {
+      return java.util.OptionalInt.empty();
+    }
+  }
+
+  static CompletionStage<HttpResponse> badLimit(int most) {
+    return CompletableFuture.completedFuture(error(400, OpenAiError.invalidRequest(
+        "'limit' must be a whole number from 1 to " + most + ".", "limit", "invalid_value"), 0));
+  }
+
   /** The bearer token of the {@code Authorization} header, if any. */
   Route bearer(Function<Optional<String>, Route> inner) {
     return extractCredentials(credentials -> inner.apply(credentials

@@ -87,17 +87,11 @@ final class FileRoutes extends EdgeDirectives {
 
   private CompletionStage<HttpResponse> list(KeyAccount.Authenticated who, Optional<String> purpose,
       Optional<String> after, Optional<String> limitText) {
-    int limit;
-    try {
-      limit = limitText.map(Integer::parseInt).orElse(10_000);
-    } catch (NumberFormatException e) {
-      limit = -1;
+    java.util.OptionalInt limit = pageSize(limitText, 10_000, 10_000);
+    if (limit.isEmpty()) {
+      return badLimit(10_000);
     }
-    if (limit < 1 || limit > 10_000) {
-      return CompletableFuture.completedFuture(error(400, OpenAiError.invalidRequest(
-          "'limit' must be a whole number from 1 to 10000.", "limit", "invalid_value"), 0));
-    }
-    int asked = limit;
+    int asked = limit.getAsInt();
     return files.list(organization(who), purpose, after, asked + 1)
         .thenApply(found -> json(200, Page.of(found, asked, FileObject::id)));
   }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -38,16 +37,8 @@ class BatchNodeCrashTest {
   private static final int LINES = 300;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private static final Config FAST_DOWNING = ConfigFactory.parseString("""
-      pekko.cluster.split-brain-resolver.stable-after = 2s
-      pekko.cluster.failure-detector.acceptable-heartbeat-pause = 2s
-      """);
-
-  /** A crash: no coordinated shutdown, no hand-over. */
-  private static final Config CRASHES = ConfigFactory.parseString("""
-      pekko.coordinated-shutdown.run-by-actor-system-terminate = off
-      pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
-      """).withFallback(FAST_DOWNING);
+  private static final Config FAST_DOWNING = QueueNodeCrashTest.FAST_DOWNING;
+  private static final Config CRASHES = QueueNodeCrashTest.CRASHES;
 
   private static String yaml(String roles, String seeds, String server) {
     return """

@@ -27,13 +27,13 @@ import org.junit.jupiter.api.Test;
 class QueueNodeCrashTest {
 
   /** Faster failure detection and downing than production's, so the test waits seconds, not half a minute. */
-  private static final Config FAST_DOWNING = ConfigFactory.parseString("""
+  static final Config FAST_DOWNING = ConfigFactory.parseString("""
       pekko.cluster.split-brain-resolver.stable-after = 2s
       pekko.cluster.failure-detector.acceptable-heartbeat-pause = 2s
       """);
 
   /** A crash: the node stops without leaving, as under kill -9 (no coordinated shutdown, no hand-over). */
-  private static final Config CRASHES = ConfigFactory.parseString("""
+  static final Config CRASHES = ConfigFactory.parseString("""
       pekko.coordinated-shutdown.run-by-actor-system-terminate = off
       pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
       """).withFallback(FAST_DOWNING);

@@ -430,8 +430,8 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
   private CompletionStage<Answer> send(Spec spec, BatchLines.Request request, int attempt) {
     return services.lines().send(spec.who(), spec.endpoint(), request.body(), spec.id() + "-" + request.line(),
             spec.expiresAt() * 1000, withdrawn)
-        .exceptionally(failure -> new Answer(503, ("{\"error\":{\"message\":\"" + rootMessage(failure)
-            .replace("\"", "'") + "\",\"code\":\"dispatch_failed\"}}").getBytes(StandardCharsets.UTF_8), null, 5))
+        .exceptionally(failure -> new Answer(503, org.aiguillage.protocol.Json.bytes(Map.of("error",
+            Map.of("message", rootMessage(failure), "code", "dispatch_failed"))), null, 5))
         .thenCompose(answer -> {
           Duration wait = Duration.ofSeconds(Math.max(1, Math.min(30, answer.retryAfterSeconds())));
           if (answer.status() != 429 && answer.status() != 503) {
