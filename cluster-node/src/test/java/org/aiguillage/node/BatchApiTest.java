@@ -50,6 +50,7 @@ class BatchApiTest {
   private static final String KEY = "sk-batch-univ-a";
   private static final String OTHER_ORGANIZATION = "sk-batch-univ-b";
   private static final String CHAT_ONLY = "sk-batch-chat-only";
+  private static final String SMALL_BUDGET = "sk-batch-small-budget";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private VllmSimulator fast;
@@ -70,6 +71,7 @@ class BatchApiTest {
           - { token: %s, name: a, organization: univ-a, priority: 3 }
           - { token: %s, name: b, organization: univ-b, priority: 3 }
           - { token: %s, name: c, organization: univ-a, priority: 3, models: [chat-model] }
+          - { token: %s, name: d, organization: univ-d, priority: 3, token_budget: 100 }
         models:
           - name: chat-model
             model: org/chat
@@ -84,7 +86,7 @@ class BatchApiTest {
             model: org/chat
             vllm_servers:
               - { url: %s, organization: univ-a, max_parallel_requests: 4 }
-        """.formatted(KEY, OTHER_ORGANIZATION, CHAT_ONLY, fast.baseUrl(), slow.baseUrl(), fast.baseUrl())));
+        """.formatted(KEY, OTHER_ORGANIZATION, CHAT_ONLY, SMALL_BUDGET, fast.baseUrl(), slow.baseUrl(), fast.baseUrl())));
     client = clientWithKey(KEY);
   }
 
@@ -118,10 +120,14 @@ class BatchApiTest {
   }
 
   private Batch awaitStatus(String batchId, String... statuses) {
+    return awaitStatus(client, batchId, statuses);
+  }
+
+  private Batch awaitStatus(OpenAIClient as, String batchId, String... statuses) {
     long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     Batch batch;
     do {
-      batch = client.batches().retrieve(batchId);
+      batch = as.batches().retrieve(batchId);
       for (String s : statuses) {
         if (batch.status().toString().equals(s)) {
           return batch;
@@ -133,7 +139,11 @@ class BatchApiTest {
   }
 
   private List<JsonNode> lines(String fileId) {
-    try (HttpResponse content = client.files().content(fileId)) {
+    return lines(client, fileId);
+  }
+
+  private List<JsonNode> lines(OpenAIClient as, String fileId) {
+    try (HttpResponse content = as.files().content(fileId)) {
       List<JsonNode> out = new ArrayList<>();
       for (String line : new String(content.body().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
         if (!line.isBlank()) {
@@ -325,6 +335,28 @@ class BatchApiTest {
     List<JsonNode> unrun = lines(expired.errorFileId().orElseThrow());
     assertEquals(40 - completed, unrun.size());
     assertTrue(unrun.stream().allMatch(l -> l.at("/error/code").asText().equals("batch_expired")));
+  }
+
+  @Test
+  void linesRefusedUntilLongAfterTheWindowAreWrittenAsTheirRefusalNotRetriedForADay() {
+    OpenAIClient smallBudget = clientWithKey(SMALL_BUDGET);
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      lines.add(chatLine("budget-" + i, "chat-model", "spend " + i, 8));
+    }
+    Batch created = smallBudget.batches().create(BatchCreateParams.builder()
+        .inputFileId(upload(smallBudget, lines).id()).endpoint(BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS)
+        .completionWindow(BatchCreateParams.CompletionWindow._24H).build());
+
+    Batch done = awaitStatus(smallBudget, created.id(), "completed", "failed", "expired");
+
+    assertEquals("completed", done.status().toString());
+    long completed = done.requestCounts().orElseThrow().completed();
+    assertTrue(completed >= 1 && completed < 20, "the budget of 100 tokens runs out: " + completed);
+    List<JsonNode> refused = lines(smallBudget, done.errorFileId().orElseThrow());
+    assertEquals(20 - completed, refused.size());
+    assertTrue(refused.stream().allMatch(l -> l.at("/response/status_code").asInt() == 429
+        && l.at("/error/code").asText().equals("insufficient_quota")), refused.toString());
   }
 
   @Test

@@ -61,6 +61,9 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
   /** The longest line of an input file. */
   static final int MAX_LINE_BYTES = 16 * 1024 * 1024;
 
+  /** A refusal this close to the batch's expiry (its queue's deadline, on another node's clock) means it is over. */
+  private static final long EXPIRY_SLACK_MILLIS = 2_000;
+
   /** How often a running batch writes its counts where {@code GET /v1/batches} lists them. */
   private static final long DESCRIBE_EVERY_MILLIS = 2_000;
 
@@ -433,14 +436,22 @@ public final class Batch extends EventSourcedBehavior<Batch.Command, Batch.Event
         .exceptionally(failure -> new Answer(503, org.aiguillage.protocol.Json.bytes(Map.of("error",
             Map.of("message", rootMessage(failure), "code", "dispatch_failed"))), null, 5))
         .thenCompose(answer -> {
-          Duration wait = Duration.ofSeconds(Math.max(1, Math.min(30, answer.retryAfterSeconds())));
           if (answer.status() != 429 && answer.status() != 503) {
             return CompletableFuture.completedFuture(answer);
           }
-          if (withdrawn.isDone() || System.currentTimeMillis() + wait.toMillis() >= spec.expiresAt() * 1000) {
-            // Refused for now, and there is no later: the line did not run (an expired batch says so of it).
+          long now = System.currentTimeMillis();
+          long expires = spec.expiresAt() * 1000;
+          if (withdrawn.isDone() || now >= expires - EXPIRY_SLACK_MILLIS) {
+            // Refused, and the batch is over: the line did not run (an expired batch says so of it).
             return CompletableFuture.completedFuture(new Answer(0, answer.body(), answer.requestId(), 0));
           }
+          long retryAfter = answer.retryAfterSeconds() * 1000;
+          if (retryAfter <= 0 || now + retryAfter >= expires) {
+            // It would be refused until after the batch expires (a spent budget, a request larger than the key's
+            // limit): the refusal is the line's answer, in the error file.
+            return CompletableFuture.completedFuture(answer);
+          }
+          Duration wait = Duration.ofMillis(Math.max(1_000, Math.min(30_000, retryAfter)));
           return Patterns.after(wait, ctx.getSystem().classicSystem().scheduler(), ctx.getExecutionContext(),
               () -> send(spec, request, attempt + 1));
         });
