@@ -98,6 +98,8 @@ CREATE TABLE IF NOT EXISTS aiguillage_batches (
     body CLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS aiguillage_batches_organization_idx ON aiguillage_batches (organization, created_at);
+-- The file a batch reads its lines from: not deleted while the batch is unfinished.
+ALTER TABLE aiguillage_batches ADD COLUMN IF NOT EXISTS input_file_id VARCHAR(64);
 -- One row per settled line of a batch: its output or error line. The key makes a line's result written once.
 CREATE TABLE IF NOT EXISTS aiguillage_batch_results (
     batch_id VARCHAR(64) NOT NULL,

@@ -187,7 +187,7 @@ public final class AiguillageNode implements AutoCloseable {
             new AuditLog(database), batches);
         // The completion routes first: they are the ones that must be fast.
         Route routes = openAi.route()
-            .orElse(new FileRoutes(materializer, current, accounts, files).route())
+            .orElse(new FileRoutes(materializer, current, accounts, files, batches).route())
             .orElse(new BatchRoutes(materializer, system, current, accounts, files, batches).route())
             .orElse(new StatusRoutes(materializer, fleetRoutes, new ClusterMetrics(system, node.has("queue"))).route())
             .orElse(new AnthropicRoutes(materializer, current, accounts, dispatch).route())

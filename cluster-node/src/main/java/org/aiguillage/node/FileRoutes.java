@@ -13,6 +13,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.aiguillage.actors.accounts.Accounts;
 import org.aiguillage.actors.accounts.KeyAccount;
+import org.aiguillage.actors.batch.BatchStore;
 import org.aiguillage.actors.batch.FileStore;
 import org.aiguillage.protocol.batch.FileObject;
 import org.aiguillage.protocol.batch.Page;
@@ -37,7 +38,7 @@ import org.apache.pekko.stream.javadsl.Sink;
  *   GET      /v1/files                 the organisation's files, newest first (purpose, after, limit)
  *   GET      /v1/files/{id}            one
  *   GET      /v1/files/{id}/content    its bytes
- *   DELETE   /v1/files/{id}            remove it
+ *   DELETE   /v1/files/{id}            remove it (409 while an unfinished batch reads it)
  * </pre>
  */
 final class FileRoutes extends EdgeDirectives {
@@ -47,12 +48,15 @@ final class FileRoutes extends EdgeDirectives {
   private final Supplier<FederationConfig> config;
   private final Accounts accounts;
   private final FileStore files;
+  private final BatchStore batches;
 
-  FileRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts, FileStore files) {
+  FileRoutes(Materializer materializer, Supplier<FederationConfig> config, Accounts accounts, FileStore files,
+      BatchStore batches) {
     super(materializer);
     this.config = config;
     this.accounts = accounts;
     this.files = files;
+    this.batches = batches;
   }
 
   Route route() {
@@ -65,12 +69,23 @@ final class FileRoutes extends EdgeDirectives {
             pathEnd(() -> concat(
                 get(() -> apiKey(who -> later(() -> files.get(id, organization(who))
                     .thenApply(file -> file.map(f -> json(200, f)).orElseGet(() -> notFound(id)))))),
-                delete(() -> apiKey(who -> later(() -> files.delete(id, organization(who)).thenApply(deleted ->
-                    deleted ? json(200, Map.of("id", id, "object", "file", "deleted", true)) : notFound(id))))))),
+                delete(() -> apiKey(who -> later(() -> delete(who, id)))))),
             path("content", () -> get(() -> apiKey(who -> later(() -> files.get(id, organization(who))
                 .thenApply(file -> file.map(f -> HttpResponse.create().withEntity(HttpEntities.create(
                         ContentTypes.APPLICATION_OCTET_STREAM, f.bytes(), files.content(id))))
                     .orElseGet(() -> notFound(id)))))))))));
+  }
+
+  /** Removes a file, unless a batch not finished reads its lines from it (409: cancel the batch first). */
+  private CompletionStage<HttpResponse> delete(KeyAccount.Authenticated who, String id) {
+    return files.get(id, organization(who)).thenCompose(file -> file.isEmpty()
+        ? CompletableFuture.completedFuture(notFound(id))
+        : batches.unfinishedReading(id).thenCompose(batch -> batch.isPresent()
+            ? CompletableFuture.completedFuture(error(409, OpenAiError.invalidRequest("The file " + id + " is the "
+                + "input of batch " + batch.get() + ", which is not finished: cancel it first, or wait for it.", "id",
+                "file_in_use"), 0))
+            : files.delete(id, organization(who)).thenApply(deleted -> deleted
+                ? json(200, Map.of("id", id, "object", "file", "deleted", true)) : notFound(id))));
   }
 
   private Route apiKey(Function<KeyAccount.Authenticated, Route> inner) {

@@ -292,6 +292,8 @@ class BatchApiTest {
       sleep(50);
     }
 
+    assertEquals(409, assertThrows(com.openai.errors.OpenAIServiceException.class,
+        () -> client.files().delete(created.inputFileId())).statusCode(), "its input is in use");
     Batch cancelling = client.batches().cancel(created.id());
     assertTrue(List.of("cancelling", "cancelled").contains(cancelling.status().toString()));
     Batch cancelled = awaitStatus(created.id(), "cancelled");

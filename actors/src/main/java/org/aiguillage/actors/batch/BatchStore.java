@@ -122,13 +122,14 @@ public final class BatchStore {
         }
         if (updated == 0) {
           try (PreparedStatement st = c.prepareStatement("INSERT INTO aiguillage_batches "
-              + "(id, organization, key_id, status, created_at, body) VALUES (?, ?, ?, ?, ?, ?)")) {
+              + "(id, organization, key_id, status, created_at, body, input_file_id) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
             st.setString(1, batch.id());
             st.setString(2, organization);
             st.setString(3, keyId);
             st.setString(4, batch.status());
             st.setLong(5, batch.createdAt());
             st.setString(6, body);
+            st.setString(7, batch.inputFileId());
             st.executeUpdate();
           } catch (SQLException e) {
             if (!UNIQUE_VIOLATION.equals(e.getSQLState())) {
@@ -196,6 +197,20 @@ public final class BatchStore {
         }
       }
       return batches;
+    });
+  }
+
+  /** The unfinished batch that reads its lines from this file, if any. */
+  public CompletionStage<Optional<String>> unfinishedReading(String fileId) {
+    return run(() -> {
+      try (Connection c = database.connect(); PreparedStatement st = c.prepareStatement(
+          "SELECT id FROM aiguillage_batches WHERE input_file_id = ? AND status IN ('validating', 'in_progress', "
+              + "'finalizing', 'cancelling')")) {
+        st.setString(1, fileId);
+        try (ResultSet rs = st.executeQuery()) {
+          return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
+        }
+      }
     });
   }
 
