@@ -117,7 +117,7 @@ final class BatchRoutes extends EdgeDirectives {
       Batch.Spec spec = new Batch.Spec(id, organization, who, endpoint, inputFileId, window, metadata, now,
           now + COMPLETION_WINDOW.toSeconds());
       return entity(id).<Batch.Reply>ask(replyTo -> new Batch.Create(spec, replyTo), ASK_TIMEOUT)
-          .thenApply(BatchRoutes::answer);
+          .thenApply(reply -> answer(id, reply));
     });
   }
 
@@ -136,7 +136,7 @@ final class BatchRoutes extends EdgeDirectives {
   private CompletionStage<HttpResponse> ask(KeyAccount.Authenticated who, String id,
       Function<org.apache.pekko.actor.typed.ActorRef<Batch.Reply>, Batch.Command> command) {
     return batches.exists(id, FileRoutes.organization(who)).thenCompose(exists -> exists
-        ? entity(id).ask(command::apply, ASK_TIMEOUT).thenApply(BatchRoutes::answer)
+        ? entity(id).ask(command::apply, ASK_TIMEOUT).thenApply(reply -> answer(id, reply))
         : CompletableFuture.completedFuture(notFound(id)));
   }
 
@@ -144,8 +144,8 @@ final class BatchRoutes extends EdgeDirectives {
     return sharding.entityRefFor(Batch.TYPE_KEY, id);
   }
 
-  private static HttpResponse answer(Batch.Reply reply) {
-    return reply instanceof Batch.Described d ? json(200, d.batch()) : notFound("?");
+  private static HttpResponse answer(String id, Batch.Reply reply) {
+    return reply instanceof Batch.Described d ? json(200, d.batch()) : notFound(id);
   }
 
   private static HttpResponse notFound(String id) {

@@ -22,6 +22,7 @@ import org.aiguillage.actors.batch.Batch;
 import org.aiguillage.actors.edge.ApiKey;
 import org.aiguillage.actors.edge.ModelRequest;
 import org.aiguillage.agents.SseEvents;
+import org.aiguillage.protocol.Json;
 import org.aiguillage.protocol.config.FederationConfig;
 import org.aiguillage.protocol.config.Lifecycle;
 import org.aiguillage.protocol.config.ModelConfig;
@@ -100,22 +101,20 @@ final class Dispatch {
     if (parsed instanceof ModelRequest.Accepted a) {
       parsed = new ModelRequest.Accepted(a.model(), a.ticket().asBatchLine(lineId, deadlineMillis), a.call());
     }
-    return queue(endpoint, parsed, who, answered -> senderGone, Optional.empty(), OpenAiDialect.INSTANCE)
-        .thenCompose(response -> response.entity().toStrict(BODY_TIMEOUT.toMillis(), materializer)
-            // Refused once its sender is gone: withdrawn, not answered (status 0).
-            .thenApply(strict -> new Batch.Answer(response.status().intValue() == 503
-                && senderGone.toCompletableFuture().isDone() ? 0 : response.status().intValue(),
-                strict.getData().toArray(),
-                response.getHeader("x-request-id").map(h -> h.value()).orElse(null),
-                response.getHeader("Retry-After").map(h -> parseLong(h.value())).orElse(0L))));
-  }
-
-  private static long parseLong(String value) {
-    try {
-      return Long.parseLong(value.strip());
-    } catch (NumberFormatException e) {
-      return 0;
-    }
+    return call(endpoint, parsed, who, answered -> senderGone, Optional.empty()).thenApply(called -> {
+      Outcome outcome = called.outcome();
+      if (outcome == null) {
+        return new Batch.Answer(0, new byte[0], called.ticketId(), 0); // withdrawn before it ran
+      }
+      if (outcome instanceof Outcome.Whole w) {
+        return new Batch.Answer(w.status(), w.status() >= 400 ? Json.bytes(ServerErrors.toError(w.status(), w.body()))
+            : w.body(), called.ticketId(), 0);
+      }
+      if (outcome instanceof Outcome.Failure f) {
+        return new Batch.Answer(f.status(), Json.bytes(f.error()), called.ticketId(), f.retryAfterSeconds());
+      }
+      throw new IllegalStateException("a batch line's answer is whole, never a stream");
+    });
   }
 
   /**
@@ -166,23 +165,72 @@ final class Dispatch {
         || m.vllmServers().stream().anyMatch(s -> s.organization().equals(organization))).orElse(false);
   }
 
-  /** @param goneBefore the client's leaving, as long as it comes before its answer (what it is given) */
+  /**
+   * A call as far as the dispatcher took it, before it is HTTP: its outcome (the dispatcher's refusal included; null
+   * when the client left first), the key's limits to tell, and the ticket's id once it had one.
+   */
+  private record Called(String model, Outcome outcome, RateLimits limits, boolean deprecated, String ticketId) {
+
+    static Called refused(String model, int status, OpenAiError error, long retryAfterSeconds, RateLimits limits) {
+      return new Called(model, new Outcome.Failure(status, error, retryAfterSeconds), limits, false, null);
+    }
+
+    /** The status its answer has (a stream's is 200; a client that left is counted as cancelled, 503). */
+    int status() {
+      if (outcome == null || outcome instanceof Outcome.Stream) {
+        return outcome == null ? 503 : 200;
+      }
+      return outcome instanceof Outcome.Whole w ? w.status() : ((Outcome.Failure) outcome).status();
+    }
+  }
+
+  /** A call answered over HTTP in its client's dialect. */
   private CompletionStage<HttpResponse> queue(ModelRequest.Endpoint endpoint, ModelRequest.Parsed parsed,
       KeyAccount.Authenticated authenticated, Function<CompletionStage<?>, CompletionStage<Done>> goneBefore,
       Optional<Path> upload, Dialect dialect) {
+    return call(endpoint, parsed, authenticated, goneBefore, upload).thenApply(called -> {
+      HttpResponse response = called.outcome() == null
+          ? dialect.error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
+          : respond(called.outcome(), dialect);
+      if (called.deprecated()) {
+        response = response.addHeader(RawHeader.create("Deprecation", "true"));
+      }
+      response = withLimits(response, called.limits());
+      return called.ticketId() == null ? response : response.addHeader(RawHeader.create("x-request-id",
+          called.ticketId()));
+    });
+  }
+
+  /**
+   * Checks the request against its model and the key's and organisation's limits, then has a request actor queue
+   * it and follow its server call; counts it by the status its answer has.
+   *
+   * @param goneBefore the client's leaving, as long as it comes before its answer (what it is given)
+   */
+  private CompletionStage<Called> call(ModelRequest.Endpoint endpoint, ModelRequest.Parsed parsed,
+      KeyAccount.Authenticated authenticated, Function<CompletionStage<?>, CompletionStage<Done>> goneBefore,
+      Optional<Path> upload) {
+    return admitAndQueue(endpoint, parsed, authenticated, goneBefore, upload).thenApply(called -> {
+      count(called.model(), endpoint, called.status());
+      return called;
+    });
+  }
+
+  private CompletionStage<Called> admitAndQueue(ModelRequest.Endpoint endpoint, ModelRequest.Parsed parsed,
+      KeyAccount.Authenticated authenticated, Function<CompletionStage<?>, CompletionStage<Done>> goneBefore,
+      Optional<Path> upload) {
     ApiKey key = authenticated.key();
     FederationConfig current = config.get();
     if (parsed instanceof ModelRequest.Invalid invalid) {
-      count(null, endpoint, invalid.status());
-      return CompletableFuture.completedFuture(dialect.error(invalid.status(), invalid.error(), 0));
+      return CompletableFuture.completedFuture(Called.refused(null, invalid.status(), invalid.error(), 0,
+          RateLimits.NONE));
     }
     ModelRequest.Accepted accepted = (ModelRequest.Accepted) parsed;
     String model = accepted.model().name();
     if (accepted.model().vllmServers().isEmpty() && current.cluster().formsItsOwnCluster()
         && current.node().has("agent")) {
-      count(model, endpoint, 503);
-      return CompletableFuture.completedFuture(dialect.error(503, OpenAiError.serverError("Model '" + model
-          + "' has no server right now. Retry later.", "no_server_available"), 30));
+      return CompletableFuture.completedFuture(Called.refused(model, 503, OpenAiError.serverError("Model '" + model
+          + "' has no server right now. Retry later.", "no_server_available"), 30, RateLimits.NONE));
     }
     String ticketId = accepted.ticket().id();
     // A key without limits needs no admission: its requests do not wait for its account. Then its organisation's
@@ -203,15 +251,14 @@ final class Dispatch {
             }));
     return admitted.thenCompose(admission -> {
       if (admission instanceof KeyAccount.Denied denied) {
-        count(model, endpoint, denied.status());
         if (denied.status() == 429) {
           Kamon.counter("aiguillage_limited", "requests refused by a key's or organisation's limits")
               .withTags(TagSet.builder().add("key", key.id()).add("organization", key.organization())
                   .add("code", String.valueOf(denied.error().error().code())).build())
               .increment();
         }
-        return CompletableFuture.completedFuture(withLimits(
-            dialect.error(denied.status(), denied.error(), denied.retryAfterSeconds()), denied.limits()));
+        return CompletableFuture.completedFuture(Called.refused(model, denied.status(), denied.error(),
+            denied.retryAfterSeconds(), denied.limits()));
       }
       RateLimits limits = ((KeyAccount.Admitted) admission).limits();
       CompletableFuture<Outcome> outcome = new CompletableFuture<>();
@@ -224,14 +271,8 @@ final class Dispatch {
           // No server call will settle this ticket's reserved tokens.
           accounts.release(key.id(), key.organization(), ticketId);
         }
-        HttpResponse response = failure != null
-            ? dialect.error(503, OpenAiError.serverError("The request was cancelled.", "cancelled"), 0)
-            : respond(o, dialect);
-        count(model, endpoint, response.status().intValue());
-        if (accepted.model().lifecycle() == Lifecycle.DEPRECATED) {
-          response = response.addHeader(RawHeader.create("Deprecation", "true"));
-        }
-        return withLimits(response, limits).addHeader(RawHeader.create("x-request-id", ticketId));
+        return new Called(model, failure != null ? null : o, limits,
+            accepted.model().lifecycle() == Lifecycle.DEPRECATED, ticketId);
       });
     });
   }
