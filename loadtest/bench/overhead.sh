@@ -3,8 +3,12 @@
 # in alternating rounds, each in its own process on loopback. Writes loadtest/reports/overhead-PROFILE/overhead.{md,json}
 # (OUT= to change it).
 #
-#   [OUT=DIR] [WARMUP=240s] [THINK_TIME=0s] [NODE_JAVA_OPTS=...] \
+#   [OUT=DIR] [WARMUP=240s] [THINK_TIME=0s] [NODE_JAVA_OPTS=...] [PROXY=nginx] [MAX_TOKENS=128] [OUTPUT_SPREAD=16] \
 #     loadtest/bench/overhead.sh [users=50,200] [duration=20s] [rounds=3] [profile=steady]
+#
+# PROXY=nginx measures a third path in the same rounds: the server behind nginx as a plain reverse proxy (keepalive
+# to the server, no buffering), Debian's package (apt-get install nginx-light). profile=steady:5 is the fast stream of
+# issue 19: a token every 5 ms (with MAX_TOKENS=32 OUTPUT_SPREAD=0).
 #
 # profile=steady (the default) isolates the dispatcher: a server with a flat 20 ms step and no prefill cost, so its
 # TTFT does not depend on which requests arrive together. With profile=h200, prefill contention and synchronised
@@ -29,16 +33,25 @@ THINK_TIME=${THINK_TIME:-0s}
 WARMUP=${WARMUP:-240s}
 # The agent's max_waiting (docs/configuration.md); -1 ignores the server's own queue.
 MAX_WAITING=${MAX_WAITING:-0}
+PROXY=${PROXY:-}
+PROXY_PORT=${PROXY_PORT:-18190}
+MAX_TOKENS=${MAX_TOKENS:-128}
+OUTPUT_SPREAD=${OUTPUT_SPREAD:-16}
+INPUT_TOKENS=${INPUT_TOKENS:-100}
+# The server's batch and the dispatcher's max_parallel_requests: room for every stream of the largest level.
+MAX_PARALLEL=${MAX_PARALLEL:-512}
 
 [ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
 
 work=$(mktemp -d)
-cleanup() { kill "${SIM_PID:-}" "${NODE_PID:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  kill "${SIM_PID:-}" "${NODE_PID:-}" "${PROXY_PID:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"
+}
 trap cleanup EXIT
 
 # The H200 profile with room for every stream, so the server's own queue is not what is measured.
 java -jar loadtest/target/loadtest.jar simulate --port "$SIM_PORT" --model bench/served --profile "$PROFILE" \
-  --max-num-seqs 512 --call-timings > "$work/sim.log" 2>&1 &
+  --max-num-seqs "$MAX_PARALLEL" --call-timings > "$work/sim.log" 2>&1 &
 SIM_PID=$!
 
 cat > "$work/aiguillage.yaml" <<YAML
@@ -51,10 +64,42 @@ models:
     model: bench/served
     routing_strategy: least-busy
     vllm_servers:
-      - { url: http://127.0.0.1:$SIM_PORT, organization: bench, max_parallel_requests: 512, max_waiting: $MAX_WAITING }
+      - { url: http://127.0.0.1:$SIM_PORT, organization: bench, max_parallel_requests: $MAX_PARALLEL, max_waiting: $MAX_WAITING }
 YAML
 java $NODE_JAVA_OPTS -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
 NODE_PID=$!
+
+proxy_args=()
+if [ "$PROXY" = nginx ]; then
+  command -v nginx >/dev/null || { echo "PROXY=nginx needs nginx: apt-get install -y nginx-light" >&2; exit 1; }
+  mkdir -p "$work/nginx"
+  cat > "$work/nginx.conf" <<NGINX
+$( [ "$(id -u)" = 0 ] && echo "user root root;" )
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  upstream sim { server 127.0.0.1:$SIM_PORT; keepalive 1024; }
+  server {
+    listen 127.0.0.1:$PROXY_PORT;
+    location / {
+      proxy_pass http://sim;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_read_timeout 1h;
+    }
+  }
+}
+NGINX
+  nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' > "$work/nginx.log" 2>&1 &
+  PROXY_PID=$!
+  proxy_args=(--proxy "http://127.0.0.1:$PROXY_PORT")
+fi
 
 for i in $(seq 1 60); do
   curl -sf "http://127.0.0.1:$NODE_PORT/health" >/dev/null && curl -sf "http://127.0.0.1:$SIM_PORT/health" >/dev/null && break
@@ -63,7 +108,7 @@ done
 
 java -jar loadtest/target/loadtest.jar overhead \
   --direct "http://127.0.0.1:$SIM_PORT" --direct-model bench/served \
-  --via "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench --pid "$NODE_PID" \
+  "${proxy_args[@]}" --via "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench --pid "$NODE_PID" \
   --server-timings "http://127.0.0.1:$SIM_PORT" --think-time "$THINK_TIME" --warmup "$WARMUP" \
-  --users "$USERS" --duration "$DURATION" --rounds "$ROUNDS" --input-tokens 100 --max-tokens 128 --output-spread 16 \
+  --users "$USERS" --duration "$DURATION" --rounds "$ROUNDS" --input-tokens "$INPUT_TOKENS" --max-tokens "$MAX_TOKENS" --output-spread "$OUTPUT_SPREAD" \
   --out "$OUT" --quiet --note "dispatcher JVM options: ${NODE_JAVA_OPTS:-(defaults)}"

@@ -38,15 +38,7 @@ import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.HttpCredentials;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
-import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.OverflowStrategy;
-import org.apache.pekko.stream.SourceRef;
-import org.apache.pekko.stream.StreamRefSubscriptionTimeoutException;
-import org.apache.pekko.stream.UniqueKillSwitch;
-import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.StreamRefs;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -82,37 +74,14 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private record WholeBody(String ticketId, int status, String contentType, ByteString body) implements AgentCommand {}
 
-  /** @param status what the call came to, as in {@link UsageRecord#status()} */
-  private record CallEnded(String ticketId, int status, Usage usage) implements AgentCommand {}
+  /**
+   * @param status what the call came to, as in {@link UsageRecord#status()}
+   * @param events the events a stream passed (what a cut stream's client got: one token each)
+   */
+  private record CallEnded(String ticketId, int status, Usage usage, long events) implements AgentCommand {}
 
   /** The deadline of a call's first event (also its timer key). */
   private record FirstEventDue(String ticketId) implements AgentCommand {}
-
-  /** A server call in progress. */
-  private static final class Call {
-    final DispatchTicket ticket;
-    final long startNanos = System.nanoTime();
-    final long startMillis = System.currentTimeMillis();
-    long firstEventMillis = -1;
-    /** Where its share of the server's busy time is counted from (see {@link EnergyMeter}). */
-    double energyMark;
-    /** Its energy and emissions, once its usage was seen: what its client and its usage record are told. */
-    volatile CallEnergy.Impact impact;
-    volatile long events;
-    UniqueKillSwitch killSwitch;
-    /** A streamed answer, materialized when the server's response came and handed over at its first event. */
-    SourceRef<ByteString> answer;
-    /** Set by the answer's stream when its first event passes. */
-    volatile boolean firstEventSeen;
-    boolean cancelled;
-    boolean answered;
-    volatile boolean interrupted;
-    volatile Usage usage = Usage.NONE;
-
-    Call(DispatchTicket ticket) {
-      this.ticket = ticket;
-    }
-  }
 
   public static Behavior<AgentCommand> create(ServerSpec spec, RecipientRef<QueueCommand> queue,
       AgentSettings settings) {
@@ -141,7 +110,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final Materializer materializer;
   private final Http http;
   private ConnectionPoolSettings pool;
-  private final Map<String, Call> calls = new HashMap<>();
+  private final Map<String, ServerCall> calls = new HashMap<>();
   /** Batch lines' answers, kept 10 minutes (64 MiB at most) for a line sent again after its batch's node died. */
   private final AnsweredLines answeredLines = new AnsweredLines(64L * 1024 * 1024, 10 * 60_000L);
   private final Consumer<UsageRecord> usageSink;
@@ -307,7 +276,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     long now = System.currentTimeMillis();
     long ttftMillis = Math.round(recentTtftSeconds * 1000);
     int n = 0;
-    for (Call c : calls.values()) {
+    for (ServerCall c : calls.values()) {
       if (c.firstEventMillis < 0 && (c.ticket.call().stream() || now - c.startMillis < ttftMillis)) {
         n++;
       }
@@ -337,7 +306,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       assign.queue().tell(new QueueCommand.AssignRefused(ticket.id(), spec.serverId()));
       return this;
     }
-    Call call = new Call(ticket);
+    ServerCall call = new ServerCall(ticket);
     call.energyMark = meter.start();
     calls.put(ticket.id(), call);
     assign.queue().tell(new QueueCommand.AssignAccepted(ticket.id(), spec.serverId()));
@@ -370,7 +339,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   /** The upload streams from the edge's disk to the server as the server reads it. */
   private Behavior<AgentCommand> onUploadOpened(UploadOpened opened) {
-    Call call = calls.get(opened.ticketId());
+    ServerCall call = calls.get(opened.ticketId());
     if (call != null && !call.cancelled) {
       UpstreamCall c = call.ticket.call();
       send(call.ticket, HttpEntities.create(ContentTypes.parse(c.contentType()), c.bodyBytes(),
@@ -380,7 +349,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private Behavior<AgentCommand> onUploadLost(UploadLost lost) {
-    Call call = calls.get(lost.ticketId());
+    ServerCall call = calls.get(lost.ticketId());
     if (call != null) {
       getContext().getLog().info("call {} dropped: its upload could not be had from its edge ({})",
           lost.ticketId(), lost.cause().getMessage());
@@ -393,7 +362,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   /** A server that accepted a call and said nothing since is stalled: retry elsewhere, take it out for a while. */
   private Behavior<AgentCommand> onFirstEventDue(FirstEventDue due) {
-    Call call = calls.get(due.ticketId());
+    ServerCall call = calls.get(due.ticketId());
     if (call != null && !call.answered) {
       call.cancelled = true;
       if (call.killSwitch != null) {
@@ -407,7 +376,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private Behavior<AgentCommand> onCancel(AgentCommand.CancelCall cancel) {
-    Call call = calls.get(cancel.ticketId());
+    ServerCall call = calls.get(cancel.ticketId());
     if (call != null && call.ticket.info().batch() && !call.ticket.call().stream()) {
       // A batch line's answer is kept: the line comes back (its batch moved to another node) and is answered from it.
       return this;
@@ -424,7 +393,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   // ---- the server call
 
   private Behavior<AgentCommand> onResponded(Responded responded) {
-    Call call = calls.get(responded.ticketId());
+    ServerCall call = calls.get(responded.ticketId());
     HttpResponse response = responded.response();
     if (call == null || call.cancelled) {
       response.discardEntityBytes(materializer);
@@ -452,66 +421,27 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       return this;
     }
     // One graph from the server's bytes to the hand-over, materialized now: the first event is seen as it passes,
-    // before the buffer, which keeps it (and what follows) until the request actor's side collects the SourceRef.
-    // A second graph for the rest of the answer would cost every event one more asynchronous hop.
+    // and the answer is read ahead until the request actor's side collects the SourceRef.
     ActorRef<AgentCommand> self = getContext().getSelf();
-    boolean clientWantsUsage = call.ticket.call().clientWantsUsage();
     boolean responses = call.ticket.call().isResponses();
-    CallEnergy energy = settings.energy();
-    Pair<UniqueKillSwitch, SourceRef<ByteString>> started = response.entity().getDataBytes()
-        .viaMat(KillSwitches.single(), Keep.right())
-        .via(SseEvents.framing(settings.maxEventBytes()))
-        // A server that fails mid-answer ends the stream in-band, and the buffer keeps pulling: a failure
-        // travelling as a failure overtakes the events not yet pulled, and the client would lose them.
-        .recover(Throwable.class, () -> {
-          call.interrupted = true;
-          return SseEvents.BROKEN_STREAM_END;
-        })
-        .map(event -> {
-          if (!call.firstEventSeen) {
-            call.firstEventSeen = true;
-            self.tell(new FirstEvent(ticketId, event != SseEvents.BROKEN_STREAM_END,
-                responses ? SseEvents.responseIdOf(event).orElse(null) : null));
-          }
-          return event;
-        })
-        .buffer(64, OverflowStrategy.backpressure())
-        // One stage reads each event: counts it, keeps its usage, drops the usage chunk the client did not ask for,
-        // and tells the usage chunk's reader the call's energy (the call is all but over then).
-        .map(event -> {
-          call.events++;
-          Optional<Usage> usage = SseEvents.usageOf(event);
-          if (usage.isEmpty()) {
-            return event;
-          }
-          call.usage = usage.get();
-          if (!clientWantsUsage) {
-            return SseEvents.isUsageOnly(event) ? ByteString.emptyByteString() : event;
-          }
-          call.impact = energy.of(meter.shareSince(call.energyMark), call.usage.completionTokens());
-          return SseEvents.withImpact(event, call.impact, energy.knowsEmissions());
-        })
-        .filter(event -> !event.isEmpty())
-        .watchTermination((mat, done) -> {
-          getContext().pipeToSelf(done, (d, failure) -> new CallEnded(ticketId, streamStatus(call, failure),
-              call.usage));
-          return mat;
-        })
-        .toMat(StreamRefs.sourceRef(), Keep.both())
-        .run(materializer);
-    call.killSwitch = started.first();
-    call.answer = started.second();
+    CompletionStage<ServerEvents.Ended> ended = call.stream(response.entity().getDataBytes(), settings.maxEventBytes(),
+        settings.energy(), meter, first -> self.tell(new FirstEvent(ticketId, first != SseEvents.BROKEN_STREAM_END,
+            responses ? SseEvents.responseIdOf(first).orElse(null) : null)),
+        materializer);
+    getContext().pipeToSelf(ended, (e, failure) -> e != null
+        ? new CallEnded(ticketId, call.status(e), e.usage(), e.events())
+        : new CallEnded(ticketId, 502, Usage.NONE, 0));
     return this;
   }
 
   private Behavior<AgentCommand> onFirstEvent(FirstEvent first) {
-    Call call = calls.get(first.ticketId());
+    ServerCall call = calls.get(first.ticketId());
     if (call == null) {
       return this;
     }
     if (call.cancelled) {
       // The client left before its first token and the call was aborted on its word: the server did not fail.
-      return onCallEnded(new CallEnded(first.ticketId(), 499, Usage.NONE));
+      return onCallEnded(new CallEnded(first.ticketId(), 499, Usage.NONE, 0));
     }
     if (!first.answered()) {
       call.killSwitch.abort(new RuntimeException("the server ended the stream before its first event"));
@@ -527,7 +457,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private Behavior<AgentCommand> onWholeBody(WholeBody whole) {
-    Call call = calls.get(whole.ticketId());
+    ServerCall call = calls.get(whole.ticketId());
     if (call == null) {
       return this;
     }
@@ -564,11 +494,11 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       answeredLines.keep(answer, System.currentTimeMillis());
     }
     call.ticket.requester().tell(answer);
-    return onCallEnded(new CallEnded(whole.ticketId(), whole.status(), usage));
+    return onCallEnded(new CallEnded(whole.ticketId(), whole.status(), usage, 0));
   }
 
   private Behavior<AgentCommand> onCallFailed(CallFailed failed) {
-    Call call = calls.get(failed.ticketId());
+    ServerCall call = calls.get(failed.ticketId());
     if (call != null) {
       if (call.cancelled) {
         endCall(failed.ticketId());
@@ -580,7 +510,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private Behavior<AgentCommand> onCallEnded(CallEnded ended) {
-    Call call = calls.get(ended.ticketId());
+    ServerCall call = calls.get(ended.ticketId());
     if (call != null && !call.answered && !call.cancelled && call.ticket.call().stream()) {
       // A body that ended before any event (the stream breaking is an event): the server failed.
       failRetryably(call, "server ended the stream before its first event");
@@ -589,7 +519,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (call != null) {
       String outcome = ended.status() < 300 ? "completed" : ended.status() == 499 ? "cancelled" : "interrupted";
       String endpoint = call.ticket.call().path().substring(4);
-      UsageRecord record = account(call, ended.status(), ended.usage());
+      UsageRecord record = account(call, ended.status(), ended.usage(), ended.events());
       metrics.callEnded(endpoint, outcome, ended.usage(), audioSeconds(call, ended.usage()), record);
     }
     endCall(ended.ticketId());
@@ -602,7 +532,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         : request.addHeader(Authorization.create(HttpCredentials.createOAuth2BearerToken(token)));
   }
 
-  private void failRetryably(Call call, String reason) {
+  private void failRetryably(ServerCall call, String reason) {
     getContext().getLog().warn("server {} failed a call before its first byte: {}", spec.serverId(), reason);
     health.failed();
     call.ticket.requester().tell(new RequestCommand.UpstreamFailed(call.ticket.id(), spec.serverId(), true, reason));
@@ -611,7 +541,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   private void endCall(String ticketId) {
-    Call ended = calls.remove(ticketId);
+    ServerCall ended = calls.remove(ticketId);
     if (ended != null) {
       meter.end(ended.energyMark);
       demand();
@@ -621,28 +551,13 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     }
   }
 
-  private static int streamStatus(Call call, Throwable failure) {
-    if (call.cancelled && call.usage == Usage.NONE) {
-      return 499; // the client left; aborting the call on its word breaks the stream, which is not the server's doing
-    }
-    Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
-    if (cause instanceof StreamRefSubscriptionTimeoutException) {
-      return 499; // the answer was handed over and nobody collected it: its client left on the way
-    }
-    if (failure != null || call.interrupted) {
-      return 502;
-    }
-    // Streams always ask the server for usage, which it sends last: without it, the client cut the stream.
-    return call.usage == Usage.NONE ? 499 : 200;
-  }
-
   /**
    * The call's usage record: the tokens the server reported (a cut stream: its events, one token each), and its
    * energy as its client was told it, else as it stands now.
    */
-  private UsageRecord account(Call call, int status, Usage usage) {
+  private UsageRecord account(ServerCall call, int status, Usage usage, long events) {
     long now = System.currentTimeMillis();
-    long completion = usage == Usage.NONE && status == 499 ? call.events : usage.completionTokens();
+    long completion = usage == Usage.NONE && status == 499 ? events : usage.completionTokens();
     CallEnergy.Impact impact = call.impact != null ? call.impact
         : settings.energy().of(meter.shareSince(call.energyMark), completion);
     TicketInfo info = call.ticket.info();
@@ -657,21 +572,21 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   }
 
   /** What a speech-to-text call heard: as its server said, else as the edge read the file's header. */
-  private static double audioSeconds(Call call, Usage usage) {
+  private static double audioSeconds(ServerCall call, Usage usage) {
     if (usage.audioSeconds() >= 0) {
       return usage.audioSeconds();
     }
     return Math.max(0, call.ticket.call().audioSeconds());
   }
 
-  private void answered(Call call) {
+  private void answered(ServerCall call) {
     call.answered = true;
     health.answered();
     timers.cancel(new FirstEventDue(call.ticket.id()));
     observeFirstEvent(call);
   }
 
-  private void observeFirstEvent(Call call) {
+  private void observeFirstEvent(ServerCall call) {
     call.firstEventMillis = System.currentTimeMillis();
     double seconds = (System.nanoTime() - call.startNanos) / 1e9;
     if (call.ticket.call().stream()) {

@@ -3,17 +3,13 @@ package org.aiguillage.agents;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Optional;
-import org.apache.pekko.NotUsed;
-import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Framing;
 import org.apache.pekko.util.ByteString;
 import org.aiguillage.protocol.Json;
 
-/** Cuts a server's SSE body into events and reads the usage the server reports in them. */
+/** Reads what the dispatcher needs of a server's answers: the usage, a Responses API answer's id, the end of a broken stream. */
 public final class SseEvents {
 
   private static final ObjectMapper JSON = Json.MAPPER;
-  private static final ByteString SEPARATOR = ByteString.fromString("\n\n");
   static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
 
   /**
@@ -37,13 +33,6 @@ public final class SseEvents {
   }
 
   private SseEvents() {}
-
-  /** One element per SSE event, each ending with its blank line, as the server sent it. */
-  public static Flow<ByteString, ByteString, NotUsed> framing(int maxEventBytes) {
-    return Framing.delimiter(SEPARATOR, maxEventBytes, org.apache.pekko.stream.javadsl.FramingTruncation.ALLOW)
-        .filter(e -> !e.isEmpty())
-        .map(e -> e.concat(SEPARATOR));
-  }
 
   /**
    * The usage an event carries, if it is the usage chunk (or carries usage along with content). Looks for the

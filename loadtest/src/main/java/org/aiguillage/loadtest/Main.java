@@ -184,6 +184,8 @@ public final class Main {
     @Option(names = "--direct", required = true, description = "the server itself") String direct;
     @Option(names = "--direct-model", description = "the model's name there (default --model)") String directModel;
     @Option(names = "--via", required = true, description = "the dispatcher") String via;
+    @Option(names = "--proxy", description = "the server behind a plain reverse proxy (nginx), a third path "
+        + "measured in the same rounds; it serves --direct-model") String proxy;
     @Option(names = "--model", required = true) String model;
     @Option(names = "--pid", required = true, description = "the dispatcher's process, for its CPU") String pid;
     @Option(names = "--users", description = "levels (default 50,200)") String users;
@@ -319,7 +321,9 @@ public final class Main {
     LoadRunner direct = new LoadRunner(plan(o, o.require("direct"), o.get("direct-model", o.require("model"))),
         o.has("quiet") ? null : System.err);
     LoadRunner via = new LoadRunner(plan(o, o.require("via"), o.require("model")), o.has("quiet") ? null : System.err);
-    OverheadBenchmark bench = new OverheadBenchmark(direct, via, Long.parseLong(o.require("pid")),
+    Optional<LoadRunner> proxy = Optional.ofNullable(o.get("proxy", null)).map(url -> new LoadRunner(
+        plan(o, url, o.get("direct-model", o.require("model"))), o.has("quiet") ? null : System.err));
+    OverheadBenchmark bench = new OverheadBenchmark(direct, proxy, via, Long.parseLong(o.require("pid")),
         Optional.ofNullable(o.get("server-timings", null)));
     // Warm both paths before measuring, so that what is measured is the JIT-compiled steady state a dispatcher
     // serving for days is in: first thousands of short requests (the request path), then the measured load itself
@@ -329,8 +333,13 @@ public final class Main {
       Options shortOnes = new Options(new String[] {"--input-tokens", "10", "--max-tokens", "4",
           "--key", o.get("key", "none")}, 0, Set.of());
       int users = o.integers("users", "50,200").get(0);
-      for (String[] path : List.of(new String[] {o.require("direct"), o.get("direct-model", o.require("model"))},
-          new String[] {o.require("via"), o.require("model")})) {
+      List<String[]> paths = new ArrayList<>();
+      paths.add(new String[] {o.require("direct"), o.get("direct-model", o.require("model"))});
+      if (o.has("proxy")) {
+        paths.add(new String[] {o.require("proxy"), o.get("direct-model", o.require("model"))});
+      }
+      paths.add(new String[] {o.require("via"), o.require("model")});
+      for (String[] path : paths) {
         new LoadRunner(plan(shortOnes, path[0], path[1]), null)
             .closedLoop(32, Duration.ZERO, warmup.dividedBy(4), Duration.ZERO);
         new LoadRunner(plan(o, path[0], path[1]), null)

@@ -41,7 +41,8 @@ public final class OverheadBenchmark {
       double dispatcherCpuCores,
       double dispatcherRssMaxMb,
       Optional<TtftSplit> directSplit,
-      Optional<TtftSplit> viaSplit) {
+      Optional<TtftSplit> viaSplit,
+      Optional<Proxied> proxy) {
 
     /** The dispatcher's own share of TTFT at p50 and p99: time outside the server, via minus direct. */
     public Optional<double[]> ownTtftP50P99Ms() {
@@ -49,6 +50,13 @@ public final class OverheadBenchmark {
           v.outsideMs().p50() - d.outsideMs().p50(), v.outsideMs().p99() - d.outsideMs().p99()}));
     }
   }
+
+  /**
+   * The same load through a plain reverse proxy (nginx) in the same rounds: what any hop in front of the server costs,
+   * beside what the dispatcher costs.
+   */
+  public record Proxied(Summary summary, double addedTtftP50Ms, double addedTtftP99Ms, double throughputRatio,
+      Optional<TtftSplit> split) {}
 
   /**
    * Each request's TTFT cut where the server saw it, from the server's own timings (a simulator started with
@@ -61,13 +69,21 @@ public final class OverheadBenchmark {
 
   private final LoadRunner direct;
   private final LoadRunner via;
+  private final Optional<LoadRunner> proxy;
   private final long dispatcherPid;
   private final Optional<URI> serverTimings;
   private final HttpClient http = HttpClient.newHttpClient();
 
   /** @param serverTimings the server's {@code /simulator/timings}, to split each TTFT; empty: no split */
   public OverheadBenchmark(LoadRunner direct, LoadRunner via, long dispatcherPid, Optional<String> serverTimings) {
+    this(direct, Optional.empty(), via, dispatcherPid, serverTimings);
+  }
+
+  /** @param proxy the server behind a plain reverse proxy, measured in the same rounds as a third path */
+  public OverheadBenchmark(LoadRunner direct, Optional<LoadRunner> proxy, LoadRunner via, long dispatcherPid,
+      Optional<String> serverTimings) {
     this.direct = direct;
+    this.proxy = proxy;
     this.via = via;
     this.dispatcherPid = dispatcherPid;
     this.serverTimings = serverTimings.map(u -> URI.create(
@@ -86,6 +102,10 @@ public final class OverheadBenchmark {
     AtomicLong rssMaxKb = new AtomicLong();
     Map<String, long[]> directTimings = new HashMap<>();
     Map<String, long[]> viaTimings = new HashMap<>();
+    List<RequestRecord> proxyRecords = new ArrayList<>();
+    Map<String, long[]> proxyTimings = new HashMap<>();
+    double proxySeconds = 0;
+    long proxyTokens = 0;
     for (int round = 0; round < rounds; round++) {
       serverTimings(); // forget what the server kept of the warm-up and of the other level
       List<RequestRecord> d = direct.closedLoop(users, rampUp, perRound, Duration.ZERO);
@@ -94,6 +114,14 @@ public final class OverheadBenchmark {
       directSeconds += ds.durationS();
       directTokens += d.stream().filter(RequestRecord::ok).mapToLong(RequestRecord::outputTokens).sum();
       directRecords.addAll(d);
+
+      if (proxy.isPresent()) {
+        List<RequestRecord> p = proxy.get().closedLoop(users, rampUp, perRound, Duration.ZERO);
+        proxyTimings.putAll(serverTimings());
+        proxySeconds += LoadMetrics.summarize("proxy", users, p, 200, 50).durationS();
+        proxyTokens += p.stream().filter(RequestRecord::ok).mapToLong(RequestRecord::outputTokens).sum();
+        proxyRecords.addAll(p);
+      }
 
       double cpuBefore = cpuSeconds();
       ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
@@ -110,12 +138,19 @@ public final class OverheadBenchmark {
     }
     Summary ds = LoadMetrics.summarize("direct", users, directRecords, 200, 50);
     Summary vs = LoadMetrics.summarize("dispatcher", users, viaRecords, 200, 50);
+    Optional<Proxied> proxied = Optional.empty();
+    if (proxy.isPresent()) {
+      Summary ps = LoadMetrics.summarize("proxy", users, proxyRecords, 200, 50);
+      proxied = Optional.of(new Proxied(ps, ps.ttftMs().p50() - ds.ttftMs().p50(),
+          ps.ttftMs().p99() - ds.ttftMs().p99(), (proxyTokens / proxySeconds) / (directTokens / directSeconds),
+          split(proxyRecords, proxyTimings)));
+    }
     return new Level(users, ds, vs,
         vs.ttftMs().p50() - ds.ttftMs().p50(), vs.ttftMs().p99() - ds.ttftMs().p99(),
         vs.e2eMs().p50() - ds.e2eMs().p50(), vs.e2eMs().p99() - ds.e2eMs().p99(),
         (viaTokens / viaSeconds) / (directTokens / directSeconds),
         cpuSeconds / viaSeconds, rssMaxKb.get() / 1024.0,
-        split(directRecords, directTimings), split(viaRecords, viaTimings));
+        split(directRecords, directTimings), split(viaRecords, viaTimings), proxied);
   }
 
   /** Splits the TTFT of every completed request the server has timings for; empty when it has none. */
@@ -202,6 +237,13 @@ public final class OverheadBenchmark {
     line(md, "TTFT p99 direct / via (ms)", levels, l -> f(l.direct().ttftMs().p99()) + " / " + f(l.via().ttftMs().p99()));
     line(md, "**added TTFT p50 (ms)**", levels, l -> f(l.addedTtftP50Ms()));
     line(md, "**added TTFT p99 (ms)**", levels, l -> f(l.addedTtftP99Ms()));
+    boolean proxied = levels.stream().allMatch(l -> l.proxy().isPresent());
+    if (proxied) {
+      line(md, "TTFT p50 / p99 through the proxy (ms)", levels, l -> f(l.proxy().get().summary().ttftMs().p50())
+          + " / " + f(l.proxy().get().summary().ttftMs().p99()));
+      line(md, "**proxy's added TTFT p50 / p99 (ms)**", levels, l -> f(l.proxy().get().addedTtftP50Ms()) + " / "
+          + f(l.proxy().get().addedTtftP99Ms()));
+    }
     boolean split = levels.stream().allMatch(l -> l.ownTtftP50P99Ms().isPresent());
     if (split) {
       line(md, "TTFT outside the server p50 direct / via (ms)", levels, l -> f(l.directSplit().get().outsideMs().p50())
@@ -210,6 +252,11 @@ public final class OverheadBenchmark {
           + " / " + f(l.viaSplit().get().outsideMs().p99()));
       line(md, "**dispatcher's own TTFT p50 (ms)**", levels, l -> f(l.ownTtftP50P99Ms().get()[0]));
       line(md, "**dispatcher's own TTFT p99 (ms)**", levels, l -> f(l.ownTtftP50P99Ms().get()[1]));
+      if (proxied && levels.stream().allMatch(l -> l.proxy().get().split().isPresent())) {
+        line(md, "proxy's own TTFT p50 / p99 (ms)", levels, l -> f(l.proxy().get().split().get().outsideMs().p50()
+            - l.directSplit().get().outsideMs().p50()) + " / " + f(l.proxy().get().split().get().outsideMs().p99()
+            - l.directSplit().get().outsideMs().p99()));
+      }
       line(md, "via: before the server p50 / p99 (ms)", levels, l -> f(l.viaSplit().get().beforeMs().p50())
           + " / " + f(l.viaSplit().get().beforeMs().p99()));
       line(md, "via: after the server p50 / p99 (ms)", levels, l -> f(l.viaSplit().get().afterMs().p50())
@@ -224,6 +271,12 @@ public final class OverheadBenchmark {
     line(md, "output tok/s direct / via", levels, l -> f(l.direct().outputTokensPerS()) + " / "
         + f(l.via().outputTokensPerS()));
     line(md, "**throughput kept**", levels, l -> String.format(Locale.ROOT, "%.1f%%", 100 * l.throughputRatio()));
+    if (proxied) {
+      line(md, "requests/s direct / proxy / via", levels, l -> f(l.direct().requestsPerS()) + " / "
+          + f(l.proxy().get().summary().requestsPerS()) + " / " + f(l.via().requestsPerS()));
+      line(md, "**throughput kept through the proxy**", levels, l -> String.format(Locale.ROOT, "%.1f%%",
+          100 * l.proxy().get().throughputRatio()));
+    }
     line(md, "dispatcher CPU (cores)", levels, l -> String.format(Locale.ROOT, "%.2f", l.dispatcherCpuCores()));
     line(md, "dispatcher RSS max (MiB)", levels, l -> f(l.dispatcherRssMaxMb()));
     line(md, "requests direct / via", levels, l -> l.direct().completed() + " / " + l.via().completed());
@@ -231,7 +284,10 @@ public final class OverheadBenchmark {
     md.append("\nAdded = dispatcher minus direct, on the pooled requests of all rounds. Throughput kept = output "
         + "tokens/s through the dispatcher / directly, each over the sum of its rounds' durations. Rounds "
         + "alternate direct and through the dispatcher with the same seeded prompts; in each, users join evenly "
-        + "over the ramp-up, then run for the duration; every request counts.\n\n"
+        + "over the ramp-up, then run for the duration; every request counts."
+        + (proxied ? " The proxy's rounds (a plain reverse proxy in front of the same server) run between the "
+            + "direct and the dispatcher's, and its figures are taken against direct's the same way." : "")
+        + "\n\n"
         + (split ? SPLIT_FORMULAS : "")
         + "## Definitions\n\n")
         .append(LoadMetrics.FORMULAS).append('\n');

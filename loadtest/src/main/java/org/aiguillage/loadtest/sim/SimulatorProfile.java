@@ -92,8 +92,10 @@ public record SimulatorProfile(
    * the step grid. Only for measuring what sits in front of it (the dispatcher's overhead).
    */
   public static SimulatorProfile steady(double itlMs) {
-    return new SimulatorProfile(1024, 10_000_000, 32_768, 8192, 10, itlMs, 0, itlMs, itlMs, 1, 0, 256, 0, 0, 0,
-        true);
+    // The first token about 20 ms after the call at any step time up to 10 ms (overhead, then one step), 10 ms of
+    // overhead beyond.
+    return new SimulatorProfile(1024, 10_000_000, 32_768, 8192, Math.max(10, 20 - itlMs), itlMs, 0, itlMs, itlMs, 1,
+        0, 256, 0, 0, 0, true);
   }
 
   /** The profile a name gives on the command line. */
@@ -103,8 +105,14 @@ public record SimulatorProfile(
       case "rtx6000pro" -> rtx6000pro();
       case "fast" -> fast();
       case "steady" -> steady(20);
-      default -> throw new IllegalArgumentException("--profile is h200, rtx6000pro, fast or steady; not '" + name
-          + "'");
+      default -> {
+        if (name.startsWith("steady:")) {
+          // steady:5 streams a token every 5 ms: the event rate of a fast server at low batch.
+          yield steady(Double.parseDouble(name.substring("steady:".length())));
+        }
+        throw new IllegalArgumentException("--profile is h200, rtx6000pro, fast, steady or steady:MS_PER_TOKEN; "
+            + "not '" + name + "'");
+      }
     };
   }
 
