@@ -40,6 +40,8 @@ OUTPUT_SPREAD=${OUTPUT_SPREAD:-16}
 INPUT_TOKENS=${INPUT_TOKENS:-100}
 # The server's batch and the dispatcher's max_parallel_requests: room for every stream of the largest level.
 MAX_PARALLEL=${MAX_PARALLEL:-512}
+# Users join evenly over this (a thousand open streams: their arrival rate, not a burst).
+RAMP_UP=${RAMP_UP:-2s}
 
 [ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
 
@@ -109,6 +111,6 @@ done
 java -jar loadtest/target/loadtest.jar overhead \
   --direct "http://127.0.0.1:$SIM_PORT" --direct-model bench/served \
   "${proxy_args[@]}" --via "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench --pid "$NODE_PID" \
-  --server-timings "http://127.0.0.1:$SIM_PORT" --think-time "$THINK_TIME" --warmup "$WARMUP" \
+  --server-timings "http://127.0.0.1:$SIM_PORT" --think-time "$THINK_TIME" --warmup "$WARMUP" --ramp-up "$RAMP_UP" \
   --users "$USERS" --duration "$DURATION" --rounds "$ROUNDS" --input-tokens "$INPUT_TOKENS" --max-tokens "$MAX_TOKENS" --output-spread "$OUTPUT_SPREAD" \
   --out "$OUT" --quiet --note "dispatcher JVM options: ${NODE_JAVA_OPTS:-(defaults)}"

@@ -87,6 +87,8 @@ public final class VllmSimulator implements AutoCloseable {
         pekko.http.server.idle-timeout = 10 minutes
         pekko.http.server.request-timeout = infinite
         pekko.http.server.max-connections = 4096
+        # uvicorn's (vLLM's server) listen backlog: a thousand users connecting at once are not dropped SYNs
+        pekko.http.server.backlog = 2048
         pekko.http.server.socket-options.tcp-no-delay = on
         pekko.http.server.parsing.max-content-length = 64m
         pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
