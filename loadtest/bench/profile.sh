@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Where one node's CPU goes per stage of the request path (issue 19): a simulated server (profile steady:5, a token
+# every 5 ms), one node, closed-loop streaming users; after a warm-up, async-profiler (from Maven Central's jar,
+# attached with jcmd) samples the node's CPU, then its allocations. Writes OUT/cpu.collapsed, OUT/alloc.collapsed and
+# OUT/stages.txt (the share of CPU each stage takes, by loadtest/bench/profile_stages.py).
+#
+#   [OUT=/tmp/profile] [NODE_JAVA_OPTS=...] loadtest/bench/profile.sh [users=50] [warmup_s=120] [seconds=30]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+USERS=${1:-50}; WARM=${2:-120}; SECS=${3:-30}
+OUT=${OUT:-/tmp/profile}
+mkdir -p "$OUT"
+[ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
+AP=${AP:-$HOME/.m2/repository/tools/profiler/async-profiler/3.0/async-profiler-3.0.jar}
+[ -f "$AP" ] || mvn -q dependency:get -Dartifact=tools.profiler:async-profiler:3.0
+work=$(mktemp -d)
+unzip -q -o "$AP" 'linux-x64/*' -d "$work"
+LIB=$work/linux-x64/libasyncProfiler.so
+cleanup() { kill "${SIM_PID:-}" "${NODE_PID:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+java -jar loadtest/target/loadtest.jar simulate --port 18101 --model bench/served --profile steady:5 \
+  --max-num-seqs 1024 > "$work/sim.log" 2>&1 &
+SIM_PID=$!
+cat > "$work/aiguillage.yaml" <<YAML
+http: { host: 127.0.0.1, port: 18180 }
+persistence: { url: "jdbc:h2:file:$work/data/aiguillage" }
+tokens:
+  - { token: sk-bench, name: bench, organization: bench, priority: 3, threshold: 100000 }
+models:
+  - name: bench
+    model: bench/served
+    vllm_servers:
+      - { url: http://127.0.0.1:18101, organization: bench, max_parallel_requests: 1024, max_waiting: -1 }
+YAML
+java ${NODE_JAVA_OPTS:-} -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
+NODE_PID=$!
+for i in $(seq 1 60); do
+  curl -sf http://127.0.0.1:18180/health >/dev/null && curl -sf http://127.0.0.1:18101/health >/dev/null && break
+  sleep 0.5
+done
+load() {
+  java -jar loadtest/target/loadtest.jar run --url http://127.0.0.1:18180 --model bench --key sk-bench \
+    --users "$USERS" --duration "$1" --input-tokens 100 --max-tokens 32 --output-spread 0 --out "$2" > /dev/null 2>&1
+}
+# jcmd takes key=value words as its own arguments: the agent's options go quoted.
+agent() { jcmd "$NODE_PID" JVMTI.agent_load "$LIB" "\"$1\"" > /dev/null; }
+load "${WARM}s" "$work/warmup"
+agent "start,event=cpu,interval=1000000,threads"
+load "${SECS}s" "$OUT/load"
+agent "stop,file=$OUT/cpu.collapsed,collapsed"
+agent "start,event=alloc"
+load 15s "$work/alloc-load"
+agent "stop,file=$OUT/alloc.collapsed,collapsed"
+python3 loadtest/bench/profile_stages.py "$OUT/cpu.collapsed" | tee "$OUT/stages.txt"
