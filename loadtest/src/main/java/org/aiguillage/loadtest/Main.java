@@ -108,7 +108,8 @@ public final class Main {
     @Option(names = "--host", description = "default 127.0.0.1") String host;
     @Option(names = "--port", description = "default 8001; 0 picks a free one") String port;
     @Option(names = "--model", description = "the model it serves (default demo-model)") String model;
-    @Option(names = "--profile", description = "h200 (default), rtx6000pro, fast, steady, or a fitted "
+    @Option(names = "--profile", description = "h200 (default), rtx6000pro, fast, steady (20 ms a token), "
+        + "steady:MS (MS a token), or a fitted "
         + "FILE.properties") String profile;
     @Option(names = "--max-num-seqs", description = "its batch's ceiling") String maxNumSeqs;
     @Option(names = "--max-model-len", description = "its context length") String maxModelLen;

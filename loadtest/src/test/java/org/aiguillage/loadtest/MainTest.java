@@ -75,7 +75,7 @@ class MainTest {
     assertEquals(2, Main.execute(new String[] {"predict", "--shape", "2000"}));
     assertTrue(err.toString(StandardCharsets.UTF_8).contains("IN/OUT tokens"));
     assertEquals(2, Main.execute(new String[] {"simulate", "--profile", "a100"}));
-    assertTrue(err.toString(StandardCharsets.UTF_8).contains("h200, rtx6000pro, fast or steady"));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("h200, rtx6000pro, fast, steady or steady:MS_PER_TOKEN"));
   }
 
   @Test
