@@ -17,8 +17,8 @@ import org.apache.pekko.util.ByteString;
 interface Dialect {
 
   /**
-   * A streamed answer: the server's SSE events, one per element, ending with {@code data: [DONE]} (a server that
-   * broke mid-answer ends with an error event first).
+   * A streamed answer: the server's SSE events as its connection delivered them (each element one or more whole
+   * events), ending with {@code data: [DONE]} (a server that broke mid-answer ends with an error event first).
    */
   HttpResponse stream(Source<ByteString, NotUsed> events);
 
@@ -31,21 +31,33 @@ interface Dialect {
   /**
    * A server's SSE events translated one by one: {@code next} gets each event's data (the text after {@code
    * data: }, {@code [DONE]} included) and {@code end} is asked what is still owed when the events end (after
-   * {@code [DONE]}, nothing).
+   * {@code [DONE]}, nothing). An element's events come out as one element.
    */
   static Source<ByteString, NotUsed> translated(Source<ByteString, NotUsed> events,
       Function<String, List<String>> next, Supplier<List<String>> end) {
     return events
-        .map(event -> joined(next.apply(data(event))))
+        .map(chunk -> {
+          List<String> parts = new java.util.ArrayList<>();
+          for (String event : chunk.utf8String().split("\n\n")) {
+            if (!event.isBlank()) {
+              parts.addAll(next.apply(data(event)));
+            }
+          }
+          return joined(parts);
+        })
         .concatLazy(Source.lazySingle(() -> joined(end.get())))
         .filter(bytes -> !bytes.isEmpty());
   }
 
   /** An SSE event's data: what follows {@code data:} (one line: the servers write each event's JSON on one). */
   static String data(ByteString event) {
-    String text = event.utf8String();
-    int at = text.indexOf("data:");
-    return at < 0 ? "" : text.substring(at + 5).strip();
+    return data(event.utf8String());
+  }
+
+  /** An SSE event's data, from its text. */
+  static String data(String event) {
+    int at = event.indexOf("data:");
+    return at < 0 ? "" : event.substring(at + 5).strip();
   }
 
   private static ByteString joined(List<String> parts) {
