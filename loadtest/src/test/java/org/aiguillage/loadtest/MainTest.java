@@ -76,6 +76,9 @@ class MainTest {
     assertTrue(err.toString(StandardCharsets.UTF_8).contains("IN/OUT tokens"));
     assertEquals(2, Main.execute(new String[] {"simulate", "--profile", "a100"}));
     assertTrue(err.toString(StandardCharsets.UTF_8).contains("h200, rtx6000pro, fast, steady or steady:MS_PER_TOKEN"));
+    assertEquals(2, Main.execute(new String[] {"simulate", "--profile", "steady:fast"}));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("not 'steady:fast'"));
+    assertEquals(5.0, org.aiguillage.loadtest.sim.SimulatorProfile.named("steady:5").itlBatch1Ms());
   }
 
   @Test

@@ -106,7 +106,7 @@ public record SimulatorProfile(
       case "fast" -> fast();
       case "steady" -> steady(20);
       default -> {
-        if (name.startsWith("steady:")) {
+        if (name.matches("steady:[0-9]+(\\.[0-9]+)?") && Double.parseDouble(name.substring(7)) > 0) {
           // steady:5 streams a token every 5 ms: the event rate of a fast server at low batch.
           yield steady(Double.parseDouble(name.substring("steady:".length())));
         }
