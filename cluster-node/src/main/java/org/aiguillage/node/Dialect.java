@@ -3,6 +3,7 @@ package org.aiguillage.node;
 import java.util.List;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.aiguillage.agents.SseEvents;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -38,8 +39,8 @@ interface Dialect {
     return events
         .map(chunk -> {
           List<String> parts = new java.util.ArrayList<>();
-          for (String event : chunk.utf8String().split("\n\n")) {
-            if (!event.isBlank()) {
+          for (ByteString event : SseEvents.split(chunk)) {
+            if (!event.utf8String().isBlank()) {
               parts.addAll(next.apply(data(event)));
             }
           }
@@ -51,13 +52,9 @@ interface Dialect {
 
   /** An SSE event's data: what follows {@code data:} (one line: the servers write each event's JSON on one). */
   static String data(ByteString event) {
-    return data(event.utf8String());
-  }
-
-  /** An SSE event's data, from its text. */
-  static String data(String event) {
-    int at = event.indexOf("data:");
-    return at < 0 ? "" : event.substring(at + 5).strip();
+    String text = event.utf8String();
+    int at = text.indexOf("data:");
+    return at < 0 ? "" : text.substring(at + 5).strip();
   }
 
   private static ByteString joined(List<String> parts) {

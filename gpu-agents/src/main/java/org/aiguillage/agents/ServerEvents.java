@@ -50,7 +50,6 @@ final class ServerEvents extends AbstractGraphStageWithMaterializedValue<FlowSha
   }
 
   private static final byte LF = '\n';
-  private static final byte[] USAGE = "\"usage\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
   private static final ByteString SEPARATOR = ByteString.fromString("\n\n");
 
   private final Inlet<ByteString> in = Inlet.create("ServerEvents.in");
@@ -184,11 +183,11 @@ final class ServerEvents extends AbstractGraphStageWithMaterializedValue<FlowSha
       private void passOn(ByteString block, byte[] bytes) {
         if (!firstSeen) {
           firstSeen = true;
-          int firstEnd = firstEventEnd(block);
+          int firstEnd = SseEvents.firstEventEnd(block);
           listener.firstEvent(firstEnd < 0 || firstEnd == block.length() ? block : block.take(firstEnd));
         }
         events += countEvents(bytes);
-        if (contains(bytes, USAGE)) {
+        if (SseEvents.mentionsUsage(bytes)) {
           block = withUsageRead(block);
         }
         if (!block.isEmpty()) {
@@ -199,11 +198,7 @@ final class ServerEvents extends AbstractGraphStageWithMaterializedValue<FlowSha
       /** The block with its usage chunk as the listener wants it; the usage kept. */
       private ByteString withUsageRead(ByteString block) {
         ByteString result = ByteString.emptyByteString();
-        ByteString rest = block;
-        while (!rest.isEmpty()) {
-          int end = firstEventEnd(rest);
-          ByteString event = end < 0 ? rest : rest.take(end);
-          rest = end < 0 ? ByteString.emptyByteString() : rest.drop(end);
+        for (ByteString event : SseEvents.split(block)) {
           Optional<Usage> read = SseEvents.usageOf(event);
           if (read.isPresent()) {
             usage = read.get();
@@ -248,21 +243,6 @@ final class ServerEvents extends AbstractGraphStageWithMaterializedValue<FlowSha
     return -1;
   }
 
-  /** The index just past the first blank line, or -1. */
-  static int firstEventEnd(ByteString data) {
-    int from = 0;
-    while (true) {
-      int lf = data.indexOf(LF, from);
-      if (lf < 0 || lf + 1 >= data.length()) {
-        return -1;
-      }
-      if (data.apply(lf + 1) == LF) {
-        return lf + 2;
-      }
-      from = lf + 1;
-    }
-  }
-
   /** Blank lines ending a non-empty event. */
   static int countEvents(byte[] bytes) {
     int n = 0;
@@ -280,24 +260,6 @@ final class ServerEvents extends AbstractGraphStageWithMaterializedValue<FlowSha
       }
     }
     return n;
-  }
-
-  static boolean contains(byte[] haystack, byte[] needle) {
-    int last = haystack.length - needle.length;
-    byte first = needle[0];
-    outer:
-    for (int i = 0; i <= last; i++) {
-      if (haystack[i] != first) {
-        continue;
-      }
-      for (int j = 1; j < needle.length; j++) {
-        if (haystack[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return true;
-    }
-    return false;
   }
 
   private static boolean isBlank(ByteString data) {

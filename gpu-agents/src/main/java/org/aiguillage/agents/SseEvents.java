@@ -39,7 +39,7 @@ public final class SseEvents {
    * bytes of {@code "usage"} first: almost no event has them, and decoding every event would cost more.
    */
   public static Optional<Usage> usageOf(ByteString event) {
-    if (!contains(event, USAGE)) {
+    if (!mentionsUsage(event.toArrayUnsafe())) {
       return Optional.empty();
     }
     String text = event.utf8String();
@@ -123,18 +123,53 @@ public final class SseEvents {
 
   private static final byte[] USAGE = "\"usage\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-  static boolean contains(ByteString haystack, byte[] needle) {
-    int last = haystack.length() - needle.length;
+  /** Whether the bytes hold {@code "usage"}: almost no event does, and the scan is cheaper than decoding. */
+  static boolean mentionsUsage(byte[] bytes) {
+    int last = bytes.length - USAGE.length;
     outer:
     for (int i = 0; i <= last; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (haystack.apply(i + j) != needle[j]) {
+      if (bytes[i] != USAGE[0]) {
+        continue;
+      }
+      for (int j = 1; j < USAGE.length; j++) {
+        if (bytes[i + j] != USAGE[j]) {
           continue outer;
         }
       }
       return true;
     }
     return false;
+  }
+
+  /** The index just past the first blank line ("\n\n", an event's end), or -1. */
+  static int firstEventEnd(ByteString data) {
+    int from = 0;
+    while (true) {
+      int lf = data.indexOf((byte) '\n', from);
+      if (lf < 0 || lf + 1 >= data.length()) {
+        return -1;
+      }
+      if (data.apply(lf + 1) == '\n') {
+        return lf + 2;
+      }
+      from = lf + 1;
+    }
+  }
+
+  /**
+   * The events of a block of whole events (as the agent passes an answer on: each element one or more), each as
+   * sent, with its blank line; a last one without it as it is.
+   */
+  public static java.util.List<ByteString> split(ByteString block) {
+    java.util.List<ByteString> events = new java.util.ArrayList<>();
+    ByteString rest = block;
+    while (!rest.isEmpty()) {
+      int end = firstEventEnd(rest);
+      ByteString event = end < 0 ? rest : rest.take(end);
+      rest = end < 0 ? ByteString.emptyByteString() : rest.drop(end);
+      events.add(event);
+    }
+    return events;
   }
 
   /**
