@@ -16,6 +16,7 @@
 # (throughput kept is still meaningful there). Output lengths spread by +-16 tokens so users do not move in step.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. loadtest/bench/lib.sh
 USERS=${1:-50,200}
 DURATION=${2:-20s}
 ROUNDS=${3:-3}
@@ -51,25 +52,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The H200 profile with room for every stream, so the server's own queue is not what is measured.
-java -jar loadtest/target/loadtest.jar simulate --port "$SIM_PORT" --model bench/served --profile "$PROFILE" \
-  --max-num-seqs "$MAX_PARALLEL" --call-timings > "$work/sim.log" 2>&1 &
-SIM_PID=$!
-
-cat > "$work/aiguillage.yaml" <<YAML
-http: { host: 127.0.0.1, port: $NODE_PORT }
-persistence: { url: "jdbc:h2:file:$work/data/aiguillage" }
-tokens:
-  - { token: sk-bench, name: bench, organization: bench, priority: 3, threshold: 100000 }
-models:
-  - name: bench
-    model: bench/served
-    routing_strategy: least-busy
-    vllm_servers:
-      - { url: http://127.0.0.1:$SIM_PORT, organization: bench, max_parallel_requests: $MAX_PARALLEL, max_waiting: $MAX_WAITING }
-YAML
-java $NODE_JAVA_OPTS -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
-NODE_PID=$!
+# The server with room for every stream (MAX_PARALLEL), so its own queue is not what is measured.
+start_sim_and_node "$work" "$PROFILE" "$MAX_PARALLEL" "$MAX_WAITING" --call-timings
 
 proxy_args=()
 if [ "$PROXY" = nginx ]; then
@@ -103,10 +87,7 @@ NGINX
   proxy_args=(--proxy "http://127.0.0.1:$PROXY_PORT")
 fi
 
-for i in $(seq 1 60); do
-  curl -sf "http://127.0.0.1:$NODE_PORT/health" >/dev/null && curl -sf "http://127.0.0.1:$SIM_PORT/health" >/dev/null && break
-  sleep 0.5
-done
+wait_healthy "http://127.0.0.1:$NODE_PORT" "http://127.0.0.1:$SIM_PORT"
 
 java -jar loadtest/target/loadtest.jar overhead \
   --direct "http://127.0.0.1:$SIM_PORT" --direct-model bench/served \

@@ -7,6 +7,7 @@
 #   [OUT=/tmp/profile] [NODE_JAVA_OPTS=...] loadtest/bench/profile.sh [users=50] [warmup_s=120] [seconds=30]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. loadtest/bench/lib.sh
 USERS=${1:-50}; WARM=${2:-120}; SECS=${3:-30}
 OUT=${OUT:-/tmp/profile}
 mkdir -p "$OUT"
@@ -18,26 +19,9 @@ unzip -q -o "$AP" 'linux-x64/*' -d "$work"
 LIB=$work/linux-x64/libasyncProfiler.so
 cleanup() { kill "${SIM_PID:-}" "${NODE_PID:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-java -jar loadtest/target/loadtest.jar simulate --port 18101 --model bench/served --profile steady:5 \
-  --max-num-seqs 1024 > "$work/sim.log" 2>&1 &
-SIM_PID=$!
-cat > "$work/aiguillage.yaml" <<YAML
-http: { host: 127.0.0.1, port: 18180 }
-persistence: { url: "jdbc:h2:file:$work/data/aiguillage" }
-tokens:
-  - { token: sk-bench, name: bench, organization: bench, priority: 3, threshold: 100000 }
-models:
-  - name: bench
-    model: bench/served
-    vllm_servers:
-      - { url: http://127.0.0.1:18101, organization: bench, max_parallel_requests: 1024, max_waiting: -1 }
-YAML
-java ${NODE_JAVA_OPTS:-} -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
-NODE_PID=$!
-for i in $(seq 1 60); do
-  curl -sf http://127.0.0.1:18180/health >/dev/null && curl -sf http://127.0.0.1:18101/health >/dev/null && break
-  sleep 0.5
-done
+SIM_PORT=18101 NODE_PORT=18180
+start_sim_and_node "$work" steady:5 1024 -1
+wait_healthy http://127.0.0.1:18180 http://127.0.0.1:18101
 load() {
   java -jar loadtest/target/loadtest.jar run --url http://127.0.0.1:18180 --model bench --key sk-bench \
     --users "$USERS" --duration "$1" --input-tokens 100 --max-tokens 32 --output-spread 0 --out "$2" > /dev/null 2>&1
