@@ -14,18 +14,78 @@ import org.aiguillage.protocol.dispatch.RequestCommand;
 import org.aiguillage.protocol.dispatch.ServerState;
 import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.aiguillage.protocol.dispatch.UpstreamCall;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+/**
+ * The queue as an actor, on the test kit's manual time: its timers fire, and its clock moves, only when a test says
+ * so ({@link #passes}), and "nothing reached the agent" is checked once the queue has handled every message before
+ * ({@link #nothingReaches}), without waiting.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ModelQueueTest {
 
-  private final ActorTestKit testKit = ActorTestKit.create();
+  private final ActorTestKit testKit = ActorTestKit.create(ManualTime.config());
+  private final ManualTime time = ManualTime.get(testKit.system());
+  /** The queues' clock, moved with the test kit's scheduler. */
+  private static final ManualClock CLOCK = new ManualClock();
   private int sequence;
+
+  private static final class ManualClock extends Clock {
+    private volatile long millis = 1_700_000_000_000L;
+
+    @Override
+    public long millis() {
+      return millis;
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.ofEpochMilli(millis);
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      return this;
+    }
+  }
+
+  /** {@code d} passes for the queue: its clock moves, its timers fire, and it has handled them. */
+  private void passes(ActorRef<QueueCommand> queue, Duration d) {
+    settled(queue);
+    CLOCK.millis += d.toMillis();
+    time.timePasses(d);
+    settled(queue);
+  }
+
+  /** Returns once the queue has handled every message sent to it before. */
+  private void settled(ActorRef<QueueCommand> queue) {
+    TestProbe<QueueCommand.Fleet> fleet = testKit.createTestProbe();
+    queue.tell(new QueueCommand.GetFleet(fleet.ref()));
+    fleet.expectMessageClass(QueueCommand.Fleet.class);
+  }
+
+  /** Nothing reached the probes from the messages the queue was sent so far. */
+  private void nothingReaches(ActorRef<QueueCommand> queue, TestProbe<?>... probes) {
+    settled(queue);
+    for (TestProbe<?> probe : probes) {
+      probe.expectNoMessage(Duration.ZERO);
+    }
+  }
 
   @AfterAll
   void stop() {
@@ -39,7 +99,7 @@ class ModelQueueTest {
   }
 
   private ActorRef<QueueCommand> queue(QueueSettings settings) {
-    return testKit.spawn(ModelQueue.create("m", name -> settings));
+    return testKit.spawn(ModelQueue.create("m", name -> settings, CLOCK));
   }
 
   private DispatchTicket ticket(TestProbe<RequestCommand> requester, String org, int priority, long arrival,
@@ -50,14 +110,14 @@ class ModelQueueTest {
   }
 
   private DispatchTicket ticket(TestProbe<RequestCommand> requester) {
-    long now = System.currentTimeMillis();
+    long now = CLOCK.millis();
     return ticket(requester, "univ-a", 3, now, now + 60_000);
   }
 
   private static QueueCommand.Demand demand(String serverId, TestProbe<AgentCommand> agent, String org, int free,
       long seen, int inFlight, int maxParallel) {
     return new QueueCommand.Demand(serverId, agent.ref(), org, "dc1", free, seen,
-        new LoadSnapshot(inFlight, maxParallel, -1, -1, -1, 0, System.currentTimeMillis()));
+        new LoadSnapshot(inFlight, maxParallel, -1, -1, -1, 0, CLOCK.millis()));
   }
 
   @Test
@@ -68,7 +128,7 @@ class ModelQueueTest {
     DispatchTicket ticket = ticket(requester);
 
     queue.tell(new QueueCommand.Enqueue(ticket));
-    agent.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, agent);
     queue.tell(demand("s1", agent, "univ-a", 1, 0, 0, 4));
 
     assertEquals(ticket, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
@@ -86,10 +146,10 @@ class ModelQueueTest {
     }
     agent.expectMessageClass(AgentCommand.Assign.class);
     agent.expectMessageClass(AgentCommand.Assign.class);
-    agent.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, agent);
     // A demand counted before the two assignments arrived says nothing new: still no room.
     queue.tell(demand("s1", agent, "univ-a", 2, 0, 0, 2));
-    agent.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, agent);
     // One call ended after both were seen: one slot.
     queue.tell(demand("s1", agent, "univ-a", 1, 2, 1, 2));
 
@@ -104,10 +164,10 @@ class ModelQueueTest {
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
     // "a-..." sorts first: without the datacentre rule it would win the tie.
     queue.tell(new QueueCommand.Demand("a-server", inDc1.ref(), "univ-a", "dc1", 4, 0,
-        new LoadSnapshot(0, 4, -1, -1, -1, 0, System.currentTimeMillis())));
+        new LoadSnapshot(0, 4, -1, -1, -1, 0, CLOCK.millis())));
     queue.tell(new QueueCommand.Demand("b-server", inDc2.ref(), "univ-a", "dc2", 4, 0,
-        new LoadSnapshot(0, 4, -1, -1, -1, 0, System.currentTimeMillis())));
-    long now = System.currentTimeMillis();
+        new LoadSnapshot(0, 4, -1, -1, -1, 0, CLOCK.millis())));
+    long now = CLOCK.millis();
     DispatchTicket fromDc2 = new DispatchTicket(new TicketInfo("t-dc2", "m", "key-a", "univ-a", 3, RoutingMode.ANY,
         now, now + 60_000, 10, 3, "dc2"), new UpstreamCall("/v1/chat/completions", new byte[0], true, false),
         requester.ref());
@@ -115,7 +175,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.Enqueue(fromDc2));
 
     assertEquals(fromDc2, inDc2.expectMessageClass(AgentCommand.Assign.class).ticket());
-    inDc1.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, inDc1);
   }
 
   @Test
@@ -130,7 +190,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.Enqueue(ticket(requester)));
 
     big.expectMessageClass(AgentCommand.Assign.class);
-    small.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, small);
   }
 
   /** A ready agent's demand whose snapshot carries what it learnt from its server's metrics. */
@@ -143,7 +203,7 @@ class ModelQueueTest {
   private static QueueCommand.Demand demandWithSteps(String serverId, TestProbe<AgentCommand> agent, int inFlight,
       int maxParallel, int otherCalls, int batchLimit, double base, double perCall, int awaitingFirstToken) {
     return new QueueCommand.Demand(serverId, agent.ref(), "univ-a", "dc1", maxParallel - inFlight, 0,
-        new LoadSnapshot(inFlight, maxParallel, inFlight + otherCalls, 0, 0.3, 0, System.currentTimeMillis(),
+        new LoadSnapshot(inFlight, maxParallel, inFlight + otherCalls, 0, 0.3, 0, CLOCK.millis(),
             ServerState.READY, otherCalls, batchLimit, base, perCall, awaitingFirstToken));
   }
 
@@ -160,7 +220,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
 
     fast.expectMessageClass(AgentCommand.Assign.class);
-    slow.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, slow);
   }
 
   @Test
@@ -177,7 +237,7 @@ class ModelQueueTest {
     // The first makes a's calls 11 like b's, but it still waits for its first token there: the second goes to b.
     a.expectMessageClass(AgentCommand.Assign.class);
     b.expectMessageClass(AgentCommand.Assign.class);
-    a.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, a);
   }
 
   @Test
@@ -193,18 +253,18 @@ class ModelQueueTest {
     a.expectMessageClass(AgentCommand.Assign.class);
     // a's agent saw the assignment and answers with its usual demand, its call not counted as prefilling yet.
     queue.tell(new QueueCommand.Demand("a", a.ref(), "univ-a", "dc1", 53, 1, new LoadSnapshot(11, 64, 11, 0, 0.3,
-        0.2, System.currentTimeMillis(), ServerState.READY, 0, -1, 8, 0.3, 0)));
+        0.2, CLOCK.millis(), ServerState.READY, 0, -1, 8, 0.3, 0)));
     queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
 
     // Sent 200 ms ago at most, a's last assignment is still being prefilled: the next one goes to b.
     b.expectMessageClass(AgentCommand.Assign.class);
-    a.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, a);
   }
 
   private static QueueCommand.Demand demandWithTtft(String serverId, TestProbe<AgentCommand> agent, int inFlight,
       double recentTtftSeconds) {
     return new QueueCommand.Demand(serverId, agent.ref(), "univ-a", "dc1", 64 - inFlight, 0,
-        new LoadSnapshot(inFlight, 64, inFlight, 0, 0.3, recentTtftSeconds, System.currentTimeMillis(),
+        new LoadSnapshot(inFlight, 64, inFlight, 0, 0.3, recentTtftSeconds, CLOCK.millis(),
             ServerState.READY, 0, -1, 8, 0.3, 0));
   }
 
@@ -220,7 +280,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
 
     slower.expectMessageClass(AgentCommand.Assign.class);
-    full.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, full);
   }
 
   @Test
@@ -235,7 +295,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
 
     ours.expectMessageClass(AgentCommand.Assign.class);
-    shared.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, shared);
   }
 
   @Test
@@ -250,7 +310,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
 
     unknown.expectMessageClass(AgentCommand.Assign.class);
-    fast.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, fast);
   }
 
   @Test
@@ -265,7 +325,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
 
     big.expectMessageClass(AgentCommand.Assign.class);
-    overstated.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, overstated);
   }
 
   @Test
@@ -280,7 +340,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.Enqueue(ticket(testKit.createTestProbe())));
 
     ours.expectMessageClass(AgentCommand.Assign.class);
-    sharedWithLocals.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, sharedWithLocals);
   }
 
   @Test
@@ -370,12 +430,13 @@ class ModelQueueTest {
     TestProbe<AgentCommand> busy = testKit.createTestProbe();
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
     queue.tell(demand("s1", busy, "univ-a", 0, 0, 4, 4));
-    long now = System.currentTimeMillis();
+    long now = CLOCK.millis();
 
     queue.tell(new QueueCommand.Enqueue(ticket(requester, "univ-a", 3, now, now + 200)));
+    nothingReaches(queue, requester);
+    passes(queue, ModelQueue.TICK);
 
-    RequestCommand.Rejected rejected = requester.expectMessageClass(RequestCommand.Rejected.class,
-        Duration.ofSeconds(3));
+    RequestCommand.Rejected rejected = requester.expectMessageClass(RequestCommand.Rejected.class);
     assertEquals(503, rejected.status());
     assertEquals("queue_timeout", rejected.error().error().code());
     assertEquals(true, rejected.retryAfterSeconds() > 0);
@@ -387,7 +448,7 @@ class ModelQueueTest {
         Duration.ofSeconds(5),
         Duration.ofMillis(100), Duration.ofSeconds(5)));
     TestProbe<RequestCommand> requester = testKit.createTestProbe();
-    requester.expectNoMessage(Duration.ofMillis(200));
+    passes(queue, Duration.ofMillis(200));
 
     queue.tell(new QueueCommand.Enqueue(ticket(requester)));
 
@@ -409,7 +470,7 @@ class ModelQueueTest {
 
     // Only `later` is kept alive; `earlier` comes back as if its queue had restarted elsewhere.
     for (int i = 0; i < 6; i++) {
-      agent.expectNoMessage(Duration.ofMillis(150));
+      passes(queue, Duration.ofMillis(150));
       queue.tell(new QueueCommand.Reassert(later));
     }
     queue.tell(new QueueCommand.Reassert(earlier));
@@ -417,7 +478,7 @@ class ModelQueueTest {
 
     assertEquals(earlier, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
     assertEquals(later, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
-    agent.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, agent);
   }
 
   @Test
@@ -434,7 +495,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.AssignAccepted(ticket.id(), "s1"));
     queue.tell(new QueueCommand.Reassert(ticket));
 
-    agent.expectNoMessage(Duration.ofMillis(200));
+    nothingReaches(queue, agent);
     // A retry (the server failed before answering) is an explicit Enqueue, and is served again.
     queue.tell(new QueueCommand.Enqueue(ticket));
     assertEquals(ticket, agent.expectMessageClass(AgentCommand.Assign.class).ticket());
@@ -463,7 +524,7 @@ class ModelQueueTest {
 
   /** A chat ticket whose prompt is {@code prompt}, in the conversation {@code session} (null: none named). */
   private DispatchTicket chat(TestProbe<RequestCommand> requester, String prompt, String session) {
-    long now = System.currentTimeMillis();
+    long now = CLOCK.millis();
     return new DispatchTicket(new TicketInfo("t" + ++sequence, "m", "key-a", "univ-a", 3, RoutingMode.ANY, now,
         now + 60_000, 10, 3, "dc1", null, org.aiguillage.priority.PromptPrefix.blocks(prompt), session),
         new UpstreamCall("/v1/chat/completions", new byte[0], true, false), requester.ref());
@@ -499,7 +560,7 @@ class ModelQueueTest {
         SYSTEM_PROMPT + "user: hello assistant: hi user: what is a GPU?", null)));
 
     a.expectMessageClass(AgentCommand.Assign.class);
-    b.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, b);
   }
 
   @Test
@@ -512,7 +573,7 @@ class ModelQueueTest {
         SYSTEM_PROMPT + "user: hello assistant: hi user: what is a GPU?", null)));
 
     b.expectMessageClass(AgentCommand.Assign.class);
-    a.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, a);
   }
 
   @Test
@@ -526,7 +587,7 @@ class ModelQueueTest {
         SYSTEM_PROMPT + "user: hello assistant: hi user: what is a GPU?", null)));
 
     b.expectMessageClass(AgentCommand.Assign.class);
-    a.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, a);
   }
 
   @Test
@@ -543,7 +604,7 @@ class ModelQueueTest {
   }
 
   private DispatchTicket followUp(TestProbe<RequestCommand> requester, String previousResponseId) {
-    long now = System.currentTimeMillis();
+    long now = CLOCK.millis();
     return new DispatchTicket(new TicketInfo("t" + ++sequence, "m", "key-a", "univ-a", 3, RoutingMode.ANY, now,
         now + 60_000, 10, 3, "dc1", previousResponseId),
         new UpstreamCall("/v1/responses", new byte[0], false, true), requester.ref());
@@ -561,7 +622,7 @@ class ModelQueueTest {
     queue.tell(new QueueCommand.ResponseStored("resp_2", "s3"));
     DispatchTicket toS2 = followUp(requester, "resp_1");
     queue.tell(new QueueCommand.Enqueue(toS2));
-    s1.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, s1);
     queue.tell(demand("s2", s2, "univ-a", 1, 0, 3, 4));
 
     assertEquals(toS2, s2.expectMessageClass(AgentCommand.Assign.class).ticket());
@@ -577,7 +638,7 @@ class ModelQueueTest {
   }
 
   private DispatchTicket batchLine(String lineId, TestProbe<RequestCommand> sender) {
-    long now = System.currentTimeMillis();
+    long now = CLOCK.millis();
     return new DispatchTicket(new TicketInfo("req-" + lineId, "m", "key-a", "univ-a", 3, RoutingMode.ANY, now,
         now + 60_000, 10, 3).asBatchLine(lineId, now + 60_000),
         new UpstreamCall("/v1/chat/completions", new byte[0], false, false), sender.ref());
@@ -591,7 +652,7 @@ class ModelQueueTest {
     queue.tell(demand("s1", agent, "univ-a", 1, 0, 4, 4));
 
     queue.tell(new QueueCommand.Enqueue(batchLine("batch-1", requester)));
-    agent.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, agent);
     DispatchTicket interactive = ticket(requester);
     queue.tell(new QueueCommand.Enqueue(interactive));
 
@@ -612,7 +673,7 @@ class ModelQueueTest {
 
     // One call ran; with this line two of four: half the server.
     assertEquals("batch-0", agent.expectMessageClass(AgentCommand.Assign.class).ticket().id());
-    agent.expectNoMessage(Duration.ofMillis(150));
+    nothingReaches(queue, agent);
   }
 
   @Test
@@ -627,6 +688,6 @@ class ModelQueueTest {
     queue.tell(demand("s1", agent, "univ-a", 4, 0, 0, 4));
 
     assertEquals(again.ref(), agent.expectMessageClass(AgentCommand.Assign.class).ticket().requester());
-    agent.expectNoMessage(Duration.ofMillis(100));
+    nothingReaches(queue, agent);
   }
 }
