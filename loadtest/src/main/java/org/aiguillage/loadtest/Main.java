@@ -126,6 +126,8 @@ public final class Main {
     @Option(names = "--call-timings",
         description = "keep each streamed call's arrival and first token for GET /simulator/timings")
     boolean callTimings;
+    @Option(names = "--metrics", description = "full (default) or basic: gauges and counters only, no latency "
+        + "histogram") String metrics;
 
     @Override
     public Integer call() throws InterruptedException, IOException {
@@ -478,6 +480,11 @@ public final class Main {
     sim.serving(Task.of(opts.get("task", "all")));
     if (opts.has("call-timings")) {
       sim.recordCallTimings();
+    }
+    switch (opts.get("metrics", "full")) {
+      case "full" -> { }
+      case "basic" -> sim.basicMetrics();
+      default -> throw new IllegalArgumentException("--metrics is full or basic, not " + opts.get("metrics", ""));
     }
     System.out.println("simulated vLLM serving " + model + " at " + sim.baseUrl() + " (" + profile + ")");
     Runtime.getRuntime().addShutdownHook(new Thread(sim::close));

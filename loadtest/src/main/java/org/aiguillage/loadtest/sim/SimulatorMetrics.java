@@ -48,6 +48,11 @@ final class SimulatorMetrics {
     }
   }
 
+  /**
+   * Only the gauges and counters, no latency histogram: a server behind a metrics filter, or an engine that does
+   * not measure its own latencies (SGLang without its metrics flag, Ollama, older engines).
+   */
+  volatile boolean basic;
   volatile int running;
   volatile int waiting;
   volatile double kvCacheUsage;
@@ -80,9 +85,11 @@ final class SimulatorMetrics {
     sb.append("# TYPE vllm:request_success_total counter\n");
     sb.append("vllm:request_success_total{").append(labels).append(",finished_reason=\"length\"} ")
         .append(success.sum()).append(".0\n");
-    ttft.write(sb, "vllm:time_to_first_token_seconds", labels);
-    itl.write(sb, "vllm:inter_token_latency_seconds", labels);
-    e2e.write(sb, "vllm:e2e_request_latency_seconds", labels);
+    if (!basic) {
+      ttft.write(sb, "vllm:time_to_first_token_seconds", labels);
+      itl.write(sb, "vllm:inter_token_latency_seconds", labels);
+      e2e.write(sb, "vllm:e2e_request_latency_seconds", labels);
+    }
     sb.append("# TYPE vllm:cache_config_info gauge\n");
     sb.append("vllm:cache_config_info{block_size=\"16\",cache_dtype=\"auto\",engine=\"0\",num_gpu_blocks=\"")
         .append(profile.kvCacheTokens() / 16).append("\"} 1.0\n");

@@ -142,6 +142,15 @@ public final class VllmSimulator implements AutoCloseable {
     cutStreamsAfter = tokens;
   }
 
+  /**
+   * From now on, {@code /metrics} shows only gauges and counters: no time-to-first-token, inter-token or end-to-end
+   * histogram, as a server behind a metrics filter or an engine that does not measure them.
+   */
+  public VllmSimulator basicMetrics() {
+    metrics.basic = true;
+    return this;
+  }
+
   /** From now on, serve only the APIs of {@code task}'s models, and answer 404 on the others, as vLLM does. */
   public VllmSimulator serving(Task newTask) {
     task = newTask;

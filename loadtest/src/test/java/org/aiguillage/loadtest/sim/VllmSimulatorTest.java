@@ -1,6 +1,7 @@
 package org.aiguillage.loadtest.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -77,6 +78,21 @@ class VllmSimulatorTest {
         assertTrue(metrics.contains(name), name);
       }
       assertTrue(metrics.contains("engine=\"0\",model_name=\"m\""));
+    }
+  }
+
+  @Test
+  void withBasicMetricsShowsGaugesAndCountersButNoLatencyHistogram() throws Exception {
+    try (VllmSimulator sim = VllmSimulator.start("m", SimulatorProfile.fast()).basicMetrics()) {
+      post(sim, chat("hi", 2, false)).get();
+      String metrics = http.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+
+      for (String name : List.of("vllm:num_requests_running{", "vllm:num_requests_waiting{",
+          "vllm:kv_cache_usage_perc{", "vllm:generation_tokens_total{", "vllm:request_success_total{")) {
+        assertTrue(metrics.contains(name), name);
+      }
+      assertFalse(metrics.contains("_seconds_"), metrics);
     }
   }
 
