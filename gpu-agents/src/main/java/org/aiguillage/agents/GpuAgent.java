@@ -123,6 +123,14 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private ServerLoad serverLoad = ServerLoad.UNKNOWN;
   private final ScrapeHistory scrapes = new ScrapeHistory();
   private final StepCurve steps = new StepCurve();
+  /**
+   * The token gaps of this agent's own streams, summed as a server's inter-token histogram sums its: the step curve's
+   * input when the server gives none (a metrics filter, an engine that does not measure its latencies).
+   */
+  private double ownGapSeconds;
+  private double ownGaps;
+  /** Whether a call waited far longer than usual for its first token at the last scrape (see LoadSnapshot). */
+  private boolean stalled;
   private long assignsSeen;
   private double recentTtftSeconds;
   private final ServerHealth health;
@@ -264,7 +272,19 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state(),
         scrapes.otherCalls(), scrapes.batchLimit(), steps.baseMillis(), steps.millisPerCall(), awaitingFirstToken(),
         serverLoad.prefixCacheQueries() > 0 ? serverLoad.prefixCacheHits() / serverLoad.prefixCacheQueries() : -1,
-        (int) calls.values().stream().filter(c -> c.ticket.info().batch()).count());
+        (int) calls.values().stream().filter(c -> c.ticket.info().batch()).count(), firstTokenWait());
+  }
+
+  /** How long the streamed call that has waited longest for its first token, and still waits, has waited. */
+  private long firstTokenWait() {
+    long now = System.currentTimeMillis();
+    long longest = 0;
+    for (ServerCall c : calls.values()) {
+      if (c.firstEventMillis < 0 && c.ticket.call().stream()) {
+        longest = Math.max(longest, now - c.startMillis);
+      }
+    }
+    return longest;
   }
 
   /**
@@ -521,9 +541,22 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       String endpoint = call.ticket.call().path().substring(4);
       UsageRecord record = account(call, ended.status(), ended.usage(), ended.events());
       metrics.callEnded(endpoint, outcome, ended.usage(), audioSeconds(call, ended.usage()), record);
+      countOwnGaps(call, ended);
     }
     endCall(ended.ticketId());
     return this;
+  }
+
+  /**
+   * A stream that ended whole adds its token gaps: from its first event to its end, over its tokens but the first
+   * (each event of a vLLM-like stream carries a step's token).
+   */
+  private void countOwnGaps(ServerCall call, CallEnded ended) {
+    long tokens = ended.usage().completionTokens() > 0 ? ended.usage().completionTokens() : ended.events() - 2;
+    if (call.ticket.call().stream() && ended.status() < 300 && call.firstEventMillis > 0 && tokens > 1) {
+      ownGapSeconds += Math.max(0, System.currentTimeMillis() - call.firstEventMillis) / 1000.0;
+      ownGaps += tokens - 1;
+    }
   }
 
   private HttpRequest withServerToken(HttpRequest request) {
@@ -628,8 +661,18 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
       serverLoad = l;
       metrics.scraped(l);
       long now = System.currentTimeMillis();
-      scrapes.observe(l, calls.size(), now);
-      steps.observe(l.tokenGapSeconds(), l.tokenGaps(), l.running(), now);
+      int limitBefore = scrapes.batchLimit();
+      boolean stalled = LoadSnapshot.stalled(firstTokenWait(), recentTtftSeconds);
+      scrapes.observe(l, calls.size(), stalled, now);
+      if (scrapes.batchLimit() != limitBefore || stalled && !this.stalled) {
+        demand(); // the queue hears at once that the server queues
+      }
+      this.stalled = stalled;
+      if (l.tokenGapSeconds() >= 0) {
+        steps.observe(l.tokenGapSeconds(), l.tokenGaps(), l.running(), now);
+      } else {
+        steps.observe(ownGapSeconds, ownGaps, l.running() >= 0 ? l.running() : calls.size(), now);
+      }
     });
     if (scraped.failure().isPresent()) {
       serverLoad = ServerLoad.UNKNOWN;

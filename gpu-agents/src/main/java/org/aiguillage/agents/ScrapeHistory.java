@@ -11,8 +11,10 @@ package org.aiguillage.agents;
  * waits a step or two on a server with room, and a server that samples its gauges at any moment (this project's
  * simulator did, until it was made to sample as vLLM does) shows the requests that arrived since the last step. A
  * full server shows a queue scrape after scrape at the same running count. So the limit is learned from
- * {@link #CONFIRMATIONS} scrapes in a row that show a queue at the same running count; any scrape showing more
- * running than a learned limit raises it (a wrong limit is corrected as soon as the server runs more).
+ * {@link #CONFIRMATIONS} scrapes in a row that show a queue at the same running count, or from one that shows a queue
+ * while a call of this agent's has waited for its first token far longer than the server's first tokens lately took
+ * (a burst waits a step or two; that call waits for a running request to end); any scrape showing more running than
+ * a learned limit raises it (a wrong limit is corrected as soon as the server runs more).
  *
  * <p>A limit is forgotten {@link #MEMORY_MILLIS} after the last scrapes that confirmed it, so that one set by long
  * prompts does not outlive them for long. The memory is long on purpose: a router that uses the limit well keeps
@@ -42,8 +44,11 @@ final class ScrapeHistory {
   private int waitingNow = -1;
   private int waitingBefore = -1;
 
-  /** A scrape answered with {@code load} while this agent had {@code ownCalls} calls open. */
-  void observe(ServerLoad load, int ownCalls, long nowMillis) {
+  /**
+   * A scrape answered with {@code load} while this agent had {@code ownCalls} calls open; {@code stalled}: one of
+   * them has waited for its first token far longer than the server's first tokens lately took.
+   */
+  void observe(ServerLoad load, int ownCalls, boolean stalled, long nowMillis) {
     waitingBefore = waitingNow;
     waitingNow = load.waiting();
     if (load.running() < 0) {
@@ -59,7 +64,7 @@ final class ScrapeHistory {
     if (waiting > 0 && running > 0) {
       streak = running == candidate ? streak + 1 : 1;
       candidate = running;
-      if (streak >= CONFIRMATIONS) {
+      if (streak >= CONFIRMATIONS || stalled) {
         batchLimit = running;
         confirmedMillis = nowMillis;
       }

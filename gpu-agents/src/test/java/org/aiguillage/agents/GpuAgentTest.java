@@ -163,6 +163,41 @@ class GpuAgentTest {
   }
 
   @Test
+  void learnsTheStepCurveOfAServerWithoutLatencyHistogramsFromItsOwnStreams() throws Exception {
+    // Steps of 5 ms alone, 5 + 55 x (n - 1) / 127 ms with n running; its /metrics has gauges and counters only.
+    try (VllmSimulator plain = VllmSimulator.start(MODEL, SimulatorProfile.fast().withItl(5, 60)).basicMetrics()) {
+      TestProbe<QueueCommand> queue = testKit.createTestProbe();
+      TestProbe<RequestCommand> requester = testKit.createTestProbe();
+      ActorRef<AgentCommand> agent = agent(plain.baseUrl(), 16, queue);
+      Materializer materializer = Materializer.matFromSystem(testKit.system());
+
+      // Calls of 40 tokens, one alone then twelve at once, until a demand carries a curve.
+      Optional<QueueCommand.Demand> learnt = Optional.empty();
+      for (int round = 0; round < 12 && learnt.isEmpty(); round++) {
+        int together = round % 2 == 0 ? 1 : 12;
+        for (int i = 0; i < together; i++) {
+          agent.tell(new AgentCommand.Assign(ticket(requester, true, 40), queue.ref()));
+        }
+        for (int i = 0; i < together; i++) {
+          List<RequestCommand> fished = requester.fishForMessage(Duration.ofSeconds(5), m ->
+              m instanceof RequestCommand.Streaming ? FishingOutcomes.complete()
+                  : FishingOutcomes.continueAndIgnore());
+          ((RequestCommand.Streaming) fished.get(fished.size() - 1)).events().getSource()
+              .runWith(Sink.ignore(), materializer);
+        }
+        List<QueueCommand> demands = queue.fishForMessage(Duration.ofSeconds(5), m ->
+            m instanceof QueueCommand.Demand d && d.freeSlots() == 16
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        learnt = demands.stream().filter(QueueCommand.Demand.class::isInstance).map(QueueCommand.Demand.class::cast)
+            .filter(d -> d.snapshot().knowsItsSteps()).findFirst();
+      }
+
+      assertTrue(learnt.isPresent(), "no step curve learnt from the agent's own streams");
+      assertTrue(learnt.get().snapshot().stepMillisPerCall() > 0, "steps grow with the batch: " + learnt.get());
+    }
+  }
+
+  @Test
   void aServerThatStopsAnsweringItsMetricsGetsNoWork() {
     VllmSimulator dying = VllmSimulator.start(MODEL, SimulatorProfile.fast());
     TestProbe<QueueCommand> queue = testKit.createTestProbe();

@@ -14,11 +14,13 @@ import org.aiguillage.protocol.dispatch.TicketInfo;
  * Least-busy: the server where a new request's first token comes soonest, with prefix affinity (docs/routing.md,
  * decisions 008 and 009).
  *
- * <p>When every server's agent knows how its server's step grows with its batch: first the servers with room in
- * their batch, the cheapest first token first ({@link ServerLoad#firstTokenCost()}: the step a new request would
- * join sets its first token and every token after, so a fast server takes more requests than a slow one until their
- * steps are alike); then full servers, the least over first. Otherwise, servers by how full they are for their size
- * ({@link ServerLoad#busyness()}).
+ * <p>Servers are scored by the best measure every candidate has ({@link Score}). When every server's agent knows how
+ * its server's step grows with its batch: first the servers with room in their batch, the cheapest first token first
+ * ({@link ServerLoad#firstTokenCost()}: the step a new request would join sets its first token and every token after,
+ * so a fast server takes more requests than a slow one until their steps are alike); then full servers, the least
+ * over first. When some do not, but every agent has measured its server's time to first token: the same order by
+ * that time scaled to the load now ({@link ServerLoad#predictedFirstTokenMillis()}). Before that (the first calls
+ * after a start), servers by how full they are for their size ({@link ServerLoad#busyness()}).
  *
  * <p>With prefix affinity, a ticket goes, among the chosen server and the others of its organisation (the same
  * ticket would go to either), to the one with the shortest predicted first token once what its prefix cache likely
@@ -40,9 +42,40 @@ public final class LeastBusy extends Routing {
   /** Named conversations remembered, the least recently used forgotten first: about 140 bytes each. */
   public static final int SESSIONS_KEPT = 20_000;
 
-  private static final Comparator<ServerLoad> BY_BUSYNESS = Comparator.comparingDouble(ServerLoad::busyness);
-  private static final Comparator<ServerLoad> BY_STEP = Comparator.comparing(ServerLoad::full)
-      .thenComparingDouble(s -> s.full() ? s.busyness() : s.firstTokenCost());
+  /** What least-busy compares servers by: the best measure all the candidates have. */
+  public enum Score {
+    /** The step a new request would join, from each server's step curve. */
+    STEPS,
+    /** Each server's measured time to first token, scaled to its load now. */
+    FIRST_TOKENS,
+    /** How full each server is for its size. */
+    FULLNESS;
+
+    static Score of(List<ServerLoad> candidates) {
+      boolean steps = true;
+      boolean firstTokens = true;
+      for (ServerLoad s : candidates) {
+        steps &= s.snapshot().knowsItsSteps();
+        firstTokens &= s.predictedFirstTokenMillis() >= 0;
+      }
+      return steps ? STEPS : firstTokens ? FIRST_TOKENS : FULLNESS;
+    }
+
+    /** A server's cost for a new request under this score: comparable between servers at one moment. */
+    double cost(ServerLoad s) {
+      return switch (this) {
+        case STEPS -> s.firstTokenCost();
+        case FIRST_TOKENS -> s.predictedFirstTokenMillis();
+        case FULLNESS -> 0.05 + s.busyness();
+      };
+    }
+
+    /** Servers with room in their batch first, the cheapest first; then full ones, the least over first. */
+    Comparator<ServerLoad> order() {
+      return this == FULLNESS ? Comparator.comparingDouble(ServerLoad::busyness)
+          : Comparator.comparing(ServerLoad::full).thenComparingDouble(s -> s.full() ? s.busyness() : cost(s));
+    }
+  }
 
   private final boolean prefixAffinity;
   /** The prompt blocks sent to each server lately: what its prefix cache likely holds. */
@@ -64,19 +97,9 @@ public final class LeastBusy extends Routing {
   @Override
   void arrange(List<ServerLoad> withRoom, long now) {
     withRoom.forEach(s -> s.countPrefilling(now));
-    withRoom.sort(order(withRoom)
+    withRoom.sort(Score.of(withRoom).order()
         .thenComparingDouble(s -> s.snapshot().recentTtftSeconds())
         .thenComparing(ServerLoad::serverId));
-  }
-
-  /** By the first token's cost when every candidate's step curve is known, otherwise by fullness. */
-  private static Comparator<ServerLoad> order(List<ServerLoad> candidates) {
-    for (ServerLoad s : candidates) {
-      if (!s.snapshot().knowsItsSteps()) {
-        return BY_BUSYNESS;
-      }
-    }
-    return BY_STEP;
   }
 
   @Override
@@ -92,7 +115,7 @@ public final class LeastBusy extends Routing {
     if (datacenter.equals(chosen.datacenter())) {
       return chosen;
     }
-    Comparator<ServerLoad> order = order(candidates);
+    Comparator<ServerLoad> order = Score.of(candidates).order();
     for (ServerLoad other : candidates) {
       if (datacenter.equals(other.datacenter()) && other.organization().equals(chosen.organization())
           && order.compare(other, chosen) == 0) {
@@ -118,12 +141,12 @@ public final class LeastBusy extends Routing {
     if (prefix.length == 0) {
       return chosen;
     }
-    boolean steps = order(candidates) == BY_STEP;
+    Score score = Score.of(candidates);
     ServerLoad best = chosen;
-    double bestCost = predictedCost(chosen, prefix, steps);
+    double bestCost = predictedCost(chosen, prefix, score);
     for (ServerLoad s : candidates) {
       if (s != chosen && s.organization().equals(chosen.organization()) && !s.full()) {
-        double cost = predictedCost(s, prefix, steps);
+        double cost = predictedCost(s, prefix, score);
         if (cost < bestCost) {
           best = s;
           bestCost = cost;
@@ -138,11 +161,11 @@ public final class LeastBusy extends Routing {
    * cost less what its cache saves; a full server's is beyond any other's.
    */
   public double predictedCost(ServerLoad server, long[] prefix, List<ServerLoad> candidates) {
-    return predictedCost(server, prefix, order(candidates) == BY_STEP);
+    return predictedCost(server, prefix, Score.of(candidates));
   }
 
-  private double predictedCost(ServerLoad s, long[] prefix, boolean steps) {
-    double load = steps ? s.firstTokenCost() : 0.05 + s.busyness();
+  private double predictedCost(ServerLoad s, long[] prefix, Score score) {
+    double load = score.cost(s);
     double cached = prefix.length == 0 ? 0 : (double) prefixes.cachedPrefix(s.serverId(), prefix) / prefix.length;
     return (s.full() ? 1e6 : 0) + load * (1 - PREFIX_SAVING * cached);
   }

@@ -32,6 +32,14 @@ public final class ServerLoad {
   /** The most interactive calls seen on the server in the last minute, and when that was seen. */
   private int interactivePeak;
   private long interactivePeakMillis;
+  /**
+   * The agent's recent time to first token over the load it was first seen at ({@code 1 + calls / capacity}), in
+   * ms: what {@link #predictedFirstTokenMillis()} scales to the load now (-1 while the agent has measured none). Taken
+   * when the agent's figure changes, so that a figure measured under one load and repeated in later demands is not
+   * read against another.
+   */
+  private double firstTokenPerLoad = -1;
+  private double firstTokenSeenMillis = -1;
 
   public ServerLoad(String serverId) {
     this.serverId = serverId;
@@ -54,6 +62,13 @@ public final class ServerLoad {
     this.snapshot = snapshot;
     this.lastDemandMillis = now;
     noteInteractive(now);
+    double ttftMillis = snapshot.recentTtftSeconds() * 1000;
+    if (ttftMillis <= 0) {
+      firstTokenPerLoad = -1;
+    } else if (ttftMillis != firstTokenSeenMillis) {
+      firstTokenPerLoad = ttftMillis / loadFactor(snapshot.inFlight() + Math.max(0, snapshot.otherCalls()));
+    }
+    firstTokenSeenMillis = ttftMillis;
   }
 
   /** The agent refused a call or withdrew its demand: no room until its next demand says otherwise. */
@@ -124,7 +139,15 @@ public final class ServerLoad {
    * there until a running one ends, a whole answer's time shared by the batch, far more than any step.
    */
   public boolean full() {
-    return calls() + Math.ceil(Math.sqrt(Math.max(0, snapshot.otherCalls()))) >= capacity();
+    return calls() + Math.ceil(Math.sqrt(Math.max(0, snapshot.otherCalls()))) >= capacity() || stalled();
+  }
+
+  /**
+   * Whether a call sent here has waited for its first token far longer than the server's calls lately did
+   * ({@link LoadSnapshot#firstTokenStalled()}): the server queues requests of its own, whatever its ceiling says.
+   */
+  public boolean stalled() {
+    return snapshot.firstTokenStalled();
   }
 
   /**
@@ -139,6 +162,32 @@ public final class ServerLoad {
     double kv = Math.max(0, snapshot.kvCacheUsage());
     double step = snapshot.stepBaseMillis() + snapshot.stepMillisPerCall() * batch;
     return step * (1 + 0.5 * prefilling) * (1 + 0.25 * kv);
+  }
+
+  /**
+   * The first token a new request would have here, in ms, from what any server gives: the time to first token its
+   * agent measured lately (the server's queue, its prefills and its step, whatever its engine), scaled from the load
+   * it was measured at to the load with this request. A step grows with the batch, from its base at an idle server to
+   * about three times that at a full one on today's GPUs; the scale {@code 1 + calls / capacity} doubles it from idle
+   * to full, between those of a step that hardly grows and one that grows steeply. A quarter more for every call still
+   * waiting for its first token (half a step in {@link #firstTokenCost()}, but a first token is more than the steps
+   * its prefill shares: tokenizing, scheduling and the network do not grow with the prefills beside it, 99 of the
+   * 145 ms of the H200 profile's), and KV-cache use as in {@link #busyness()}.
+   * At least as long as a call sent here has been waiting for its first token: a new one would wait behind it.
+   * Negative while the agent has measured no first token. For least-busy when the step curve is not known: the
+   * server has no inter-token histogram and its agent has not yet learnt one from its own streams.
+   */
+  public double predictedFirstTokenMillis() {
+    if (firstTokenPerLoad < 0) {
+      return -1;
+    }
+    double kv = Math.max(0, snapshot.kvCacheUsage());
+    double scaled = firstTokenPerLoad * loadFactor(calls() + 1) * (1 + 0.25 * prefilling) * (1 + 0.25 * kv);
+    return Math.max(scaled, snapshot.firstTokenWaitMillis());
+  }
+
+  private double loadFactor(int calls) {
+    return 1 + Math.min(Math.max(calls, 1), capacity()) / capacity();
   }
 
   /**

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Random;
 import org.aiguillage.priority.routing.Servers.ManualClock;
 import org.aiguillage.protocol.config.RoutingStrategy;
+import org.aiguillage.protocol.dispatch.LoadSnapshot;
+import org.aiguillage.protocol.dispatch.ServerState;
 import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.junit.jupiter.api.Test;
 
@@ -91,6 +93,49 @@ class RoutingTest {
     assertEquals(40, toFast);
   }
 
+  /** A snapshot without a step curve (no inter-token histogram), with the agent's recent time to first token. */
+  private LoadSnapshot withoutSteps(int inFlight, int maxParallel, double ttftSeconds) {
+    return new LoadSnapshot(inFlight, maxParallel, inFlight, 0, 0, ttftSeconds, clock.millis());
+  }
+
+  @Test
+  void withoutStepCurvesLeastBusyGoesWhereTheMeasuredFirstTokenScaledToTheLoadIsShortest() {
+    Routing routing = routing(RoutingStrategy.LEAST_BUSY);
+    // Both announce 64 slots. The first runs 30 and answered its first tokens in 100 ms; the second runs 2, in 400.
+    ServerLoad fast = server("fast", "univ-a", "dc1", 34, withoutSteps(30, 64, 0.1), clock);
+    ServerLoad slow = server("slow", "univ-b", "dc1", 62, withoutSteps(2, 64, 0.4), clock);
+
+    // Emptier for its size, the slow one would win by fullness; its first token, 400 x (1 + 3/64) / (1 + 2/64) ms,
+    // is still longer than the fast one's at 31 calls, 100 x (1 + 31/64) / (1 + 30/64).
+    assertEquals(LeastBusy.Score.FIRST_TOKENS, LeastBusy.Score.of(List.of(fast, slow)));
+    assertEquals(101.1, fast.predictedFirstTokenMillis(), 0.1);
+    assertSame(fast, route(routing, List.of(fast, slow), ticket("t1")));
+  }
+
+  @Test
+  void aServerWhereACallWaitsForItsFirstTokenFarLongerThanUsualGetsNothingWhileAnotherHasRoom() {
+    Routing routing = routing(RoutingStrategy.LEAST_BUSY);
+    // Its ceiling says 64, it runs 16 and queues the rest: a call sent there 2 s ago still waits, where its first
+    // tokens came in 150 ms. The other is busier for its size and slower.
+    ServerLoad queueing = server("queueing", "univ-b", "dc1", 44, new LoadSnapshot(20, 64, 16, 0, 0, 0.15,
+        clock.millis(), ServerState.READY, 0, -1, -1, -1, 1, -1, 0, 2_000), clock);
+    ServerLoad busier = server("busier", "univ-a", "dc1", 20, withoutSteps(44, 64, 0.3), clock);
+
+    assertTrue(queueing.stalled());
+    assertTrue(queueing.full());
+    assertSame(busier, route(routing, List.of(queueing, busier), ticket("t1")));
+  }
+
+  @Test
+  void beforeEveryServerHasAnsweredAFirstTokenLeastBusyGoesByFullness() {
+    Routing routing = routing(RoutingStrategy.LEAST_BUSY);
+    ServerLoad measured = server("measured", "univ-a", "dc1", 34, withoutSteps(30, 64, 0.1), clock);
+    ServerLoad fresh = server("fresh", "univ-b", "dc1", 62, withoutSteps(2, 64, 0), clock);
+
+    assertEquals(LeastBusy.Score.FULLNESS, LeastBusy.Score.of(List.of(measured, fresh)));
+    assertSame(fresh, route(routing, List.of(measured, fresh), ticket("t1")));
+  }
+
   @Test
   void anAssignmentCountsAsPrefillingForTheServersRecentFirstTokenTime() {
     Routing routing = routing(RoutingStrategy.LEAST_BUSY);
@@ -166,14 +211,14 @@ class RoutingTest {
     routing.sent(a, ticket("t1", "univ-a", "dc1", new long[] {1, 2, 3}, null));
     assertEquals(3, routing.prefixBlocks());
 
-    a.demand("univ-a", "dc1", 15, 1, new org.aiguillage.protocol.dispatch.LoadSnapshot(1, 16, 1, 0, 0.99, 0,
+    a.demand("univ-a", "dc1", 15, 1, new LoadSnapshot(1, 16, 1, 0, 0.99, 0,
         clock.millis()), clock.millis());
     routing.observed(a);
 
     assertEquals(0, routing.prefixBlocks());
   }
 
-  private org.aiguillage.protocol.dispatch.LoadSnapshot snapshot(int inFlight, int maxParallel) {
-    return new org.aiguillage.protocol.dispatch.LoadSnapshot(inFlight, maxParallel, -1, -1, -1, 0, clock.millis());
+  private LoadSnapshot snapshot(int inFlight, int maxParallel) {
+    return new LoadSnapshot(inFlight, maxParallel, -1, -1, -1, 0, clock.millis());
   }
 }

@@ -25,6 +25,8 @@ import org.aiguillage.protocol.CborSerializable;
  * @param prefixCacheHitRate of the prompt tokens the server looked up in its prefix cache since it started, the share
  *     it found there (vLLM's {@code prefix_cache_hits_total / _queries_total}; -1 when it does not say)
  * @param batchCalls of {@code inFlight}, the lines of batches: the rest is what interactive users ask of the server
+ * @param firstTokenWaitMillis how long the call of this agent that has waited longest for its first token, and still
+ *     waits, has waited (0 when none waits): a server that queues requests of its own shows it here first
  */
 public record LoadSnapshot(
     int inFlight,
@@ -41,7 +43,16 @@ public record LoadSnapshot(
     double stepMillisPerCall,
     int awaitingFirstToken,
     double prefixCacheHitRate,
-    int batchCalls) implements CborSerializable {
+    int batchCalls,
+    long firstTokenWaitMillis) implements CborSerializable {
+
+  public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
+      double recentTtftSeconds, long takenAtMillis, ServerState state, int otherCalls, int batchLimit,
+      double stepBaseMillis, double stepMillisPerCall, int awaitingFirstToken, double prefixCacheHitRate,
+      int batchCalls) {
+    this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, state, otherCalls,
+        batchLimit, stepBaseMillis, stepMillisPerCall, awaitingFirstToken, prefixCacheHitRate, batchCalls, 0);
+  }
 
   public LoadSnapshot(int inFlight, int maxParallel, int running, int waiting, double kvCacheUsage,
       double recentTtftSeconds, long takenAtMillis, ServerState state, int otherCalls, int batchLimit,
@@ -61,6 +72,23 @@ public record LoadSnapshot(
       double recentTtftSeconds, long takenAtMillis) {
     this(inFlight, maxParallel, running, waiting, kvCacheUsage, recentTtftSeconds, takenAtMillis, ServerState.READY, 0,
         -1, -1, -1, 0, -1);
+  }
+
+  /** A first token awaited longer than this, and than three recent ones, says the server queues. */
+  public static final long STALLED_MILLIS = 500;
+
+  /**
+   * Whether a call has waited for its first token far longer than the server's calls lately did (three times its
+   * recent time to first token, and {@link #STALLED_MILLIS}): the server queues requests of its own, whatever its
+   * ceiling says.
+   */
+  public static boolean stalled(long firstTokenWaitMillis, double recentTtftSeconds) {
+    return firstTokenWaitMillis > Math.max(3 * recentTtftSeconds * 1000, STALLED_MILLIS);
+  }
+
+  /** Whether a call of this agent's waits for its first token far longer than usual: {@link #stalled}. */
+  public boolean firstTokenStalled() {
+    return stalled(firstTokenWaitMillis, recentTtftSeconds);
   }
 
   /** Whether the server's step time against its batch is known. */
