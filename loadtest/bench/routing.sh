@@ -13,12 +13,26 @@
 # server, as an operator who pasted one value would have: the slow servers' ceilings overstate their 16 sequences.
 # SHARED_USERS=N: N closed-loop users of the slow servers' own university call each slow server directly, for the
 # whole run (the load the dispatcher only sees in the servers' metrics).
+# METRICS=basic: the simulators expose only gauges and counters (no TTFT or inter-token histogram), as servers behind
+# a metrics filter or engines that do not measure their latencies; the agents cannot read a step curve there.
+# WARMUP=30s: before the rounds, half the rounds' users through a fourth model (round-robin, agents of its own) over
+# the same servers: the JVMs (node, simulators, load generator) are warm, and the strategies' agents have seen no
+# server queue (half the users fill no slow server: with the rounds' users, round-robin would overfill them and
+# every agent would learn their batch from the queue). The first round is so a cold start of the routing, not of
+# the JIT. WARMUP=0s: none.
+# NODE_JAR=PATH: the dispatcher to measure (default this checkout's).
+# ALONE=1: each round also loads the fast server directly (no dispatcher, the same users), for its own TTFT at that
+# load: the reference where one server alone has room for the whole load.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-30s}
 ROUNDS=${2:-3}
 CEILINGS=${CEILINGS:-tuned}
 SHARED_USERS=${SHARED_USERS:-0}
+METRICS=${METRICS:-full}
+ALONE=${ALONE:-0}
+WARMUP=${WARMUP:-30s}
+NODE_JAR=${NODE_JAR:-cluster-node/target/aiguillage.jar} # another build's node, for a before/after comparison
 USERS=${USERS:-77}
 OUT=${OUT:-loadtest/reports/routing}
 FAST=18501; SLOW1=18502; SLOW2=18503; NODE_PORT=18580
@@ -29,6 +43,8 @@ FAST_ITL=${FAST_ITL:-8,46}
 SLOW_ITL=${SLOW_ITL:-20,60}
 if [ "$CEILINGS" = uniform ]; then SLOW_MAX=64; else SLOW_MAX=16; fi
 STRATEGIES=(least-busy round-robin random)
+PATHS=("${STRATEGIES[@]}")
+[ "$ALONE" = 1 ] && PATHS+=(fast-alone)
 
 [ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
 work=$(mktemp -d)
@@ -37,11 +53,11 @@ cleanup() { kill $PIDS 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$w
 trap cleanup EXIT
 rm -rf "$OUT"; mkdir -p "$OUT"
 java -jar loadtest/target/loadtest.jar simulate --port $FAST --model served --profile h200 --max-num-seqs 64 \
-  --itl-ms "$FAST_ITL" > "$work/fast.log" 2>&1 &
+  --itl-ms "$FAST_ITL" --metrics "$METRICS" > "$work/fast.log" 2>&1 &
 PIDS="$PIDS $!"
 for port in $SLOW1 $SLOW2; do
   java -jar loadtest/target/loadtest.jar simulate --port "$port" --model served --profile h200 --max-num-seqs 16 \
-    --itl-ms "$SLOW_ITL" > "$work/slow-$port.log" 2>&1 &
+    --itl-ms "$SLOW_ITL" --metrics "$METRICS" > "$work/slow-$port.log" 2>&1 &
   PIDS="$PIDS $!"
 done
 
@@ -50,11 +66,12 @@ done
   echo "persistence: { url: \"jdbc:h2:file:$work/data\" }"
   echo "tokens: [ { token: sk-bench, name: bench, organization: univ-c, threshold: 10000 } ]"
   echo "models:"
-  for strategy in "${STRATEGIES[@]}"; do
+  for strategy in "${STRATEGIES[@]}" warmup; do
+    [ "$strategy" = warmup ] && routing=round-robin || routing=$strategy
     cat <<YAML
   - name: chat-$strategy
     model: served
-    routing_strategy: $strategy
+    routing_strategy: $routing
     vllm_servers:
       - { url: http://127.0.0.1:$FAST, organization: univ-a, max_parallel_requests: 64 }
       - { url: http://127.0.0.1:$SLOW1, organization: univ-b, max_parallel_requests: $SLOW_MAX }
@@ -62,15 +79,25 @@ done
 YAML
   done
 } > "$work/aiguillage.yaml"
-java -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
+java -jar "$NODE_JAR" --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
 PIDS="$PIDS $!"
 for i in $(seq 1 60); do curl -sf "http://127.0.0.1:$NODE_PORT/health" >/dev/null && break; sleep 0.5; done
 
 load() { # model users duration out [extra options]
-  java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model "$1" --key sk-bench \
-    --users "$2" --duration "$3" --out "$4" --quiet "${@:5}" > /dev/null
+  if [ "$1" = chat-fast-alone ]; then
+    java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$FAST" --model served \
+      --users "$2" --duration "$3" --out "$4" --quiet "${@:5}" > /dev/null
+  else
+    java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model "$1" --key sk-bench \
+      --users "$2" --duration "$3" --out "$4" --quiet "${@:5}" > /dev/null
+  fi
 }
-# Warm the node (JIT, connection pools) through every model first.
+# Warm the JVMs with the rounds' load through a model of its own, then each model's connections with a few calls.
+if [ "$WARMUP" != 0s ] && [ "$WARMUP" != 0 ]; then
+  load chat-warmup $(( USERS / 2 )) "$WARMUP" "$work/warm-up" --ramp-up 5s --input-tokens 300 --max-tokens 128 \
+    --output-spread 32 --seed 0
+  sleep 2
+fi
 for strategy in "${STRATEGIES[@]}"; do
   load "chat-$strategy" 32 5s "$work/warm-$strategy" --input-tokens 10 --max-tokens 4
 done
@@ -85,8 +112,8 @@ if [ "$SHARED_USERS" -gt 0 ]; then
 fi
 
 for round in $(seq 1 "$ROUNDS"); do
-  for k in 0 1 2; do
-    strategy=${STRATEGIES[$(( (round - 1 + k) % 3 ))]}
+  for k in $(seq 0 $(( ${#PATHS[@]} - 1 ))); do
+    strategy=${PATHS[$(( (round - 1 + k) % ${#PATHS[@]} ))]}
     echo "round $round: $strategy" >&2
     servers="$OUT/round-$round/$strategy/servers"; mkdir -p "$servers"
     for port in $FAST $SLOW1 $SLOW2 $NODE_PORT; do curl -sf "http://127.0.0.1:$port/metrics" > "$servers/$port.before"; done
@@ -98,12 +125,13 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 python3 - "$OUT" "$ROUNDS" "$FAST_ITL" "$SLOW_ITL" "$CEILINGS" "$SLOW_MAX" "$SHARED_USERS" "$USERS" "$DURATION" \
-  "$FAST $SLOW1 $SLOW2" "$NODE_PORT" <<'PY'
+  "$FAST $SLOW1 $SLOW2" "$NODE_PORT" "$METRICS" "${PATHS[*]}" "$WARMUP" <<'PY'
 import csv, json, math, sys
-out, rounds, fast_itl, slow_itl, ceilings, slow_max, shared, users, duration, ports, node = sys.argv[1:]
+(out, rounds, fast_itl, slow_itl, ceilings, slow_max, shared, users, duration, ports, node, metrics, paths,
+ warmup) = sys.argv[1:]
 ports = ports.split()
 rounds = int(rounds)
-strategies = ("least-busy", "round-robin", "random")
+strategies = tuple(paths.split())
 
 def pct(values, p):
     if not values:
@@ -146,6 +174,9 @@ def histogram(path, name, label=""):
                 total[part] += float(line.split()[-1])
     return total
 
+def counter(path, name):
+    return sum(float(line.split()[-1]) for line in open(path) if line.startswith(name + "{"))
+
 def mean_ms(s, name):
     """The dispatcher's own mean of a histogram of the strategy's model over its rounds, in ms."""
     total = count = 0.0
@@ -172,7 +203,9 @@ for s in strategies:
                          "vllm:inter_token_latency_seconds"):
                 a, b = histogram(base + ".after", name), histogram(base + ".before", name)
                 d[name] = (a["sum"] - b["sum"], a["count"] - b["count"])
-            done += d["vllm:e2e_request_latency_seconds"][1]
+            done += (d["vllm:e2e_request_latency_seconds"][1] if metrics == "full" else
+                     counter(base + ".after", "vllm:request_success_total")
+                     - counter(base + ".before", "vllm:request_success_total"))
             ttft += d["vllm:time_to_first_token_seconds"][0]; ttft_n += d["vllm:time_to_first_token_seconds"][1]
             itl += d["vllm:inter_token_latency_seconds"][0]; itl_n += d["vllm:inter_token_latency_seconds"][1]
         servers[s].append({"port": port, "requests": int(done), "ttft_over_100ms": int(ttft_n - fast), "ttft_mean_ms": 1000 * ttft / ttft_n if ttft_n else
@@ -185,6 +218,16 @@ lines = ["# Routing quality", "",
          f"Dispatcher ceilings ({ceilings}): max_parallel_requests 64 on the fast server, {slow_max} on each slow one.",
          (f"{shared} users of the slow servers' own university call each slow server directly throughout."
           if shared != "0" else "No other load on the servers."),
+         ("The servers expose only gauges and counters (`--metrics basic`): no TTFT or inter-token histogram, so no "
+          "agent reads a step curve from them (they learn one from their own streams), and the per-server TTFT and ITL "
+          "below are unknown."
+          if metrics == "basic" else "The servers expose vLLM's full metrics."),
+         ("`fast-alone`: the same users on the fast server alone, directly (no dispatcher), in the same alternation."
+          if "fast-alone" in strategies else ""),
+         (f"Before the rounds, {warmup} of half as many users through a fourth model (round-robin, agents of its own): "
+          "the JVMs are warm, the strategies' agents have seen only a few short calls and no server queue."
+          if warmup not in ("0", "0s") else "No warm-up but a few short calls through each model: each first round "
+          "is also the JIT's first load."),
          f"{rounds} rounds of {duration} per strategy, alternating on one warmed node (one model per strategy over "
          "the same servers); each round's seed is the same for every strategy. TTFT in ms, pooled over the rounds.", "",
          "| strategy | TTFT p50 | TTFT p90 | TTFT p99 | E2E p50 | E2E p99 | output tok/s | requests | errors | "
@@ -195,7 +238,8 @@ for s in strategies:
     lines.append(f"| {s} | {f(p['ttft_p50'])} | {f(p['ttft_p90'])} | {f(p['ttft_p99'])} | {f(p['e2e_p50'])} | "
                  f"{f(p['e2e_p99'])} | {f(p['output_tok_s'])} | {p['requests']} | {p['errors']} | "
                  + " / ".join(f(x["p99"]) for x in per_round[s]) + " |")
-best = {r: min(strategies, key=lambda s: per_round[s][r]["p99"]) for r in range(rounds)}
+routed = [s for s in strategies if s != "fast-alone"]
+best = {r: min(routed, key=lambda s: per_round[s][r]["p99"]) for r in range(rounds)}
 wins = sum(1 for r in range(rounds) if best[r] == "least-busy")
 lines += ["", f"Least-busy had the lowest TTFT p99 in {wins} of {rounds} rounds.", "",
           "What each server did, from its own metrics over the same rounds (requests finished; mean TTFT and mean "
@@ -212,9 +256,9 @@ for s in strategies:
                  + f"{mean_ms(s, 'aiguillage_queue_wait_seconds'):.1f} | "
                  + f"{mean_ms(s, 'aiguillage_server_ttft_seconds'):.1f} | "
                  + f"{mean_ms(s, 'aiguillage_ttft_seconds'):.1f} | "
-                 + f"{slow} ({100 * slow / total if total else 0:.1f} %) |")
+                 + (f"{slow} ({100 * slow / total if total else 0:.1f} %) |" if metrics == "full" else "- |"))
 open(f"{out}/routing.md", "w").write("\n".join(lines) + "\n")
-json.dump({"pooled": pooled, "per_round": per_round, "servers": servers, "ceilings": ceilings, "shared_users": int(shared),
+json.dump({"metrics": metrics, "pooled": pooled, "per_round": per_round, "servers": servers, "ceilings": ceilings, "shared_users": int(shared),
            "users": int(users), "rounds": rounds, "duration": duration}, open(f"{out}/routing.json", "w"), indent=2)
 print("\n".join(lines))
 PY
