@@ -338,7 +338,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     recentlyStarted.values().removeIf(started -> now - started.atMillis() > settings.leaseTimeout().toMillis());
     // Agents that stopped demanding are forgotten; their unanswered assignments come back.
     List<String> silent = servers.values().stream()
-        .filter(s -> now - s.lastDemandMillis() > settings.demandTimeout().toMillis())
+        .filter(s -> !s.demandedWithin(settings.demandTimeout(), now))
         .map(ServerLoad::serverId).toList();
     silent.forEach(serverId -> {
       getContext().unwatch(agents.get(serverId));
@@ -442,7 +442,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
   private int liveAgents(long now) {
     int n = 0;
     for (ServerLoad s : servers.values()) {
-      if (now - s.lastDemandMillis() <= settings.demandTimeout().toMillis()) {
+      if (s.demandedWithin(settings.demandTimeout(), now)) {
         n++;
       }
     }
@@ -462,7 +462,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
     int usable = 0;
     for (ServerLoad server : servers.values()) {
       ServerState s = server.state();
-      if (now - server.lastDemandMillis() <= settings.demandTimeout().toMillis() && s != ServerState.UNHEALTHY
+      if (server.demandedWithin(settings.demandTimeout(), now) && s != ServerState.UNHEALTHY
           && s != ServerState.DRAINING && s != ServerState.ENDPOINT_MISSING) {
         usable++;
       }

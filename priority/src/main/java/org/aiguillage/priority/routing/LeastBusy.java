@@ -78,6 +78,8 @@ public final class LeastBusy extends Routing {
   }
 
   private final boolean prefixAffinity;
+  /** The score the last {@link #arrange} sorted by: {@link #place} works on that order's servers. */
+  private Score score = Score.FULLNESS;
   /** The prompt blocks sent to each server lately: what its prefix cache likely holds. */
   private final PrefixIndex prefixes;
   /** The server each named conversation went to last. */
@@ -97,7 +99,8 @@ public final class LeastBusy extends Routing {
   @Override
   void arrange(List<ServerLoad> withRoom, long now) {
     withRoom.forEach(s -> s.countPrefilling(now));
-    withRoom.sort(Score.of(withRoom).order()
+    score = Score.of(withRoom);
+    withRoom.sort(score.order()
         .thenComparingDouble(s -> s.snapshot().recentTtftSeconds())
         .thenComparing(ServerLoad::serverId));
   }
@@ -115,7 +118,7 @@ public final class LeastBusy extends Routing {
     if (datacenter.equals(chosen.datacenter())) {
       return chosen;
     }
-    Comparator<ServerLoad> order = Score.of(candidates).order();
+    Comparator<ServerLoad> order = score.order();
     for (ServerLoad other : candidates) {
       if (datacenter.equals(other.datacenter()) && other.organization().equals(chosen.organization())
           && order.compare(other, chosen) == 0) {
@@ -141,7 +144,6 @@ public final class LeastBusy extends Routing {
     if (prefix.length == 0) {
       return chosen;
     }
-    Score score = Score.of(candidates);
     ServerLoad best = chosen;
     double bestCost = predictedCost(chosen, prefix, score);
     for (ServerLoad s : candidates) {

@@ -47,7 +47,7 @@ public abstract sealed class Routing permits LeastBusy, RoundRobin, RandomRoutin
     long now = clock.millis();
     List<ServerLoad> withRoom = new ArrayList<>();
     for (ServerLoad s : servers) {
-      if (s.credit() > 0 && now - s.lastDemandMillis() <= demandTimeout.toMillis()) {
+      if (s.credit() > 0 && s.demandedWithin(demandTimeout, now)) {
         withRoom.add(s);
       }
     }

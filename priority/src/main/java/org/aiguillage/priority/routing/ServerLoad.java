@@ -1,5 +1,6 @@
 package org.aiguillage.priority.routing;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
 import org.aiguillage.protocol.dispatch.ServerState;
@@ -103,6 +104,11 @@ public final class ServerLoad {
 
   public long lastDemandMillis() {
     return lastDemandMillis;
+  }
+
+  /** Whether the agent's last demand is at most {@code demandTimeout} old at {@code now}: the agent is alive. */
+  public boolean demandedWithin(Duration demandTimeout, long now) {
+    return now - lastDemandMillis <= demandTimeout.toMillis();
   }
 
   public ServerState state() {
