@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Prefix affinity (docs/routing.md): four simulated H200 servers (vLLM's prefix caching on) and closed-loop users in
-# multi-turn chat sessions (8 turns; 4 system prompts of 2,000 words shared by all; 400±50 words a turn, as a coding
-# assistant pastes code, answers of 100±20 tokens; a mean pause of 1 s between turns). One node serves three models over the same servers, one per
-# strategy: least-busy with prefix affinity, least-busy without, round-robin; rounds alternate between them (the order
-# turning each round). Writes loadtest/reports/prefix/prefix.{md,json} and each round's load report.
+# multi-turn sessions, as a coding assistant holds them: 16 turns; 4 system prompts of 2,000 words shared by all;
+# 800±100 words a turn (code pasted, tool results), answers of 40±8 tokens (the edit); a mean pause of 1 s between
+# turns. One node serves three models over the same servers, one per strategy: least-busy with prefix affinity,
+# least-busy without, round-robin.
 #
-#   loadtest/bench/prefix.sh [duration per round=40s] [rounds=3]     USERS=120 by default
+# The load is set from the capacity measured in the same run: first round-robin at rising users (SWEEP), its most
+# requests a second being the fleet's capacity for this workload as it is routed today; then the rounds alternate
+# between the strategies at the users that give round-robin LOAD (0.8) of that capacity, the order turning each
+# round; last, one round of each at OVER (1.3) times those users, beyond round-robin's capacity. Writes
+# loadtest/reports/prefix/prefix.{md,json}, each round's load report and the servers' metrics around it.
 #
-# 120 users load the servers' prefill at about 80 % of what round-robin can sustain here: each turn's new tokens
-# (all but the shared system prompt, which every server soon holds) against the H200 profile's step budget.
+#   loadtest/bench/prefix.sh [duration per round=40s] [rounds=3]
+#   SWEEP="40 60 80 100 130" LOAD=0.8 OVER=1.3 USERS=N (skips the sweep)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-40s}
 ROUNDS=${2:-3}
-USERS=${USERS:-120}
+SWEEP=${SWEEP:-40 60 80 100 130}
+LOAD=${LOAD:-0.8}
+OVER=${OVER:-1.3}
 OUT=${OUT:-loadtest/reports/prefix}
 SERVERS=(18701 18702 18703 18704); NODE_PORT=18780
 MODELS=(affinity plain round-robin)
@@ -44,7 +50,7 @@ done
     echo "    prefix_affinity: $affinity"
     echo "    vllm_servers:"
     for port in "${SERVERS[@]}"; do
-      echo "      - { url: http://127.0.0.1:$port, organization: univ-a, max_parallel_requests: 64 }"
+      echo "      - { url: http://127.0.0.1:$port, organization: univ-a, max_parallel_requests: 256 }"
     done
   done
 } > "$work/aiguillage.yaml"
@@ -56,30 +62,65 @@ load() { # model out seed [extra options]
   java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model "$1" --key sk-bench \
     --out "$2" --seed "$3" --quiet "${@:4}" > /dev/null
 }
+cpu() { awk '/^cpu /{print $2+$3+$4, $5}' /proc/stat; }
+measure() { # model dir seed users
+  mkdir -p "$2/servers"
+  for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$2/servers/$port.before"; done
+  cpu > "$2/cpu.before"
+  # A seed of its own per round and model: no model finds the conversations another one just held.
+  load "chat-$1" "$2" "$3" --users "$4" --ramp-up 5s --duration "$DURATION" "${WORKLOAD[@]}"
+  cpu > "$2/cpu.after"
+  for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$2/servers/$port.after"; done
+  sleep 3
+}
+WORKLOAD=(--turns 16 --system-prompts 4 --system-tokens 2000 --input-tokens 800 --input-spread 100 --max-tokens 40
+  --output-spread 8 --think-time 1s)
 # Warm the node through every model, short requests first, then the measured workload itself for 30 s: a first
 # round measured on a node still compiling its hot paths came out three times slower whichever model it was.
-WORKLOAD=(--turns 8 --system-prompts 4 --system-tokens 2000 --input-tokens 400 --input-spread 50 --max-tokens 100
-  --output-spread 20 --think-time 1s)
 for m in "${MODELS[@]}"; do
   load "chat-$m" "$work/warm-$m" 1 --users 32 --duration 5s --input-tokens 10 --max-tokens 4
-  load "chat-$m" "$work/warm-turns-$m" 2 --users "$USERS" --ramp-up 5s --duration 30s "${WORKLOAD[@]}"
+  load "chat-$m" "$work/warm-turns-$m" 2 --users 40 --ramp-up 5s --duration 30s "${WORKLOAD[@]}"
 done
+rate() { python3 -c 'import csv,sys; r=[x for x in csv.DictReader(open(sys.argv[1])) if x["status"]=="200"]
+s=min(float(x["start_ms"]) for x in r); e=max(float(x["start_ms"])+float(x["e2e_ms"]) for x in r); print(len(r)/(e-s)*1000)' "$1/requests.csv"; }
+if [ -z "${USERS:-}" ]; then
+  for u in $SWEEP; do
+    echo "capacity: round-robin at $u users" >&2
+    measure round-robin "$OUT/capacity/$u" $((u + 1000)) "$u"
+    echo "$u $(rate "$OUT/capacity/$u")" >> "$OUT/capacity/sweep.txt"
+  done
+  # The users at which round-robin's requests a second reach LOAD of its most, between the two levels around it.
+  USERS=$(python3 - "$OUT/capacity/sweep.txt" "$LOAD" <<'PY'
+import sys
+pts = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
+target = float(sys.argv[2]) * max(r for _, r in pts)
+prev = (0.0, 0.0)
+for u, r in pts:
+    if r >= target:
+        print(round(prev[0] + (target - prev[1]) * (u - prev[0]) / (r - prev[1])))
+        break
+    prev = (u, r)
+PY
+)
+fi
+echo "$USERS" > "$OUT/users.txt"
 for round in $(seq 1 "$ROUNDS"); do
   for k in 0 1 2; do
     m=${MODELS[$(( (round - 1 + k) % 3 ))]}
-    echo "round $round: $m" >&2
-    dir="$OUT/round-$round/$m"; mkdir -p "$dir/servers"
-    for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$dir/servers/$port.before"; done
-    # A seed of its own per round and model: no model finds the conversations another one just held.
-    load "chat-$m" "$dir" $((round * 10 + k)) --users "$USERS" --ramp-up 5s --duration "$DURATION" "${WORKLOAD[@]}"
-    for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$dir/servers/$port.after"; done
-    sleep 3
+    echo "round $round: $m at $USERS users" >&2
+    measure "$m" "$OUT/round-$round/$m" $((round * 10 + k)) "$USERS"
   done
 done
+OVER_USERS=$(python3 -c "print(round($USERS * $OVER))")
+for k in 0 1 2; do
+  m=${MODELS[$k]}
+  echo "over capacity: $m at $OVER_USERS users" >&2
+  measure "$m" "$OUT/over/$m" $((100 + k)) "$OVER_USERS"
+done
 
-python3 - "$OUT" "$ROUNDS" "$USERS" "$DURATION" "${SERVERS[*]}" <<'PY'
-import csv, json, math, sys
-out, rounds, users, duration, ports = sys.argv[1:]
+python3 - "$OUT" "$ROUNDS" "$USERS" "$DURATION" "${SERVERS[*]}" "$OVER_USERS" "$LOAD" <<'PY'
+import csv, json, math, os, sys
+out, rounds, users, duration, ports, over_users, load = sys.argv[1:]
 rounds, ports = int(rounds), ports.split()
 models = ("affinity", "plain", "round-robin")
 names = {"affinity": "least-busy, prefix affinity", "plain": "least-busy, no affinity", "round-robin": "round-robin"}
@@ -89,49 +130,81 @@ def pct(values, p):
     return v[min(len(v) - 1, max(0, math.ceil(p / 100 * len(v)) - 1))] if v else float("nan")
 
 def counter(path, name):
-    return sum(float(l.split()[-1]) for l in open(path) if l.startswith(name + "{"))
+    return sum(float(l.split()[-1]) for l in open(path) if l.startswith(name + "{") or l.startswith(name + " "))
 
-result = {}
-for m in models:
-    ttft, tok_s, errors, hits, queries, p90s = [], [], 0, 0.0, 0.0, []
-    for r in range(1, rounds + 1):
-        d = f"{out}/round-{r}/{m}"
-        rows = list(csv.DictReader(open(f"{d}/requests.csv")))
-        ok = [x for x in rows if x["status"] == "200"]
-        errors += len(rows) - len(ok)
-        t = [float(x["ttft_ms"]) for x in ok]
-        ttft += t
-        p90s.append(pct(t, 90))
-        summary = [s for s in json.load(open(f"{d}/report.json"))["summaries"] if s["group"] == "all"][0]
-        tok_s.append(summary["outputTokensPerS"])
-        for port in ports:
-            for name, acc in (("vllm:prefix_cache_hits_total", "h"), ("vllm:prefix_cache_queries_total", "q")):
-                delta = counter(f"{d}/servers/{port}.after", name) - counter(f"{d}/servers/{port}.before", name)
-                if acc == "h": hits += delta
-                else: queries += delta
-    result[m] = {"requests": len(ttft), "errors": errors, "ttft_p50": pct(ttft, 50), "ttft_p90": pct(ttft, 90),
-                 "ttft_p99": pct(ttft, 99), "output_tok_s": sum(tok_s) / rounds,
-                 "prefix_hit_rate": hits / queries if queries else float("nan"), "ttft_p90_per_round": p90s}
-json.dump(result, open(f"{out}/prefix.json", "w"), indent=2)
+def run(d):
+    rows = list(csv.DictReader(open(f"{d}/requests.csv")))
+    ok = [x for x in rows if x["status"] == "200"]
+    start = min(float(x["start_ms"]) for x in ok)
+    end = max(float(x["start_ms"]) + float(x["e2e_ms"]) for x in ok)
+    hits = queries = 0.0
+    for port in ports:
+        hits += counter(f"{d}/servers/{port}.after", "vllm:prefix_cache_hits_total") \
+            - counter(f"{d}/servers/{port}.before", "vllm:prefix_cache_hits_total")
+        queries += counter(f"{d}/servers/{port}.after", "vllm:prefix_cache_queries_total") \
+            - counter(f"{d}/servers/{port}.before", "vllm:prefix_cache_queries_total")
+    (b0, i0), (b1, i1) = (map(float, open(f"{d}/cpu.{w}").read().split()) for w in ("before", "after"))
+    return {"ttft": [float(x["ttft_ms"]) for x in ok], "errors": len(rows) - len(ok),
+            "req_s": len(ok) / (end - start) * 1000,
+            "tok_s": sum(int(x["output_tokens"]) for x in ok) / (end - start) * 1000,
+            "hits": hits, "queries": queries, "cpu": (b1 - b0) / ((b1 - b0) + (i1 - i0))}
+
 def f(v): return "-" if v != v else f"{v:.0f}"
+result = {"users": int(users), "over_users": int(over_users), "strategies": {}}
 lines = ["# Prefix affinity", "",
-         f"Four simulated H200 servers (profile h200, prefix caching on), {users} closed-loop users in 8-turn chat "
-         "sessions: 4 system prompts of 2,000 words shared by all, 400±50 words a turn, answers of 100±20 tokens, a "
-         f"mean pause of 1 s between turns. {rounds} rounds of {duration} per strategy, alternating on one node (one "
-         "model per strategy over the same servers). TTFT in ms, pooled over the rounds; the prefix hit rate is the "
-         "servers' own (prompt tokens found in their cache / looked up).", "",
-         "| strategy | TTFT p50 | TTFT p90 | TTFT p99 | prefix hit rate | output tok/s | requests | errors | "
-         "TTFT p90 per round |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+         "Four simulated H200 servers (profile h200, prefix caching on), closed-loop users in 16-turn sessions of a "
+         "coding assistant: 4 system prompts of 2,000 words shared by all, 800±100 words a turn, answers of 40±8 "
+         "tokens, a mean pause of 1 s between turns. One node serves the three strategies as three models over the "
+         "same servers. TTFT in ms; the prefix hit rate is the servers' own (prompt tokens found in their cache / "
+         "looked up); CPU is the whole 2-core machine's (servers, node and load generator), busy share.", ""]
+sweep = f"{out}/capacity/sweep.txt"
+if os.path.exists(sweep):
+    pts = [l.split() for l in open(sweep)]
+    cap = max(float(r) for _, r in pts)
+    result["capacity_req_s"] = cap
+    lines += ["## Capacity: round-robin at rising users", "",
+              "| users | requests/s | TTFT p50 | TTFT p90 | CPU |", "|---:|---:|---:|---:|---:|"]
+    for u, _ in pts:
+        r = run(f"{out}/capacity/{u}")
+        lines.append(f"| {u} | {r['req_s']:.1f} | {f(pct(r['ttft'], 50))} | {f(pct(r['ttft'], 90))} | "
+                     f"{100 * r['cpu']:.0f} % |")
+    lines += ["", f"Capacity: {cap:.1f} requests/s (round-robin's most). {float(load):.0%} of it: {users} users.", ""]
+lines += [f"## At {users} users ({float(load):.0%} of round-robin's capacity), {rounds} rounds of {duration} each, "
+          "alternating", "",
+          "| strategy | TTFT p50 | TTFT p90 | TTFT p99 | prefix hit rate | requests/s | output tok/s | errors | CPU | "
+          "TTFT p90 per round |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 for m in models:
-    r = result[m]
-    lines.append(f"| {names[m]} | {f(r['ttft_p50'])} | {f(r['ttft_p90'])} | {f(r['ttft_p99'])} | "
-                 f"{100 * r['prefix_hit_rate']:.0f} % | {f(r['output_tok_s'])} | {r['requests']} | {r['errors']} | "
-                 + " / ".join(f(x) for x in r["ttft_p90_per_round"]) + " |")
-a, p, rr = (result[m]["ttft_p90"] for m in models)
-lines += ["", f"TTFT p90 with affinity: {a / rr:.2f} of round-robin's, {a / p:.2f} of least-busy without "
-          "(the goal: at most 0.5 of each), output throughput "
-          f"{result['affinity']['output_tok_s'] / max(result['plain']['output_tok_s'], result['round-robin']['output_tok_s']):.2f} "
-          "of the better other."]
+    rs = [run(f"{out}/round-{r}/{m}") for r in range(1, rounds + 1)]
+    ttft = [t for r in rs for t in r["ttft"]]
+    agg = {"ttft_p50": pct(ttft, 50), "ttft_p90": pct(ttft, 90), "ttft_p99": pct(ttft, 99),
+           "prefix_hit_rate": sum(r["hits"] for r in rs) / sum(r["queries"] for r in rs),
+           "req_s": sum(r["req_s"] for r in rs) / rounds, "output_tok_s": sum(r["tok_s"] for r in rs) / rounds,
+           "errors": sum(r["errors"] for r in rs), "requests": len(ttft), "cpu": sum(r["cpu"] for r in rs) / rounds,
+           "ttft_p90_per_round": [pct(r["ttft"], 90) for r in rs]}
+    result["strategies"][m] = agg
+    lines.append(f"| {names[m]} | {f(agg['ttft_p50'])} | {f(agg['ttft_p90'])} | {f(agg['ttft_p99'])} | "
+                 f"{100 * agg['prefix_hit_rate']:.0f} % | {agg['req_s']:.1f} | {f(agg['output_tok_s'])} | "
+                 f"{agg['errors']} | {100 * agg['cpu']:.0f} % | " + " / ".join(f(x) for x in agg["ttft_p90_per_round"])
+                 + " |")
+st = result["strategies"]
+a, p, rr = (st[m]["ttft_p90"] for m in models)
+lines += ["", f"TTFT p90 with affinity: **{a / rr:.2f}** of round-robin's, **{a / p:.2f}** of least-busy without "
+          "(the goal: at most 0.5 of each); output throughput "
+          f"{st['affinity']['output_tok_s'] / max(st['plain']['output_tok_s'], st['round-robin']['output_tok_s']):.2f} "
+          "of the better other.", "",
+          f"## Beyond capacity: one round of each at {over_users} users", "",
+          "| strategy | TTFT p50 | TTFT p90 | TTFT p99 | prefix hit rate | requests/s | errors | CPU |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+result["over"] = {}
+for m in models:
+    r = run(f"{out}/over/{m}")
+    result["over"][m] = {"ttft_p50": pct(r["ttft"], 50), "ttft_p90": pct(r["ttft"], 90),
+                         "ttft_p99": pct(r["ttft"], 99), "prefix_hit_rate": r["hits"] / r["queries"],
+                         "req_s": r["req_s"], "errors": r["errors"], "cpu": r["cpu"]}
+    o = result["over"][m]
+    lines.append(f"| {names[m]} | {f(o['ttft_p50'])} | {f(o['ttft_p90'])} | {f(o['ttft_p99'])} | "
+                 f"{100 * o['prefix_hit_rate']:.0f} % | {o['req_s']:.1f} | {o['errors']} | {100 * o['cpu']:.0f} % |")
+json.dump(result, open(f"{out}/prefix.json", "w"), indent=2)
 open(f"{out}/prefix.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
