@@ -1,6 +1,7 @@
 package org.aiguillage.node;
 
 import java.nio.file.Path;
+import org.aiguillage.protocol.CommonPool;
 import org.aiguillage.protocol.config.ConfigException;
 
 /**
@@ -12,7 +13,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    useACommonPoolOnSmallMachines();
+    CommonPool.atLeastTwoThreads();
     try {
       if (AdminCli.handles(args)) {
         System.exit(new AdminCli(System.getenv(), System.out, System.err).run(args));
@@ -36,18 +37,6 @@ public final class Main {
     } catch (IllegalStateException e) {
       System.err.println("cannot start: " + e.getMessage());
       System.exit(1);
-    }
-  }
-
-  /**
-   * Pekko's javadsl futures run every callback as an async step on the JDK's common pool, which has one thread
-   * per core but one: on a 2-core machine that is one, and the JDK then starts a new thread for every step (a few
-   * per request). Two threads at least, unless the operator said otherwise; it must be set before the pool exists.
-   */
-  private static void useACommonPoolOnSmallMachines() {
-    String property = "java.util.concurrent.ForkJoinPool.common.parallelism";
-    if (System.getProperty(property) == null) {
-      System.setProperty(property, Integer.toString(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
     }
   }
 }

@@ -32,6 +32,7 @@ import org.aiguillage.loadtest.sim.SimulatorProfile;
 import org.aiguillage.loadtest.sim.Task;
 import org.aiguillage.loadtest.sim.VirtualBench;
 import org.aiguillage.loadtest.sim.VllmSimulator;
+import org.aiguillage.protocol.CommonPool;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -53,20 +54,8 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    useACommonPoolOnSmallMachines();
+    CommonPool.atLeastTwoThreads();
     System.exit(execute(args));
-  }
-
-  /**
-   * As the node's Main: Pekko's javadsl futures run their callbacks as async steps on the JDK's common pool, which
-   * on a 2-core machine has one thread, and the JDK then starts a new thread for every step. The simulator started 16
-   * threads a second at 60 users of multi-turn chat (JFR) on the machines the benchmarks run on.
-   */
-  private static void useACommonPoolOnSmallMachines() {
-    String property = "java.util.concurrent.ForkJoinPool.common.parallelism";
-    if (System.getProperty(property) == null) {
-      System.setProperty(property, Integer.toString(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
-    }
   }
 
   /** The command line, for {@link #execute} and for tests that parse without running. */
@@ -503,6 +492,4 @@ public final class Main {
     Runtime.getRuntime().addShutdownHook(new Thread(sim::close));
     new CountDownLatch(1).await();
   }
-
-
 }
