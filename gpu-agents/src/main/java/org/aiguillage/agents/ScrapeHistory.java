@@ -16,6 +16,14 @@ package org.aiguillage.agents;
  * (a burst waits a step or two; that call waits for a running request to end); any scrape showing more running than
  * a learned limit raises it (a wrong limit is corrected as soon as the server runs more).
  *
+ * <p>A queue teaches a limit only when it is a queue for slots: the server runs as many as it ran at most lately (a
+ * {@code --max-num-seqs} reached), or its KV cache is {@link #KV_FULL} (no room for another prompt). A server busy
+ * prefilling long prompts also queues, while each step's token budget goes to the prompts it runs (vLLM admits a
+ * request only with budget left), at whatever running count those prompts leave; a limit learnt there (measured: 16
+ * on simulated H200s allowing 1,024, after 40 s of round-robin past capacity with 10,000-token conversations) would
+ * outlive the overload, count the server full at 16 calls for minutes, and send conversations away from the server
+ * holding their history. That queue is the prefills', which least-busy already counts call by call.
+ *
  * <p>A limit is forgotten {@link #MEMORY_MILLIS} after the last scrapes that confirmed it, so that one set by long
  * prompts does not outlive them for long. The memory is long on purpose: a router that uses the limit well keeps
  * the server from queueing, and learning it again costs a burst of requests queued inside the server (seconds of
@@ -35,6 +43,8 @@ final class ScrapeHistory {
 
   static final long MEMORY_MILLIS = 300_000;
   static final int CONFIRMATIONS = 3;
+  /** KV-cache use at which a server's queue is one for room in its cache. */
+  static final double KV_FULL = 0.9;
 
   private int batchLimit = -1;
   private long confirmedMillis;
@@ -43,6 +53,9 @@ final class ScrapeHistory {
   private int otherCalls;
   private int waitingNow = -1;
   private int waitingBefore = -1;
+  /** The most the server ran lately, and when it was last seen running that many. */
+  private int peakRunning;
+  private long peakMillis;
 
   /**
    * A scrape answered with {@code load} while this agent had {@code ownCalls} calls open; {@code stalled}: one of
@@ -61,7 +74,12 @@ final class ScrapeHistory {
     if (batchLimit > 0 && running > batchLimit) {
       batchLimit = running;
     }
-    if (waiting > 0 && running > 0) {
+    if (running >= peakRunning || nowMillis - peakMillis > MEMORY_MILLIS) {
+      peakRunning = running;
+      peakMillis = nowMillis;
+    }
+    boolean forSlots = running == peakRunning || load.kvCacheUsage() >= KV_FULL;
+    if (waiting > 0 && running > 0 && forSlots) {
       streak = running == candidate ? streak + 1 : 1;
       candidate = running;
       if (streak >= CONFIRMATIONS || stalled) {
@@ -90,6 +108,7 @@ final class ScrapeHistory {
     candidate = -1;
     streak = 0;
     otherCalls = 0;
+    peakRunning = 0;
   }
 
   int batchLimit() {

@@ -41,6 +41,27 @@ class ScrapeHistoryTest {
   }
 
   @Test
+  void aServerQueueingLongPromptsBelowWhatItRanLatelyTeachesNoLimit() {
+    // Past capacity with 10,000-token prompts: each step's budget goes to the prompts it runs, the rest wait, at
+    // whatever running count those prompts leave; calls of ours wait long for their first token.
+    int[][] seen = {{30, 4}, {16, 9}, {16, 11}, {16, 8}, {22, 6}, {19, 12}};
+    long now = 0;
+    for (int[] s : seen) {
+      scrapes.observe(new ServerLoad(s[0], s[1], 0.3), s[0] + s[1], true, now += 500);
+    }
+    assertEquals(30, scrapes.batchLimit(), "learnt at the most it ran, not below");
+
+    ScrapeHistory fresh = new ScrapeHistory();
+    fresh.observe(new ServerLoad(30, 0, 0.3), 30, false, 0);
+    for (int i = 1; i <= ScrapeHistory.CONFIRMATIONS; i++) {
+      fresh.observe(new ServerLoad(16, 9, 0.3), 25, true, i * 500L);
+    }
+    assertEquals(-1, fresh.batchLimit(), "16 is not a ceiling for a server that ran 30");
+    fresh.observe(new ServerLoad(16, 9, 0.95), 25, true, 2_500);
+    assertEquals(16, fresh.batchLimit(), "with its KV cache full, it is");
+  }
+
+  @Test
   void aLearnedLimitRisesWhenTheServerRunsMoreAndIsForgottenWhenNotSeenAgain() {
     for (int i = 0; i < ScrapeHistory.CONFIRMATIONS; i++) {
       scrapes.observe(new ServerLoad(16, 5, 0.4), 21, false, i * 500L);
