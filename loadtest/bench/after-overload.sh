@@ -6,45 +6,12 @@
 # and the node's view of its servers (learnt batch limits) every 2 s to OUT/PHASE.limits.
 #
 #   PHASES="fresh over after1" loadtest/bench/after-overload.sh
-#   OUT=... DURATION=40s USERS=67 OVERLOAD=130 NODE_JAR=... NODE_OPTS=...
+#   OUT=... DURATION=40s USERS=67 OVERLOAD=130 SIM_OPTS=... NODE_OPTS=... (see prefix-fleet.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-SERVERS=(18701 18702 18703 18704); NODE_PORT=18780
-MODELS=(affinity plain round-robin)
 OUT=${OUT:-loadtest/reports/after-overload}; DURATION=${DURATION:-40s}; USERS=${USERS:-67}; OVERLOAD=${OVERLOAD:-130}
-work=$(mktemp -d); PIDS=""
-cleanup() { kill $PIDS 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-rm -rf "$OUT"; mkdir -p "$OUT"
-for port in "${SERVERS[@]}"; do
-  java -Xmx256m -jar loadtest/target/loadtest.jar simulate --port "$port" --model served --profile h200 > "$work/sim-$port.log" 2>&1 &
-  PIDS="$PIDS $!"; SIMPIDS="${SIMPIDS:-} $!"
-done
-{
-  echo "http: { host: 127.0.0.1, port: $NODE_PORT }"
-  echo "persistence: { url: \"jdbc:h2:file:$work/data\" }"
-  echo "admin: { token: adm }"
-  echo "tokens: [ { token: sk-bench, name: bench, organization: univ-c, threshold: 10000 } ]"
-  echo "models:"
-  for m in "${MODELS[@]}"; do
-    strategy=least-busy; affinity=true
-    [ "$m" = plain ] && affinity=false
-    [ "$m" = round-robin ] && strategy=round-robin && affinity=false
-    echo "  - name: chat-$m"
-    echo "    model: served"
-    echo "    routing_strategy: $strategy"
-    echo "    prefix_affinity: $affinity"
-    echo "    vllm_servers:"
-    for port in "${SERVERS[@]}"; do
-      echo "      - { url: http://127.0.0.1:$port, organization: univ-a, max_parallel_requests: 256 }"
-    done
-  done
-} > "$work/aiguillage.yaml"
-java ${NODE_OPTS:-} -jar ${NODE_JAR:-cluster-node/target/aiguillage.jar} --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
-PIDS="$PIDS $!"; NODEPID=$!
-for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$NODE_PORT/health" >/dev/null && break; sleep 0.5; done
-load() { java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model "$1" --key sk-bench --out "$2" --seed "$3" --quiet "${@:4}" > /dev/null; }
-WORKLOAD=(--turns 16 --system-prompts 4 --system-tokens 2000 --input-tokens 800 --input-spread 100 --max-tokens 40 --output-spread 8 --think-time 1s)
+# shellcheck source=prefix-fleet.sh
+source loadtest/bench/prefix-fleet.sh
 limits() { curl -s -H "Authorization: Bearer adm" "http://127.0.0.1:$NODE_PORT/admin/models" | python3 -c '
 import json,sys,time
 d=json.load(sys.stdin)
@@ -57,7 +24,7 @@ def walk(o):
 for m in walk(d):
   print(time.strftime("%H:%M:%S"), [ {k:v for k,v in s.items() if k in ("batch_limit","batchLimit","in_flight","inFlight","running","waiting","state")} for s in m["servers"]])
 ' 2>&1 | head -3; }
-cpu() { i=0; for p in $SIMPIDS; do i=$((i+1)); echo "sim$i $(awk '{print $14+$15}' /proc/$p/stat)"; done; echo "node $(awk '{print $14+$15}' /proc/$NODEPID/stat)"; echo "all $(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)"; }
+cpu() { i=0; for p in $SIM_PIDS; do i=$((i+1)); echo "sim$i $(awk '{print $14+$15}' /proc/$p/stat)"; done; echo "node $(awk '{print $14+$15}' /proc/$NODE_PID/stat)"; echo "all $(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)"; }
 balance() { python3 - "$OUT" "$1" <<'PY'
 import sys,re
 def read(f):
@@ -75,10 +42,7 @@ print("hit %.1f%% per server %s"%(100*h/q, "/".join(per)))
 PY
 }
 poll() { while sleep 2; do limits; done; }
-for m in "${MODELS[@]}"; do
-  load "chat-$m" "$work/warm-$m" 1 --users 32 --duration 5s --input-tokens 10 --max-tokens 4
-  load "chat-$m" "$work/warm-turns-$m" 2 --users 40 --ramp-up 5s --duration 30s "${WORKLOAD[@]}"
-done
+warm_up
 p90() { python3 -c 'import csv,sys; r=sorted(float(x["ttft_ms"]) for x in csv.DictReader(open(sys.argv[1])) if x["status"]=="200"); n=len(r); print("n=%d p50=%.0f p90=%.0f p99=%.0f"%(n,r[n//2],r[int(n*0.9)],r[int(n*0.99)]))' "$1/requests.csv"; }
 affinity_phase() { # phase seed
   cpu > "$OUT/$1.cpu.before"

@@ -21,47 +21,8 @@ SWEEP=${SWEEP:-40 60 80 100 130}
 LOAD=${LOAD:-0.8}
 OVER=${OVER:-1.3}
 OUT=${OUT:-loadtest/reports/prefix}
-SERVERS=(18701 18702 18703 18704); NODE_PORT=18780
-MODELS=(affinity plain round-robin)
-
-[ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
-work=$(mktemp -d)
-PIDS=""
-cleanup() { kill $PIDS 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-rm -rf "$OUT"; mkdir -p "$OUT"
-for port in "${SERVERS[@]}"; do
-  java -Xmx256m -jar loadtest/target/loadtest.jar simulate --port "$port" --model served --profile h200 \
-    > "$work/sim-$port.log" 2>&1 &
-  PIDS="$PIDS $!"
-done
-{
-  echo "http: { host: 127.0.0.1, port: $NODE_PORT }"
-  echo "persistence: { url: \"jdbc:h2:file:$work/data\" }"
-  echo "tokens: [ { token: sk-bench, name: bench, organization: univ-c, threshold: 10000 } ]"
-  echo "models:"
-  for m in "${MODELS[@]}"; do
-    strategy=least-busy; affinity=true
-    [ "$m" = plain ] && affinity=false
-    [ "$m" = round-robin ] && strategy=round-robin && affinity=false
-    echo "  - name: chat-$m"
-    echo "    model: served"
-    echo "    routing_strategy: $strategy"
-    echo "    prefix_affinity: $affinity"
-    echo "    vllm_servers:"
-    for port in "${SERVERS[@]}"; do
-      echo "      - { url: http://127.0.0.1:$port, organization: univ-a, max_parallel_requests: 256 }"
-    done
-  done
-} > "$work/aiguillage.yaml"
-java -jar cluster-node/target/aiguillage.jar --config "$work/aiguillage.yaml" > "$work/node.log" 2>&1 &
-PIDS="$PIDS $!"
-for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$NODE_PORT/health" >/dev/null && break; sleep 0.5; done
-
-load() { # model out seed [extra options]
-  java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model "$1" --key sk-bench \
-    --out "$2" --seed "$3" --quiet "${@:4}" > /dev/null
-}
+# shellcheck source=prefix-fleet.sh
+source loadtest/bench/prefix-fleet.sh
 cpu() { awk '/^cpu /{print $2+$3+$4, $5}' /proc/stat; }
 measure() { # model dir seed users
   mkdir -p "$2/servers"
@@ -73,14 +34,7 @@ measure() { # model dir seed users
   for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$2/servers/$port.after"; done
   sleep 3
 }
-WORKLOAD=(--turns 16 --system-prompts 4 --system-tokens 2000 --input-tokens 800 --input-spread 100 --max-tokens 40
-  --output-spread 8 --think-time 1s)
-# Warm the node through every model, short requests first, then the measured workload itself for 30 s: a first
-# round measured on a node still compiling its hot paths came out three times slower whichever model it was.
-for m in "${MODELS[@]}"; do
-  load "chat-$m" "$work/warm-$m" 1 --users 32 --duration 5s --input-tokens 10 --max-tokens 4
-  load "chat-$m" "$work/warm-turns-$m" 2 --users 40 --ramp-up 5s --duration 30s "${WORKLOAD[@]}"
-done
+warm_up
 rate() { python3 -c 'import csv,sys; r=[x for x in csv.DictReader(open(sys.argv[1])) if x["status"]=="200"]
 s=min(float(x["start_ms"]) for x in r); e=max(float(x["start_ms"])+float(x["e2e_ms"]) for x in r); print(len(r)/(e-s)*1000)' "$1/requests.csv"; }
 if [ -z "${USERS:-}" ]; then
