@@ -12,48 +12,40 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-loadtest/reports/after-overload}; DURATION=${DURATION:-40s}; USERS=${USERS:-67}; OVERLOAD=${OVERLOAD:-130}
 # shellcheck source=prefix-fleet.sh
 source loadtest/bench/prefix-fleet.sh
-limits() { curl -s -H "Authorization: Bearer adm" "http://127.0.0.1:$NODE_PORT/admin/models" | python3 -c '
-import json,sys,time
-d=json.load(sys.stdin)
-def walk(o):
-  if isinstance(o,dict):
-    if o.get("name")=="chat-affinity" and "servers" in o: yield o
-    for v in o.values(): yield from walk(v)
-  elif isinstance(o,list):
-    for v in o: yield from walk(v)
-for m in walk(d):
-  print(time.strftime("%H:%M:%S"), [ {k:v for k,v in s.items() if k in ("batch_limit","batchLimit","in_flight","inFlight","running","waiting","state")} for s in m["servers"]])
-' 2>&1 | head -3; }
+limits() { # the node's view of chat-affinity's servers, a line
+  curl -s -H "Authorization: Bearer adm" "http://127.0.0.1:$NODE_PORT/admin/models" | python3 -c '
+import json, sys, time
+for m in json.load(sys.stdin)["data"]:
+    if m["name"] == "chat-affinity":
+        print(time.strftime("%H:%M:%S"), [{k: v for k, v in s.items()
+              if k in ("state", "in_flight", "running", "waiting", "batch_limit")} for s in m["servers"]])'
+}
 cpu() { i=0; for p in $SIM_PIDS; do i=$((i+1)); echo "sim$i $(awk '{print $14+$15}' /proc/$p/stat)"; done; echo "node $(awk '{print $14+$15}' /proc/$NODE_PID/stat)"; echo "all $(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)"; }
-balance() { python3 - "$OUT" "$1" <<'PY'
-import sys,re
-def read(f):
-    v={}
-    for l in open(f):
-        m=re.match(r'(vllm:prefix_cache_(hits|queries)_total)\{[^}]*\} ([0-9.e+]+)',l)
-        if m: v[m.group(1)]=v.get(m.group(1),0)+float(m.group(3))
-    return v
-h=q=0; per=[]
-for p in ["18701","18702","18703","18704"]:
-    a=read(f"{sys.argv[1]}/{sys.argv[2]}.{p}.after"); b=read(f"{sys.argv[1]}/{sys.argv[2]}.{p}.before")
-    dh=a["vllm:prefix_cache_hits_total"]-b["vllm:prefix_cache_hits_total"]; dq=a["vllm:prefix_cache_queries_total"]-b["vllm:prefix_cache_queries_total"]
-    h+=dh;q+=dq; per.append("%.0fk"%(dq/1000))
-print("hit %.1f%% per server %s"%(100*h/q, "/".join(per)))
+balance() { # dir: the servers' prefix hit rate over the phase, and the prompt tokens each looked up
+  python3 - "$1/servers" "${SERVERS[@]}" <<'PY'
+import sys
+def counter(path, name):
+    return sum(float(l.split()[-1]) for l in open(path) if l.startswith(name + "{") or l.startswith(name + " "))
+def grown(port, name):
+    return counter(f"{sys.argv[1]}/{port}.after", name) - counter(f"{sys.argv[1]}/{port}.before", name)
+queries = [grown(p, "vllm:prefix_cache_queries_total") for p in sys.argv[2:]]
+hits = sum(grown(p, "vllm:prefix_cache_hits_total") for p in sys.argv[2:])
+print("hit %.1f%% per server %s" % (100 * hits / sum(queries), "/".join("%.0fk" % (q / 1000) for q in queries)))
 PY
 }
 poll() { while sleep 2; do limits; done; }
 warm_up
-p90() { python3 -c 'import csv,sys; r=sorted(float(x["ttft_ms"]) for x in csv.DictReader(open(sys.argv[1])) if x["status"]=="200"); n=len(r); print("n=%d p50=%.0f p90=%.0f p99=%.0f"%(n,r[n//2],r[int(n*0.9)],r[int(n*0.99)]))' "$1/requests.csv"; }
+ttft_summary() { python3 -c 'import csv,sys; r=sorted(float(x["ttft_ms"]) for x in csv.DictReader(open(sys.argv[1])) if x["status"]=="200"); n=len(r); print("n=%d p50=%.0f p90=%.0f p99=%.0f"%(n,r[n//2],r[int(n*0.9)],r[int(n*0.99)]))' "$1/requests.csv"; }
 affinity_phase() { # phase seed
   cpu > "$OUT/$1.cpu.before"
-  for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$OUT/$1.$port.before"; done
+  servers_metrics "$OUT/$1" before
   poll > "$OUT/$1.limits" &
   local poller=$!
   load chat-affinity "$OUT/$1" "$2" --users "$USERS" --ramp-up 5s --duration "$DURATION" "${WORKLOAD[@]}"
   kill $poller
-  for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$OUT/$1.$port.after"; done
+  servers_metrics "$OUT/$1" after
   cpu > "$OUT/$1.cpu.after"
-  echo "$1: $(p90 "$OUT/$1") $(balance "$1") cpu $(cpu_used "$1")"
+  echo "$1: $(ttft_summary "$OUT/$1") $(balance "$OUT/$1") cpu $(cpu_used "$1")"
 }
 cpu_used() { python3 - "$OUT/$1.cpu.before" "$OUT/$1.cpu.after" <<'PY'
 import sys
@@ -66,7 +58,7 @@ for phase in ${PHASES:-fresh over after1 after2}; do
   seed=$((seed + 1))
   if [ "$phase" = over ]; then
     load chat-round-robin "$OUT/over" "$seed" --users "$OVERLOAD" --ramp-up 5s --duration "$DURATION" "${WORKLOAD[@]}"
-    echo "over: $(p90 "$OUT/over")"
+    echo "over: $(ttft_summary "$OUT/over")"
   else
     affinity_phase "$phase" "$seed"
   fi

@@ -2,7 +2,7 @@
 # the very fleet the benchmark measures. Four simulated H200 servers (prefix caching on) and one node serving three
 # models over them, one per strategy: chat-affinity (least-busy with prefix affinity), chat-plain (least-busy
 # without), chat-round-robin; admin token "adm". Expects OUT; SIM_OPTS and NODE_OPTS are added to the servers' and
-# the node's java command lines (say, -Xlog:gc:file=...). Defines load, WORKLOAD and warm_up.
+# the node's java command lines (say, -Xlog:gc:file=...). Defines load, servers_metrics, WORKLOAD and warm_up.
 SERVERS=(18701 18702 18703 18704); NODE_PORT=18780
 MODELS=(affinity plain round-robin)
 
@@ -46,6 +46,10 @@ for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$NODE_PORT/health" >/dev/nul
 load() { # model out seed [extra options]
   java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model "$1" --key sk-bench \
     --out "$2" --seed "$3" --quiet "${@:4}" > /dev/null
+}
+servers_metrics() { # dir before|after: every server's /metrics to DIR/servers/PORT.WHEN
+  mkdir -p "$1/servers"
+  for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$1/servers/$port.$2"; done
 }
 WORKLOAD=(--turns 16 --system-prompts 4 --system-tokens 2000 --input-tokens 800 --input-spread 100 --max-tokens 40
   --output-spread 8 --think-time 1s)

@@ -25,13 +25,12 @@ OUT=${OUT:-loadtest/reports/prefix}
 source loadtest/bench/prefix-fleet.sh
 cpu() { awk '/^cpu /{print $2+$3+$4, $5}' /proc/stat; }
 measure() { # model dir seed users
-  mkdir -p "$2/servers"
-  for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$2/servers/$port.before"; done
+  servers_metrics "$2" before
   cpu > "$2/cpu.before"
   # A seed of its own per round and model: no model finds the conversations another one just held.
   load "chat-$1" "$2" "$3" --users "$4" --ramp-up 5s --duration "$DURATION" "${WORKLOAD[@]}"
   cpu > "$2/cpu.after"
-  for port in "${SERVERS[@]}"; do curl -sf "http://127.0.0.1:$port/metrics" > "$2/servers/$port.after"; done
+  servers_metrics "$2" after
   sleep 3
 }
 warm_up

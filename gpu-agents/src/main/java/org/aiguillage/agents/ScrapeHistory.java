@@ -78,8 +78,8 @@ final class ScrapeHistory {
       peakRunning = running;
       peakMillis = nowMillis;
     }
-    boolean forSlots = running == peakRunning || load.kvCacheUsage() >= KV_FULL;
-    if (waiting > 0 && running > 0 && forSlots) {
+    boolean queueIsForSlots = running == peakRunning || load.kvCacheUsage() >= KV_FULL;
+    if (waiting > 0 && running > 0 && queueIsForSlots) {
       streak = running == candidate ? streak + 1 : 1;
       candidate = running;
       if (streak >= CONFIRMATIONS || stalled) {
