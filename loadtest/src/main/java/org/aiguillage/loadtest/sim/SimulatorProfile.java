@@ -93,9 +93,10 @@ public record SimulatorProfile(
    */
   public static SimulatorProfile steady(double itlMs) {
     // The first token about 20 ms after the call at any step time up to 10 ms (overhead, then one step), 10 ms of
-    // overhead beyond.
-    return new SimulatorProfile(1024, 10_000_000, 32_768, 8192, Math.max(10, 20 - itlMs), itlMs, 0, itlMs, itlMs, 1,
-        0, 256, 0, 0, 0, true);
+    // overhead beyond. No step budget worth the name (16M tokens): with 8,192, five thousand open streams left room
+    // for 30 new prompts a step, and arrivals waited tens of seconds for it.
+    return new SimulatorProfile(1024, 10_000_000, 32_768, 1 << 24, Math.max(10, 20 - itlMs), itlMs, 0, itlMs, itlMs,
+        1, 0, 256, 0, 0, 0, true);
   }
 
   /** The profile a name gives on the command line. */

@@ -86,7 +86,8 @@ public final class VllmSimulator implements AutoCloseable {
         pekko.stdout-loglevel = WARNING
         pekko.http.server.idle-timeout = 10 minutes
         pekko.http.server.request-timeout = infinite
-        pekko.http.server.max-connections = 4096
+        # uvicorn (vLLM's server) caps no connections: tens of thousands of open streams are the file descriptors'
+        pekko.http.server.max-connections = 65536
         # uvicorn's (vLLM's server) listen backlog: a thousand users connecting at once are not dropped SYNs
         pekko.http.server.backlog = 2048
         pekko.http.server.socket-options.tcp-no-delay = on
