@@ -1,19 +1,16 @@
 package org.aiguillage.loadtest.run;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -31,7 +28,12 @@ public final class LoadClient {
       + "students and researchers can ask models questions about physics chemistry history law and code while "
       + "every request waits its turn by priority").split(" ");
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  /**
+   * Its callbacks run where the connection read the bytes (its selector thread): nothing in them blocks, and a hand-off
+   * to a pool for each event would cost what it measures.
+   */
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
+      .executor(Runnable::run).build();
   private final List<URI> uris;
   private final AtomicInteger next = new AtomicInteger();
   private final String model;
@@ -101,59 +103,102 @@ public final class LoadClient {
   private RequestRecord send(KeyClass keyClass, int concurrency, String body, long runStartNanos, Duration timeout) {
     long start = System.nanoTime();
     long sentEpochMicros = CallTimings.nowMicros();
-    String responseId = "";
-    List<Double> chunks = new ArrayList<>();
+    Answer answer = new Answer(runStartNanos);
     int status = 0;
-    int promptTokens = 0;
-    int outputTokens = -1;
     String error = "";
     try {
-      HttpResponse<InputStream> response = connect(keyClass, body, timeout);
-      status = response.statusCode();
-      try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
-        if (status != 200) {
-          error = firstLine(reader);
-        } else {
-          for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-            if (!line.startsWith("data:")) {
-              continue;
-            }
-            if (line.contains("[DONE]")) {
-              // Read to the end of the body, as SDK clients do, so that the connection is kept alive.
-              while (reader.readLine() != null) {
-                // nothing after [DONE] but the stream's end
-              }
-              break;
-            }
-            if (responseId.isEmpty()) {
-              responseId = idOf(line);
-            }
-            if (carriesOutput(line)) {
-              chunks.add(ms(System.nanoTime(), runStartNanos));
-            }
-            if (line.contains("\"usage\":{") || line.contains("\"usage\": {")) {
-              outputTokens = group(COMPLETION_TOKENS, line, outputTokens);
-              promptTokens = group(PROMPT_TOKENS, line, promptTokens);
-            }
-            if (line.contains("\"error\"")) {
-              error = "stream ended with an error event";
-            }
-          }
-        }
-      }
+      status = connect(keyClass, body, timeout, answer).statusCode();
+      error = answer.error;
     } catch (IOException e) {
       error = e.getClass().getSimpleName() + ": " + e.getMessage();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       error = "interrupted";
     }
+    List<Double> chunks = answer.chunks;
     if (status == 200 && chunks.isEmpty() && error.isEmpty()) {
       error = "no output";
     }
     double end = ms(System.nanoTime(), runStartNanos);
     return new RequestRecord(keyClass.label(), concurrency, ms(start, runStartNanos),
-        chunks.isEmpty() ? -1 : chunks.get(0), end, chunks, promptTokens,
-        outputTokens >= 0 ? outputTokens : chunks.size(), status, error, responseId, sentEpochMicros);
+        chunks.isEmpty() ? -1 : chunks.get(0), end, chunks, answer.promptTokens,
+        answer.outputTokens >= 0 ? answer.outputTokens : chunks.size(), status, error, answer.responseId,
+        sentEpochMicros);
+  }
+
+  /**
+   * An answer's lines as the client's connection reads them: on its selector thread, which times each chunk as it
+   * arrives, where a thread per user woken for each event would add its own wake-up to every figure (and, with a
+   * thousand users, take a core of the machine it measures). The user's thread wakes once, when the answer ended;
+   * what this wrote is visible to it then (the response's future completes after {@link #onComplete}).
+   */
+  private static final class Answer implements Flow.Subscriber<String> {
+    private final long runStartNanos;
+    final List<Double> chunks = new ArrayList<>();
+    String responseId = "";
+    String error = "";
+    int promptTokens;
+    int outputTokens = -1;
+    private boolean ok;
+    private boolean done;
+
+    Answer(long runStartNanos) {
+      this.runStartNanos = runStartNanos;
+    }
+
+    /** How its body is read: its lines here, whatever its status (an error's first line is kept). */
+    HttpResponse.BodySubscriber<Void> reading(HttpResponse.ResponseInfo info) {
+      ok = info.statusCode() == 200;
+      return HttpResponse.BodySubscribers.fromLineSubscriber(this);
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription subscription) {
+      // Read to the end of the body, as SDK clients do, so that the connection is kept alive.
+      subscription.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(String line) {
+      if (!ok) {
+        if (error.isEmpty() && !line.isEmpty()) {
+          error = line.length() > 300 ? line.substring(0, 300) : line;
+        }
+        return;
+      }
+      if (done || !line.startsWith("data:")) {
+        return;
+      }
+      if (line.contains("[DONE]")) {
+        done = true; // nothing after it but the stream's end
+        return;
+      }
+      if (responseId.isEmpty()) {
+        responseId = idOf(line);
+      }
+      if (carriesOutput(line)) {
+        chunks.add(ms(System.nanoTime(), runStartNanos));
+      }
+      if (line.contains("\"usage\":{") || line.contains("\"usage\": {")) {
+        outputTokens = group(COMPLETION_TOKENS, line, outputTokens);
+        promptTokens = group(PROMPT_TOKENS, line, promptTokens);
+      }
+      if (line.contains("\"error\"")) {
+        error = "stream ended with an error event";
+      }
+    }
+
+    @Override
+    public void onError(Throwable failure) {
+      if (error.isEmpty()) {
+        error = failure.getClass().getSimpleName() + ": " + failure.getMessage();
+      }
+    }
+
+    @Override
+    public void onComplete() {
+      // the answer's end: the response's future completes next
+    }
   }
 
   /** The {@code "id"} of a chunk, or "" when the line has none. */
@@ -167,7 +212,7 @@ public final class LoadClient {
   }
 
   /** Sends to the next endpoint in turn; one that refuses the connection (it is down) passes to the next. */
-  private HttpResponse<InputStream> connect(KeyClass keyClass, String body, Duration timeout)
+  private HttpResponse<Void> connect(KeyClass keyClass, String body, Duration timeout, Answer answer)
       throws IOException, InterruptedException {
     int first = Math.floorMod(next.getAndIncrement(), uris.size());
     for (int i = 0; ; i++) {
@@ -175,7 +220,7 @@ public final class LoadClient {
       try {
         return http.send(HttpRequest.newBuilder(uri).timeout(timeout)
             .header("Authorization", "Bearer " + keyClass.key()).header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), answer::reading);
       } catch (java.net.ConnectException e) {
         if (i + 1 >= uris.size()) {
           throw e;
@@ -198,11 +243,6 @@ public final class LoadClient {
   private static int group(Pattern p, String line, int otherwise) {
     Matcher m = p.matcher(line);
     return m.find() ? Integer.parseInt(m.group(1)) : otherwise;
-  }
-
-  private static String firstLine(BufferedReader reader) throws IOException {
-    String line = reader.readLine();
-    return line == null ? "" : line.length() > 300 ? line.substring(0, 300) : line;
   }
 
   private static double ms(long nanos, long origin) {
