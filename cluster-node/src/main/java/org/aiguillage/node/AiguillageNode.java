@@ -111,7 +111,8 @@ public final class AiguillageNode implements AutoCloseable {
     database.createSchema();
     // System properties (-Dpekko.cluster...) win over everything: operators tune Pekko without a rebuild.
     Config pekko = ConfigFactory.defaultOverrides().withFallback(overrides)
-        .withFallback(ClusterConfig.of(config)).withFallback(database.pekkoConfig())
+        .withFallback(ClusterConfig.of(config)).withFallback(EdgeLimits.pekkoConfig(config))
+        .withFallback(database.pekkoConfig())
         .withFallback(ConfigFactory.parseResources("aiguillage.conf"))
         .withFallback(ConfigFactory.defaultReference()).resolve();
     UsageLedger ledger = new UsageLedger(database);
@@ -198,6 +199,8 @@ public final class AiguillageNode implements AutoCloseable {
                 cause -> "The dispatcher failed on this request."));
         InFlight inFlight = new InFlight();
         binding = bind(system, routes, config, inFlight);
+        EdgeLimits.fileLimitWarning(config, EdgeLimits.processFileLimit())
+            .ifPresent(why -> system.log().warn("open files: {}", why));
         ServerBinding bound = binding;
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind",

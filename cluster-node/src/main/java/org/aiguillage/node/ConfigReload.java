@@ -125,9 +125,12 @@ final class ConfigReload {
     if (!Objects.equals(http.host(), running.http().host()) || !Objects.equals(http.port(), running.http().port())) {
       kept.add("http.host and http.port");
     }
+    if (!Objects.equals(http.maxConnections(), running.http().maxConnections())) {
+      kept.add("http.max_connections");
+    }
     // The settings that cannot change while the node runs stay as they are; the rest takes effect.
     FederationConfig applied = next.withHttp(new HttpSettings(running.http().host(), running.http().port(),
-            http.maxBodyBytes(), http.maxAudioBytes()))
+            http.maxBodyBytes(), http.maxAudioBytes(), running.http().maxConnections()))
         .withNode(running.node()).withCluster(running.cluster()).withPersistence(running.persistence());
     List<CompletableFuture<org.apache.pekko.Done>> keys = applied.tokens().stream()
         .map(t -> accounts.seed(t).toCompletableFuture()).toList();

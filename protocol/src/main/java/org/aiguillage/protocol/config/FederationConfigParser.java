@@ -125,6 +125,10 @@ public final class FederationConfigParser {
     if (port < 0 || port > 65535) {
       throw new ConfigException("malformed value for 'http.port': " + port + " is not a TCP port");
     }
+    Integer connections = config.http().maxConnections();
+    if (connections != null && connections < 1) {
+      throw new ConfigException("malformed value for 'http.max_connections': " + connections + " (at least 1)");
+    }
     Set<String> names = new HashSet<>();
     List<KeyConfig> tokens = config.tokens();
     for (int i = 0; i < tokens.size(); i++) {

@@ -6,8 +6,10 @@ package org.aiguillage.protocol.config;
  *
  * @param maxBodyBytes the largest JSON body
  * @param maxAudioBytes the largest audio upload (speech to text), written to disk as it arrives, never held whole
+ * @param maxConnections the most client connections the edge holds open; null: {@link #DEFAULT_SPARE_CONNECTIONS}
+ *     more than the servers in this node's file take at once (the sum of their {@code max_parallel_requests})
  */
-public record HttpSettings(String host, Integer port, Long maxBodyBytes, Long maxAudioBytes) {
+public record HttpSettings(String host, Integer port, Long maxBodyBytes, Long maxAudioBytes, Integer maxConnections) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 8080;
@@ -15,9 +17,15 @@ public record HttpSettings(String host, Integer port, Long maxBodyBytes, Long ma
   public static final long DEFAULT_MAX_BODY_BYTES = 16L * 1024 * 1024;
   /** OpenAI's own limit for an audio file. */
   public static final long DEFAULT_MAX_AUDIO_BYTES = 25L * 1024 * 1024;
+  /** Connections beyond the fleet's streams: requests waiting in the queues, clients' idle keep-alive connections. */
+  public static final int DEFAULT_SPARE_CONNECTIONS = 4096;
 
   public static HttpSettings defaults() {
-    return new HttpSettings(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_AUDIO_BYTES);
+    return new HttpSettings(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_AUDIO_BYTES, null);
+  }
+
+  public HttpSettings(String host, Integer port, Long maxBodyBytes, Long maxAudioBytes) {
+    this(host, port, maxBodyBytes, maxAudioBytes, null);
   }
 
   public HttpSettings {
@@ -28,6 +36,6 @@ public record HttpSettings(String host, Integer port, Long maxBodyBytes, Long ma
   }
 
   public HttpSettings withPort(int newPort) {
-    return new HttpSettings(host, newPort, maxBodyBytes, maxAudioBytes);
+    return new HttpSettings(host, newPort, maxBodyBytes, maxAudioBytes, maxConnections);
   }
 }
