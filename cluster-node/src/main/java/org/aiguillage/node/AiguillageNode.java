@@ -199,7 +199,8 @@ public final class AiguillageNode implements AutoCloseable {
                 cause -> "The dispatcher failed on this request."));
         InFlight inFlight = new InFlight();
         binding = bind(system, routes, config, inFlight);
-        EdgeLimits.fileLimitWarning(config, EdgeLimits.processFileLimit())
+        EdgeLimits.fileLimitWarning(system.settings().config().getInt("pekko.http.server.max-connections"),
+                node.has("agent") ? EdgeLimits.serverConnections(config) : 0, EdgeLimits.processFileLimit())
             .ifPresent(why -> system.log().warn("open files: {}", why));
         ServerBinding bound = binding;
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -329,18 +330,22 @@ public final class AiguillageNode implements AutoCloseable {
     org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler =
         routes.handler(system);
     try {
+      // At most max-connections open at once (Pekko applies it only to its bind methods, not to a connection
+      // source): past it no connection is accepted until one closes, and the next wait in the listen queue.
+      int maxConnections = system.settings().config().getInt("pekko.http.server.max-connections");
       return Http.get(system).newServerAt(config.http().host(), config.http().port()).connectionSource()
-          .to(Sink.foreach(connection -> {
+          .mapAsyncUnordered(maxConnections, connection -> {
             ClientConnection client = new ClientConnection();
-            Flow<HttpRequest, HttpResponse, ?> flow = Flow.of(HttpRequest.class)
-                .watchTermination((mat, done) -> {
-                  done.whenComplete((d, failure) -> client.close());
-                  return mat;
-                })
+            Flow<HttpRequest, HttpResponse, CompletionStage<Done>> flow = Flow.of(HttpRequest.class)
+                .watchTermination((mat, done) -> done.handle((d, failure) -> {
+                  client.close();
+                  return Done.getInstance();
+                }))
                 .mapAsync(1, request -> inFlight.track(handler.apply(
                     request.addAttribute(EdgeDirectives.CLIENT, client))));
-            connection.handleWith(flow, materializer);
-          }))
+            return connection.handleWith(flow, materializer);
+          })
+          .to(Sink.ignore())
           .run(materializer)
           .toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {

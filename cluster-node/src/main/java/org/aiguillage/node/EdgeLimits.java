@@ -47,16 +47,16 @@ final class EdgeLimits {
    * Why this process cannot hold what its configuration lets in, if it cannot: the files it may open (its
    * {@code ulimit -n}) against a connection for each client, one for each server call, and the rest.
    *
+   * @param clients the edge's connection ceiling as Pekko has it (a system property may have set it)
+   * @param servers the calls this node's agents may hold on their servers (0 on a node without agents)
    * @param maxFiles the process's limit on open files; negative when unknown
    */
-  static Optional<String> fileLimitWarning(FederationConfig config, long maxFiles) {
-    long clients = maxConnections(config);
-    long servers = serverConnections(config);
+  static Optional<String> fileLimitWarning(long clients, long servers, long maxFiles) {
     long needed = clients + servers + OTHER_FILES;
     if (maxFiles < 0 || maxFiles >= needed) {
       return Optional.empty();
     }
-    long streams = Math.max(0, (maxFiles - OTHER_FILES) / 2);
+    long streams = Math.max(0, (maxFiles - OTHER_FILES) / (servers > 0 ? 2 : 1));
     return Optional.of("this process may open " + maxFiles + " files (ulimit -n), and its configuration lets in "
         + clients + " client connections and " + servers + " server calls (" + needed + " files with the rest): "
         + "past about " + streams + " open streams, new connections will fail. Raise the limit (LimitNOFILE, "

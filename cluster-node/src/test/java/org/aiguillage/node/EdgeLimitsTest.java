@@ -42,12 +42,16 @@ class EdgeLimitsTest {
   @Test
   void aFileLimitBelowWhatTheConfigurationLetsInIsToldWithTheStreamsItHolds() {
     FederationConfig config = FederationConfigParser.parse(FLEET);
+    int clients = EdgeLimits.maxConnections(config);
+    int servers = EdgeLimits.serverConnections(config);
     long needed = 4096 + 1344 + 1344 + EdgeLimits.OTHER_FILES;
 
-    String why = EdgeLimits.fileLimitWarning(config, 4096).orElseThrow();
+    String why = EdgeLimits.fileLimitWarning(clients, servers, 4096).orElseThrow();
+    String edgeOnly = EdgeLimits.fileLimitWarning(clients, 0, 4096).orElseThrow();
 
     assertTrue(why.contains("4096 files") && why.contains("about 1792 open streams"), why);
-    assertTrue(EdgeLimits.fileLimitWarning(config, needed).isEmpty());
-    assertTrue(EdgeLimits.fileLimitWarning(config, -1).isEmpty(), "unknown: nothing to say");
+    assertTrue(edgeOnly.contains("about 3584 open streams"), "one file per stream without agents: " + edgeOnly);
+    assertTrue(EdgeLimits.fileLimitWarning(clients, servers, needed).isEmpty());
+    assertTrue(EdgeLimits.fileLimitWarning(clients, servers, -1).isEmpty(), "unknown: nothing to say");
   }
 }

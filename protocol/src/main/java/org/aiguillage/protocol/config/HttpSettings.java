@@ -1,8 +1,8 @@
 package org.aiguillage.protocol.config;
 
 /**
- * Where the edge listens, and how large a body it takes. {@code AIGUILLAGE_HTTP_PORT} overrides the port (applied by
- * the node).
+ * Where the edge listens, how large a body it takes and how many connections it holds. {@code AIGUILLAGE_HTTP_PORT}
+ * overrides the port (applied by the node).
  *
  * @param maxBodyBytes the largest JSON body
  * @param maxAudioBytes the largest audio upload (speech to text), written to disk as it arrives, never held whole
@@ -22,10 +22,6 @@ public record HttpSettings(String host, Integer port, Long maxBodyBytes, Long ma
 
   public static HttpSettings defaults() {
     return new HttpSettings(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_AUDIO_BYTES, null);
-  }
-
-  public HttpSettings(String host, Integer port, Long maxBodyBytes, Long maxAudioBytes) {
-    this(host, port, maxBodyBytes, maxAudioBytes, null);
   }
 
   public HttpSettings {
