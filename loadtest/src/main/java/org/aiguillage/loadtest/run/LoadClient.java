@@ -110,6 +110,8 @@ public final class LoadClient {
       status = connect(keyClass, body, timeout, answer).statusCode();
       error = answer.error;
     } catch (IOException e) {
+      // A body cut after its headers keeps its status: the cut is the answer's, not a connection's.
+      status = answer.status;
       error = e.getClass().getSimpleName() + ": " + e.getMessage();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -139,6 +141,8 @@ public final class LoadClient {
     String error = "";
     int promptTokens;
     int outputTokens = -1;
+    /** The answer's status once its headers came; 0 before. */
+    int status;
     private boolean ok;
     private boolean done;
 
@@ -148,7 +152,8 @@ public final class LoadClient {
 
     /** How its body is read: its lines here, whatever its status (an error's first line is kept). */
     HttpResponse.BodySubscriber<Void> reading(HttpResponse.ResponseInfo info) {
-      ok = info.statusCode() == 200;
+      status = info.statusCode();
+      ok = status == 200;
       return HttpResponse.BodySubscribers.fromLineSubscriber(this);
     }
 
