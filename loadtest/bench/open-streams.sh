@@ -23,13 +23,18 @@ SAMPLE_AT=${SAMPLE_AT:-110}
 mkdir -p "$OUT"
 [ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
 work=$(mktemp -d)
-cleanup() { kill "${SIM_PID:-}" "${NODE_PID:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+# The node's log is kept whatever happens: it says why a run went wrong.
+cleanup() {
+  kill "${load:-}" "${SIM_PID:-}" "${NODE_PID:-}" 2>/dev/null || true; wait 2>/dev/null || true
+  cp "$work/node.log" "$OUT/node.log" 2>/dev/null || true; rm -rf "$work"
+}
 trap cleanup EXIT
 SIM_PORT=18101 NODE_PORT=18180
 NODE_JAVA_OPTS="-XX:NativeMemoryTracking=summary -Xlog:gc:file=$OUT/gc.log ${NODE_JAVA_OPTS:-}"
 # Room for every stream on the server and in the node's file (max_parallel_requests), so no queue is measured.
 start_sim_and_node "$work" "$PROFILE" $(( USERS * 11 / 10 + 64 )) -1
 wait_healthy http://127.0.0.1:18180 http://127.0.0.1:18101
+kill -0 "$NODE_PID" 2>/dev/null || { echo "the node did not start: $OUT/node.log" >&2; exit 1; }
 java -jar loadtest/target/loadtest.jar run --url http://127.0.0.1:18180 --model bench --key sk-bench \
   --users "$USERS" --ramp-up "$RAMP" --duration "$DURATION" --input-tokens 100 --max-tokens "$TOKENS" \
   --output-spread 0 --quiet --out "$OUT/load" > "$work/load.log" 2>&1 &
@@ -45,10 +50,10 @@ jcmd "$NODE_PID" GC.class_histogram > "$work/histo.txt"
 { head -43 "$work/histo.txt"; tail -1 "$work/histo.txt"; } > "$OUT/histo-top.txt"
 jcmd "$NODE_PID" GC.heap_info >> "$OUT/heap.txt"
 wait "$load" || true
-cp "$work/node.log" "$OUT/node.log"
 rm -f "$OUT/load/requests.csv"
-# The collections' pauses over the run: how many, their sum and the longest.
-grep Pause "$OUT/gc.log" | awk '{ gsub("ms", "", $NF); t = $NF + 0; if (t > m) m = t; s += t; n++ }
-  END { printf "%d pauses, %.1f s in all, the longest %.0f ms\n", n, s / 1000, m }' > "$OUT/gc-pauses.txt"
+# The collections' pauses over the run: how many, their sum and the longest; the class histogram's own full
+# collection is not the load's.
+awk '/Pause/ && !/Heap Inspection/ { gsub("ms", "", $NF); t = $NF + 0; if (t > m) m = t; s += t; n++ }
+  END { printf "%d pauses, %.1f s in all, the longest %.0f ms\n", n, s / 1000, m }' "$OUT/gc.log" > "$OUT/gc-pauses.txt"
 cat "$OUT/rss.txt" "$OUT/gc-pauses.txt"; tail -1 "$OUT/histo-top.txt"
 grep -E "Requests completed|Errors|TTFT p|ITL p" "$OUT/load/report.md"
