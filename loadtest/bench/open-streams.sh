@@ -29,13 +29,12 @@ cleanup() {
   cp "$work/node.log" "$OUT/node.log" 2>/dev/null || true; rm -rf "$work"
 }
 trap cleanup EXIT
-SIM_PORT=18101 NODE_PORT=18180
 NODE_JAVA_OPTS="-XX:NativeMemoryTracking=summary -Xlog:gc:file=$OUT/gc.log ${NODE_JAVA_OPTS:-}"
 # Room for every stream on the server and in the node's file (max_parallel_requests), so no queue is measured.
 start_sim_and_node "$work" "$PROFILE" $(( USERS * 11 / 10 + 64 )) -1
-wait_healthy http://127.0.0.1:18180 http://127.0.0.1:18101
+wait_healthy "http://127.0.0.1:$NODE_PORT" "http://127.0.0.1:$SIM_PORT"
 kill -0 "$NODE_PID" 2>/dev/null || { echo "the node did not start: $OUT/node.log" >&2; exit 1; }
-java -jar loadtest/target/loadtest.jar run --url http://127.0.0.1:18180 --model bench --key sk-bench \
+java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench \
   --users "$USERS" --ramp-up "$RAMP" --duration "$DURATION" --input-tokens 100 --max-tokens "$TOKENS" \
   --output-spread 0 --quiet --out "$OUT/load" > "$work/load.log" 2>&1 &
 load=$!

@@ -198,9 +198,11 @@ public final class AiguillageNode implements AutoCloseable {
             EdgeDirectives.failures(system.log(), Dispatch::accountsUnavailable,
                 cause -> "The dispatcher failed on this request."));
         InFlight inFlight = new InFlight();
-        binding = bind(system, routes, config, inFlight);
-        EdgeLimits.fileLimitWarning(system.settings().config().getInt("pekko.http.server.max-connections"),
-                node.has("agent") ? EdgeLimits.serverConnections(config) : 0, EdgeLimits.processFileLimit())
+        // The ceiling as Pekko has it: the node's file gives it, a system property may have changed it.
+        int maxConnections = system.settings().config().getInt("pekko.http.server.max-connections");
+        binding = bind(system, routes, config, inFlight, maxConnections);
+        EdgeLimits.fileLimitWarning(maxConnections, node.has("agent") ? EdgeLimits.serverConnections(config) : 0,
+                EdgeLimits.processFileLimit())
             .ifPresent(why -> system.log().warn("open files: {}", why));
         ServerBinding bound = binding;
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -313,7 +315,8 @@ public final class AiguillageNode implements AutoCloseable {
     Materializer materializer = Materializer.matFromSystem(system);
     StatusRoutes metrics = new StatusRoutes(materializer, null, new ClusterMetrics(system, config.node().has("queue")));
     try {
-      ServerBinding binding = bind(system, metrics.metricsAndHealth(), config, new InFlight());
+      ServerBinding binding = bind(system, metrics.metricsAndHealth(), config, new InFlight(),
+          system.settings().config().getInt("pekko.http.server.max-connections"));
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "metrics-unbind",
           () -> binding.unbind().thenApply(u -> Done.getInstance()));
       system.log().info("metrics at http://{}:{}/metrics", config.http().host(), binding.localAddress().getPort());
@@ -324,15 +327,15 @@ public final class AiguillageNode implements AutoCloseable {
     }
   }
 
+  /** @param maxConnections the most client connections open at once */
   private static ServerBinding bind(ActorSystem<Void> system, Route routes, FederationConfig config,
-      InFlight inFlight) {
+      InFlight inFlight, int maxConnections) {
     Materializer materializer = Materializer.matFromSystem(system);
     org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler =
         routes.handler(system);
     try {
-      // At most max-connections open at once (Pekko applies it only to its bind methods, not to a connection
-      // source): past it no connection is accepted until one closes, and the next wait in the listen queue.
-      int maxConnections = system.settings().config().getInt("pekko.http.server.max-connections");
+      // At most maxConnections open at once (Pekko applies its max-connections only in its bind methods, not to a
+      // connection source): past it no connection is accepted until one closes, and the next wait in the listen queue.
       return Http.get(system).newServerAt(config.http().host(), config.http().port()).connectionSource()
           .mapAsyncUnordered(maxConnections, connection -> {
             ClientConnection client = new ClientConnection();

@@ -143,7 +143,6 @@ public final class LoadClient {
     int outputTokens = -1;
     /** The answer's status once its headers came; 0 before. */
     int status;
-    private boolean ok;
     private boolean done;
 
     Answer(long runStartNanos) {
@@ -153,7 +152,6 @@ public final class LoadClient {
     /** How its body is read: its lines here, whatever its status (an error's first line is kept). */
     HttpResponse.BodySubscriber<Void> reading(HttpResponse.ResponseInfo info) {
       status = info.statusCode();
-      ok = status == 200;
       return HttpResponse.BodySubscribers.fromLineSubscriber(this);
     }
 
@@ -165,7 +163,7 @@ public final class LoadClient {
 
     @Override
     public void onNext(String line) {
-      if (!ok) {
+      if (status != 200) {
         if (error.isEmpty() && !line.isEmpty()) {
           error = line.length() > 300 ? line.substring(0, 300) : line;
         }
