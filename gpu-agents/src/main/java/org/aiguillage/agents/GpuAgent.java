@@ -11,7 +11,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.aiguillage.agents.SseEvents.Usage;
 import org.aiguillage.protocol.accounting.UsageRecord;
-import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.aiguillage.protocol.dispatch.AgentCommand;
 import org.aiguillage.protocol.dispatch.DispatchTicket;
 import org.aiguillage.protocol.dispatch.LoadSnapshot;
@@ -120,19 +119,8 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final List<AgentCommand.Drain> drainWaiters = new java.util.ArrayList<>();
   private final EnergyMeter meter = new EnergyMeter(System::nanoTime);
   private final AgentMetrics metrics;
-  private ServerLoad serverLoad = ServerLoad.UNKNOWN;
-  private final ScrapeHistory scrapes = new ScrapeHistory();
-  private final StepCurve steps = new StepCurve();
-  /**
-   * The token gaps of this agent's own streams, summed as a server's inter-token histogram sums its: the step curve's
-   * input when the server gives none (a metrics filter, an engine that does not measure its latencies).
-   */
-  private double ownGapSeconds;
-  private double ownGaps;
-  /** Whether a call waited far longer than usual for its first token at the last scrape (see LoadSnapshot). */
-  private boolean stalled;
+  private final ServerView view = new ServerView();
   private long assignsSeen;
-  private double recentTtftSeconds;
   private final ServerHealth health;
   private static final Duration UPLOAD_TIMEOUT = Duration.ofSeconds(10);
   /** A server whose metrics take longer than this is taken as not answering them. */
@@ -258,56 +246,20 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (health.endpointMissing()) {
       return ServerState.ENDPOINT_MISSING;
     }
-    if (serverLoad.kvCacheUsage() >= settings.kvCacheHighWater()) {
+    if (view.kvCacheFull(settings.kvCacheHighWater())) {
       return ServerState.KV_CACHE_FULL;
     }
-    if (scrapes.backlogged(spec.server().maxWaiting())) {
+    if (view.backlogged(spec.server().maxWaiting())) {
       return ServerState.BACKLOG;
     }
     return calls.size() >= spec.server().maxParallelRequests() ? ServerState.FULL : ServerState.READY;
   }
 
-  private LoadSnapshot snapshot() {
-    return new LoadSnapshot(calls.size(), spec.server().maxParallelRequests(), serverLoad.running(),
-        serverLoad.waiting(), serverLoad.kvCacheUsage(), recentTtftSeconds, System.currentTimeMillis(), state(),
-        scrapes.otherCalls(), scrapes.batchLimit(), steps.baseMillis(), steps.millisPerCall(), awaitingFirstToken(),
-        serverLoad.prefixCacheQueries() > 0 ? serverLoad.prefixCacheHits() / serverLoad.prefixCacheQueries() : -1,
-        (int) calls.values().stream().filter(c -> c.ticket.info().batch()).count(), firstTokenWait());
-  }
-
-  /** How long the streamed call that has waited longest for its first token, and still waits, has waited. */
-  private long firstTokenWait() {
-    long now = System.currentTimeMillis();
-    long longest = 0;
-    for (ServerCall c : calls.values()) {
-      if (c.firstEventMillis < 0 && c.ticket.call().stream()) {
-        longest = Math.max(longest, now - c.startMillis);
-      }
-    }
-    return longest;
-  }
-
-  /**
-   * Calls whose prompt the server is still prefilling, as far as this agent can tell: streams without their first
-   * event; a call that is not streamed answers only when it is whole, so it counts while it is younger than the
-   * server's recent time to first token.
-   */
-  private int awaitingFirstToken() {
-    long now = System.currentTimeMillis();
-    long ttftMillis = Math.round(recentTtftSeconds * 1000);
-    int n = 0;
-    for (ServerCall c : calls.values()) {
-      if (c.firstEventMillis < 0 && (c.ticket.call().stream() || now - c.startMillis < ttftMillis)) {
-        n++;
-      }
-    }
-    return n;
-  }
-
   private void demand() {
     metrics.observe(state(), calls.size(), spec.server().maxParallelRequests());
     queue.tell(new QueueCommand.Demand(spec.serverId(), getContext().getSelf(), spec.server().organization(),
-        spec.server().datacenter(), freeSlots(), assignsSeen, snapshot()));
+        spec.server().datacenter(), freeSlots(), assignsSeen,
+        view.snapshot(calls.values(), spec.server().maxParallelRequests(), state(), System.currentTimeMillis())));
   }
 
   private Behavior<AgentCommand> onAssign(AgentCommand.Assign assign) {
@@ -539,24 +491,15 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (call != null) {
       String outcome = ended.status() < 300 ? "completed" : ended.status() == 499 ? "cancelled" : "interrupted";
       String endpoint = call.ticket.call().path().substring(4);
-      UsageRecord record = account(call, ended.status(), ended.usage(), ended.events());
-      metrics.callEnded(endpoint, outcome, ended.usage(), audioSeconds(call, ended.usage()), record);
-      countOwnGaps(call, ended);
+      long now = System.currentTimeMillis();
+      UsageRecord record = call.usageRecord(spec, ended.status(), ended.usage(), ended.events(), settings.energy(),
+          meter, now);
+      usageSink.accept(record);
+      metrics.callEnded(endpoint, outcome, ended.usage(), record.audioSeconds(), record);
+      view.streamEnded(call, ended.status(), ended.usage(), ended.events(), now);
     }
     endCall(ended.ticketId());
     return this;
-  }
-
-  /**
-   * A stream that ended whole adds its token gaps: from its first event to its end, over its tokens but the first
-   * (each event of a vLLM-like stream carries a step's token).
-   */
-  private void countOwnGaps(ServerCall call, CallEnded ended) {
-    long tokens = ended.usage().completionTokens() > 0 ? ended.usage().completionTokens() : ended.events() - 2;
-    if (call.ticket.call().stream() && ended.status() < 300 && call.firstEventMillis > 0 && tokens > 1) {
-      ownGapSeconds += Math.max(0, System.currentTimeMillis() - call.firstEventMillis) / 1000.0;
-      ownGaps += tokens - 1;
-    }
   }
 
   private HttpRequest withServerToken(HttpRequest request) {
@@ -584,34 +527,6 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     }
   }
 
-  /**
-   * The call's usage record: the tokens the server reported (a cut stream: its events, one token each), and its
-   * energy as its client was told it, else as it stands now.
-   */
-  private UsageRecord account(ServerCall call, int status, Usage usage, long events) {
-    long now = System.currentTimeMillis();
-    long completion = usage == Usage.NONE && status == 499 ? events : usage.completionTokens();
-    CallEnergy.Impact impact = call.impact != null ? call.impact
-        : settings.energy().of(meter.shareSince(call.energyMark), completion);
-    TicketInfo info = call.ticket.info();
-    UsageRecord record = new UsageRecord(info.id(), info.keyId(), info.organization(), info.model(),
-        spec.serverId(), spec.server().organization(), usage.promptTokens(), completion,
-        Math.max(0, call.startMillis - info.arrivalMillis()),
-        call.firstEventMillis < 0 ? -1 : Math.max(0, call.firstEventMillis - info.arrivalMillis()),
-        now - call.startMillis, status, info.priority(), info.routingMode().wireName(), impact.joules(), now,
-        audioSeconds(call, usage), impact.co2eGrams(), impact.method());
-    usageSink.accept(record);
-    return record;
-  }
-
-  /** What a speech-to-text call heard: as its server said, else as the edge read the file's header. */
-  private static double audioSeconds(ServerCall call, Usage usage) {
-    if (usage.audioSeconds() >= 0) {
-      return usage.audioSeconds();
-    }
-    return Math.max(0, call.ticket.call().audioSeconds());
-  }
-
   private void answered(ServerCall call) {
     call.answered = true;
     health.answered();
@@ -624,7 +539,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     double seconds = (System.nanoTime() - call.startNanos) / 1e9;
     if (call.ticket.call().stream()) {
       // A call that is not streamed answers when it is whole: its wait says nothing of the first token.
-      recentTtftSeconds = recentTtftSeconds == 0 ? seconds : 0.8 * recentTtftSeconds + 0.2 * seconds;
+      view.firstToken(seconds);
     }
     long sinceArrival = System.currentTimeMillis() - call.ticket.info().arrivalMillis();
     metrics.firstEvent(Math.round(seconds * 1e9), sinceArrival * 1_000_000L, call.ticket.info().priority());
@@ -658,26 +573,13 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private Behavior<AgentCommand> onScraped(Scraped scraped) {
     scrapeInFlight = false;
     scraped.load().ifPresent(l -> {
-      serverLoad = l;
       metrics.scraped(l);
-      long now = System.currentTimeMillis();
-      int limitBefore = scrapes.batchLimit();
-      boolean stalled = LoadSnapshot.stalled(firstTokenWait(), recentTtftSeconds);
-      scrapes.observe(l, calls.size(), stalled, now);
-      if (scrapes.batchLimit() != limitBefore || stalled && !this.stalled) {
+      if (view.scraped(l, calls.values(), System.currentTimeMillis())) {
         demand(); // the queue hears at once that the server queues
-      }
-      this.stalled = stalled;
-      if (l.tokenGapSeconds() >= 0) {
-        steps.observe(l.tokenGapSeconds(), l.tokenGaps(), l.running(), now);
-      } else {
-        steps.observe(ownGapSeconds, ownGaps, l.running() >= 0 ? l.running() : calls.size(), now);
       }
     });
     if (scraped.failure().isPresent()) {
-      serverLoad = ServerLoad.UNKNOWN;
-      scrapes.forget();
-      steps.forget();
+      view.scrapeFailed();
     }
     switch (health.scraped(scraped.failure().isEmpty())) {
       case STOPPED_ANSWERING -> getContext().getLog().warn(

@@ -3,7 +3,9 @@ package org.aiguillage.agents;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import org.aiguillage.agents.SseEvents.Usage;
+import org.aiguillage.protocol.accounting.UsageRecord;
 import org.aiguillage.protocol.dispatch.DispatchTicket;
+import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.Materializer;
@@ -101,5 +103,28 @@ final class ServerCall implements ServerEvents.Listener {
     }
     // Streams always ask the server for usage, which it sends last: without it, the client cut the stream.
     return ended.usage() == Usage.NONE ? 499 : 200;
+  }
+
+  /**
+   * The call's usage record, at its end: the tokens the server reported (a cut stream: its events, one token each),
+   * and its energy as its client was told it, else as it stands now.
+   *
+   * @param status what the call came to, as in {@link UsageRecord#status()}
+   */
+  UsageRecord usageRecord(ServerSpec spec, int status, Usage usage, long events, CallEnergy energy,
+      EnergyMeter meter, long nowMillis) {
+    long completion = usage == Usage.NONE && status == 499 ? events : usage.completionTokens();
+    CallEnergy.Impact told = impact != null ? impact : energy.of(meter.shareSince(energyMark), completion);
+    TicketInfo info = ticket.info();
+    return new UsageRecord(info.id(), info.keyId(), info.organization(), info.model(), spec.serverId(),
+        spec.server().organization(), usage.promptTokens(), completion, Math.max(0, startMillis - info.arrivalMillis()),
+        firstEventMillis < 0 ? -1 : Math.max(0, firstEventMillis - info.arrivalMillis()), nowMillis - startMillis,
+        status, info.priority(), info.routingMode().wireName(), told.joules(), nowMillis, audioSeconds(usage),
+        told.co2eGrams(), told.method());
+  }
+
+  /** What a speech-to-text call heard: as its server said, else as the edge read the file's header. */
+  private double audioSeconds(Usage usage) {
+    return usage.audioSeconds() >= 0 ? usage.audioSeconds() : Math.max(0, ticket.call().audioSeconds());
   }
 }
