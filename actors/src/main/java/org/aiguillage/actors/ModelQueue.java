@@ -55,14 +55,7 @@ public final class ModelQueue extends AbstractBehavior<QueueCommand> {
 
   /** Registers the entity; {@code settingsFor} gives each model's settings by its name. */
   public static void initSharding(ActorSystem<?> system, Function<String, QueueSettings> settingsFor) {
-    initSharding(system, settingsFor, org.apache.pekko.actor.typed.Props.empty());
-  }
-
-  /** @param props where each queue runs (its dispatcher) */
-  public static void initSharding(ActorSystem<?> system, Function<String, QueueSettings> settingsFor,
-      org.apache.pekko.actor.typed.Props props) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settingsFor))
-        .withEntityProps(props));
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settingsFor)));
   }
 
   private enum Tick implements QueueCommand { INSTANCE }

@@ -71,8 +71,6 @@ import org.apache.pekko.stream.javadsl.Sink;
 public final class AiguillageNode implements AutoCloseable {
 
   private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
-  /** The request path's actors: on threads of their own, not behind the streams' events (aiguillage.conf). */
-  static final Props CONTROL = DispatcherSelector.fromConfig("aiguillage.control-dispatcher");
 
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
@@ -128,13 +126,13 @@ public final class AiguillageNode implements AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
       // Sharding first: the node counts as started once it is Up, and from then on asks its entities. On a node
       // without the queue role these are proxies to the shards elsewhere.
-      Accounts.initSharding(ctx.getSystem(), CONTROL);
+      Accounts.initSharding(ctx.getSystem());
       FleetRegistry.initSharding(ctx.getSystem());
       // The fleet's settings as this node last read them (a reload changes them within a second); a model it does
       // not know (yet, or any more) keeps the configuration's.
       ModelQueue.initSharding(ctx.getSystem(), name -> Optional.ofNullable(fleetRef.get())
           .flatMap(fleet -> fleet.model(name)).or(() -> config.model(name))
-          .map(QueueSettings::of).orElseGet(QueueSettings::defaults), CONTROL);
+          .map(QueueSettings::of).orElseGet(QueueSettings::defaults));
       if (node.has("agent")) {
         recorderRef.set(ctx.spawn(UsageRecorder.create(ledger, Duration.ofMillis(250)), "usage-recorder",
             DispatcherSelector.blocking()));

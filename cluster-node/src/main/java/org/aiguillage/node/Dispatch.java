@@ -31,6 +31,7 @@ import org.aiguillage.protocol.dispatch.QueueCommand;
 import org.aiguillage.protocol.openai.OpenAiError;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -264,7 +265,7 @@ final class Dispatch {
       system.systemActorOf(RequestActor.create(accepted.ticket(), accepted.call(), upload, queues.apply(model),
           outcome, goneBefore.apply(outcome), requestSettings),
           // A batch line's id is the same each time the line is sent: its actor's name must not be.
-          accepted.ticket().batch() ? ticketId + "-" + UUID.randomUUID() : ticketId, AiguillageNode.CONTROL);
+          accepted.ticket().batch() ? ticketId + "-" + UUID.randomUUID() : ticketId, Props.empty());
       return outcome.handle((o, failure) -> {
         if (failure != null || o instanceof Outcome.Failure) {
           // No server call will settle this ticket's reserved tokens.

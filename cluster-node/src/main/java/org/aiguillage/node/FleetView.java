@@ -174,7 +174,7 @@ final class FleetView {
     });
     String name = "agent-" + URLEncoder.encode(spec.serverId(), StandardCharsets.UTF_8) + "-"
         + key.substring(key.lastIndexOf('|') + 1);
-    return ClusterSingleton.get(system).init(SingletonActor.of(agent, name).withProps(AiguillageNode.CONTROL)
+    return ClusterSingleton.get(system).init(SingletonActor.of(agent, name)
         .withStopMessage(new AgentCommand.Drain(null, true))
         .withSettings(ClusterSingletonSettings.create(system).withRole(ClusterConfig.agentRole(datacenter))));
   }

@@ -68,13 +68,8 @@ public final class Accounts {
 
   /** Starts the sharding of the accounts, keys' and organisations' (proxies on nodes without the queue role). */
   public static void initSharding(ActorSystem<?> system) {
-    initSharding(system, org.apache.pekko.actor.typed.Props.empty());
-  }
-
-  /** @param props where each account runs (its dispatcher) */
-  public static void initSharding(ActorSystem<?> system, org.apache.pekko.actor.typed.Props props) {
-    KeyAccount.initSharding(system, props);
-    OrganizationAccount.initSharding(system, props);
+    KeyAccount.initSharding(system);
+    OrganizationAccount.initSharding(system);
   }
 
   private EntityRef<KeyAccount.Command> account(String keyId) {

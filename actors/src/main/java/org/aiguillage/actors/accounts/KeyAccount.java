@@ -44,13 +44,11 @@ public final class KeyAccount
   /** How often the tokens of ended calls are written to the journal, in one event. */
   static final Duration FLUSH_INTERVAL = Duration.ofSeconds(1);
 
-  /** @param props where each account runs (its dispatcher) */
-  public static void initSharding(ActorSystem<?> system, org.apache.pekko.actor.typed.Props props) {
+  public static void initSharding(ActorSystem<?> system) {
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx ->
             create(ctx.getEntityId(), PersistenceId.of(ctx.getEntityTypeKey().name(), ctx.getEntityId())))
         // Passivation and hand-over let the account write its last tokens before it stops.
-        .withStopMessage(new Stop())
-        .withEntityProps(props));
+        .withStopMessage(new Stop()));
   }
 
   public static Behavior<Command> create(String keyId, PersistenceId persistenceId) {

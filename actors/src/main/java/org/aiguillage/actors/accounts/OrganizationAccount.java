@@ -27,12 +27,10 @@ public final class OrganizationAccount extends EventSourcedBehaviorWithEnforcedR
 
   public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "OrganizationAccount");
 
-  /** @param props where each account runs (its dispatcher) */
-  public static void initSharding(ActorSystem<?> system, org.apache.pekko.actor.typed.Props props) {
+  public static void initSharding(ActorSystem<?> system) {
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx ->
             create(ctx.getEntityId(), PersistenceId.of(ctx.getEntityTypeKey().name(), ctx.getEntityId())))
-        .withStopMessage(new Stop())
-        .withEntityProps(props));
+        .withStopMessage(new Stop()));
   }
 
   public static Behavior<Command> create(String name, PersistenceId persistenceId) {
