@@ -119,7 +119,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private final List<AgentCommand.Drain> drainWaiters = new java.util.ArrayList<>();
   private final EnergyMeter meter = new EnergyMeter(System::nanoTime);
   private final AgentMetrics metrics;
-  private final ServerView view = new ServerView();
+  private final LiveLoad liveLoad = new LiveLoad();
   private long assignsSeen;
   private final ServerHealth health;
   private static final Duration UPLOAD_TIMEOUT = Duration.ofSeconds(10);
@@ -246,10 +246,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     if (health.endpointMissing()) {
       return ServerState.ENDPOINT_MISSING;
     }
-    if (view.kvCacheFull(settings.kvCacheHighWater())) {
+    if (liveLoad.kvCacheFull(settings.kvCacheHighWater())) {
       return ServerState.KV_CACHE_FULL;
     }
-    if (view.backlogged(spec.server().maxWaiting())) {
+    if (liveLoad.backlogged(spec.server().maxWaiting())) {
       return ServerState.BACKLOG;
     }
     return calls.size() >= spec.server().maxParallelRequests() ? ServerState.FULL : ServerState.READY;
@@ -257,9 +257,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
 
   private void demand() {
     metrics.observe(state(), calls.size(), spec.server().maxParallelRequests());
+    LoadSnapshot snapshot =
+        liveLoad.snapshot(calls.values(), spec.server().maxParallelRequests(), state(), System.currentTimeMillis());
     queue.tell(new QueueCommand.Demand(spec.serverId(), getContext().getSelf(), spec.server().organization(),
-        spec.server().datacenter(), freeSlots(), assignsSeen,
-        view.snapshot(calls.values(), spec.server().maxParallelRequests(), state(), System.currentTimeMillis())));
+        spec.server().datacenter(), freeSlots(), assignsSeen, snapshot));
   }
 
   private Behavior<AgentCommand> onAssign(AgentCommand.Assign assign) {
@@ -496,7 +497,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
           meter, now);
       usageSink.accept(record);
       metrics.callEnded(endpoint, outcome, ended.usage(), record.audioSeconds(), record);
-      view.streamEnded(call, ended.status(), ended.usage(), ended.events(), now);
+      liveLoad.streamEnded(call, ended.status(), ended.usage(), ended.events(), now);
     }
     endCall(ended.ticketId());
     return this;
@@ -539,7 +540,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     double seconds = (System.nanoTime() - call.startNanos) / 1e9;
     if (call.ticket.call().stream()) {
       // A call that is not streamed answers when it is whole: its wait says nothing of the first token.
-      view.firstToken(seconds);
+      liveLoad.firstToken(seconds);
     }
     long sinceArrival = System.currentTimeMillis() - call.ticket.info().arrivalMillis();
     metrics.firstEvent(Math.round(seconds * 1e9), sinceArrival * 1_000_000L, call.ticket.info().priority());
@@ -574,12 +575,12 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     scrapeInFlight = false;
     scraped.load().ifPresent(l -> {
       metrics.scraped(l);
-      if (view.scraped(l, calls.values(), System.currentTimeMillis())) {
+      if (liveLoad.scraped(l, calls.values(), System.currentTimeMillis())) {
         demand(); // the queue hears at once that the server queues
       }
     });
     if (scraped.failure().isPresent()) {
-      view.scrapeFailed();
+      liveLoad.scrapeFailed();
     }
     switch (health.scraped(scraped.failure().isEmpty())) {
       case STOPPED_ANSWERING -> getContext().getLog().warn(

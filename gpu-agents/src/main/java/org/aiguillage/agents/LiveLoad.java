@@ -6,13 +6,14 @@ import org.aiguillage.protocol.dispatch.LoadSnapshot;
 import org.aiguillage.protocol.dispatch.ServerState;
 
 /**
- * What an agent knows of its server's load, for the {@link LoadSnapshot} the queue scores: the last scrape of its
- * metrics, what successive scrapes taught ({@link ScrapeHistory}: its real batch limit, the calls of others, its
- * backlog; {@link StepCurve}: how its step grows with its batch), its recent time to first token, and what the
- * agent's own calls show (their waits for a first token, their token gaps when the server does not measure its own).
- * Plain Java: the agent tells it what it saw, on its clock, and asks it for the snapshot.
+ * The live load an agent keeps of its server, pushed with every demand as the {@link LoadSnapshot} the queue scores
+ * (not the queue's view of a server, {@code QueueCommand.ServerView}): the last scrape of its metrics, what
+ * successive scrapes taught ({@link ScrapeHistory}: its real batch limit, the calls of others, its backlog;
+ * {@link StepCurve}: how its step grows with its batch), its recent time to first token, and what the agent's own
+ * calls show (their waits for a first token, their token gaps when the server does not measure its own). Plain Java:
+ * the agent tells it what it saw, on its clock, and asks it for the snapshot.
  */
-final class ServerView {
+final class LiveLoad {
 
   private ServerLoad load = ServerLoad.UNKNOWN;
   private final ScrapeHistory scrapes = new ScrapeHistory();

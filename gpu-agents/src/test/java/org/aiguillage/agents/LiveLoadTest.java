@@ -16,7 +16,7 @@ import org.aiguillage.protocol.dispatch.TicketInfo;
 import org.aiguillage.protocol.dispatch.UpstreamCall;
 import org.junit.jupiter.api.Test;
 
-class ServerViewTest {
+class LiveLoadTest {
 
   private int tickets;
 
@@ -30,8 +30,8 @@ class ServerViewTest {
 
   @Test
   void theSnapshotCountsTheCallsStillWaitingForTheirFirstToken() {
-    ServerView view = new ServerView();
-    view.firstToken(0.2);
+    LiveLoad load = new LiveLoad();
+    load.firstToken(0.2);
     ServerCall waiting = call(true, false);
     ServerCall answering = call(true, false);
     answering.firstEventMillis = answering.startMillis + 50;
@@ -39,7 +39,7 @@ class ServerViewTest {
     ServerCall batchLine = call(false, true);
     long now = waiting.startMillis + 100;
 
-    LoadSnapshot snapshot = view.snapshot(List.of(waiting, answering, wholeYoung, batchLine), 8, ServerState.READY,
+    LoadSnapshot snapshot = load.snapshot(List.of(waiting, answering, wholeYoung, batchLine), 8, ServerState.READY,
         now);
 
     assertEquals(4, snapshot.inFlight());
@@ -51,32 +51,32 @@ class ServerViewTest {
 
   @Test
   void aCallThatStallsTeachesTheServersLimitAtOnceAndTheQueueHearsOfIt() {
-    ServerView view = new ServerView();
-    view.firstToken(0.1);
+    LiveLoad load = new LiveLoad();
+    load.firstToken(0.1);
     ServerCall stalled = call(true, false);
     long now = stalled.startMillis + 2_000;
 
-    assertTrue(view.scraped(new ServerLoad(16, 3, 0.5), List.of(stalled), now),
+    assertTrue(load.scraped(new ServerLoad(16, 3, 0.5), List.of(stalled), now),
         "a queue while a call waits 2 s for a first token that usually takes 100 ms: the limit is 16");
-    assertEquals(16, view.snapshot(List.of(stalled), 64, ServerState.READY, now).batchLimit());
-    assertFalse(view.scraped(new ServerLoad(16, 3, 0.5), List.of(stalled), now + 1_000), "nothing new to tell");
+    assertEquals(16, load.snapshot(List.of(stalled), 64, ServerState.READY, now).batchLimit());
+    assertFalse(load.scraped(new ServerLoad(16, 3, 0.5), List.of(stalled), now + 1_000), "nothing new to tell");
   }
 
   @Test
   void aServerThatStopsAnsweringItsMetricsIsUnknownAgain() {
-    ServerView view = new ServerView();
-    view.scraped(new ServerLoad(4, 0, 0.95), List.of(), System.currentTimeMillis());
-    assertTrue(view.kvCacheFull(0.9));
+    LiveLoad load = new LiveLoad();
+    load.scraped(new ServerLoad(4, 0, 0.95), List.of(), System.currentTimeMillis());
+    assertTrue(load.kvCacheFull(0.9));
 
-    view.scrapeFailed();
+    load.scrapeFailed();
 
-    assertFalse(view.kvCacheFull(0.9));
-    assertEquals(-1, view.snapshot(List.of(), 8, ServerState.READY, System.currentTimeMillis()).running());
+    assertFalse(load.kvCacheFull(0.9));
+    assertEquals(-1, load.snapshot(List.of(), 8, ServerState.READY, System.currentTimeMillis()).running());
   }
 
   @Test
   void withoutTheServersHistogramTheAgentsOwnStreamsDrawTheStepCurve() {
-    ServerView view = new ServerView();
+    LiveLoad load = new LiveLoad();
     long now = System.currentTimeMillis();
     int[] running = {2, 2, 2, 6, 6, 6};
     List<ServerCall> open = new ArrayList<>();
@@ -87,13 +87,13 @@ class ServerViewTest {
         long millis = Math.round(32 * (10 + 5 * batch));
         ServerCall ended = call(true, false);
         ended.firstEventMillis = now - millis;
-        view.streamEnded(ended, 200, new Usage(100, 33), 35, now);
+        load.streamEnded(ended, 200, new Usage(100, 33), 35, now);
       }
-      view.scraped(new ServerLoad(running[i], 0, 0.1), open, now);
+      load.scraped(new ServerLoad(running[i], 0, 0.1), open, now);
       now += 1_000;
     }
 
-    LoadSnapshot snapshot = view.snapshot(open, 8, ServerState.READY, now);
+    LoadSnapshot snapshot = load.snapshot(open, 8, ServerState.READY, now);
     assertEquals(10, snapshot.stepBaseMillis(), 0.1);
     assertEquals(5, snapshot.stepMillisPerCall(), 0.1);
   }
