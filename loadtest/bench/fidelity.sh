@@ -4,6 +4,10 @@
 # Writes loadtest/reports/fidelity/.
 #
 #   loadtest/bench/fidelity.sh [fit]     # "fit": fit both profiles again first (minutes) and ship what it finds
+#   loadtest/bench/fidelity.sh virtual   # parts 1 and 2 only (virtual time, minutes), not the real-time part
+#
+# predict and fit play the seed tables' client (BenchClient.SEED): 10 requests per user, each given up after 600 s
+# without a byte (docs/benchmarks.md says why).
 #
 # Nothing else may run on the machine during the real-time part: it measures the simulator's own timing.
 set -euo pipefail
@@ -24,7 +28,7 @@ if [ "${1:-}" = fit ]; then
   exit 0
 fi
 
-# 1. Each profile against each published shape, in virtual time (vLLM's benchmark protocol, 10 requests per user).
+# 1. Each profile against each published shape, in virtual time (vLLM's benchmark protocol, the seed's client).
 for gpu in h200 rtx6000pro; do
   for shape in A C; do
     java -jar $JAR predict --profile $gpu --shape $shape --reference $SEED/$gpu-scenario-$shape.csv \
@@ -46,6 +50,10 @@ java -jar $JAR predict --profile "$HOLD/held-out.properties" --shape 2000/2000 \
 java -jar $JAR predict --profile "$HOLD/held-out.properties" --shape B \
   --reference "$HOLD/truth-B.csv" --out "$OUT/holdout-B" > /dev/null
 rm -rf "$HOLD"
+if [ "${1:-}" = virtual ]; then
+  echo "reports in $OUT (virtual time only)"
+  exit 0
+fi
 
 # 3. The real-time simulator against its model: the same sweep over HTTP (shape A, 3 requests per user, every level
 # up to 128 users), next to the virtual sweep's figures.

@@ -25,6 +25,7 @@ import org.aiguillage.loadtest.run.Reports;
 import org.aiguillage.loadtest.run.RequestRecord;
 import org.aiguillage.loadtest.run.Results;
 import org.aiguillage.loadtest.run.Shape;
+import org.aiguillage.loadtest.sim.BenchClient;
 import org.aiguillage.loadtest.sim.ProfileFiles;
 import org.aiguillage.loadtest.sim.ProfileFit;
 import org.aiguillage.loadtest.sim.ProfileParameter;
@@ -220,6 +221,9 @@ public final class Main {
     String sweep;
     @Option(names = "--prompts-per-user", description = "requests per user at each level (default 10)")
     String promptsPerUser;
+    @Option(names = "--client-timeout", paramLabel = "DURATION", description = "how long the benchmark's client "
+        + "waits for a byte before it gives a request up, left out of the figures (default 600s, the seed tables' "
+        + "client; 0s: never)") String clientTimeout;
     @Option(names = "--seed", description = "of the request sizes (default 42)") String seed;
     @Option(names = "--reference", paramLabel = "FILE.csv", description = "published figures to compare with")
     String reference;
@@ -245,6 +249,9 @@ public final class Main {
         + "the file's name, *-scenario-A.csv)") List<String> shapes;
     @Option(names = "--prompts-per-user", description = "requests per user at each level (default 10)")
     String promptsPerUser;
+    @Option(names = "--client-timeout", paramLabel = "DURATION", description = "how long the benchmark's client "
+        + "waits for a byte before it gives a request up, left out of the figures (default 600s, the seed tables' "
+        + "client; 0s: never)") String clientTimeout;
     @Option(names = "--seed", description = "of the request sizes (default 42)") String seed;
     @Option(names = "--start", description = "a profile to start from (default: a first guess from the tables)")
     String start;
@@ -377,10 +384,11 @@ public final class Main {
     Optional<Reference> reference = reference(o);
     SimulatorProfile profile = profile(o.get("profile", "h200"));
     Shape shape = Shape.named(o.get("shape", "A"));
+    BenchClient client = benchClient(o);
     List<VirtualBench.Level> levels = VirtualBench.sweep(profile, shape, o.integers("sweep", "1,2,4,8,16,32,64,128"),
-        o.integer("prompts-per-user", 10), o.integer("seed", 42));
+        client, o.integer("seed", 42));
     String report = VirtualBench.markdown("Profile " + o.get("profile", "h200") + ", shape " + shape.name()
-        + ", in virtual time", profile, shape, o.integer("prompts-per-user", 10), levels, reference);
+        + ", in virtual time", profile, shape, client, levels, reference);
     System.out.print(report);
     if (o.has("csv")) {
       Files.writeString(Path.of(o.require("csv")), VirtualBench.csv(levels));
@@ -391,6 +399,12 @@ public final class Main {
       Files.writeString(out.resolve("report.md"), report);
       System.out.println("report in " + out.toAbsolutePath().resolve("report.md"));
     }
+  }
+
+  /** The benchmark's client of {@code predict} and {@code fit}: the seed tables', unless told otherwise. */
+  private static BenchClient benchClient(Options o) {
+    return new BenchClient(o.integer("prompts-per-user", BenchClient.SEED.promptsPerUser()),
+        o.duration("client-timeout", (long) BenchClient.SEED.timeoutS() + "s").toMillis() / 1000.0);
   }
 
   private static void fit(Options o, List<String> files, List<String> shapes, List<String> fixes)
@@ -417,8 +431,8 @@ public final class Main {
       targets.add(new ProfileFit.Target(Shape.named(shape),
           Reference.parseCsv(file.getFileName().toString(), Files.readString(file))));
     }
-    int perUser = o.integer("prompts-per-user", 10);
-    ProfileFit fit = new ProfileFit(targets, perUser, o.integer("seed", 42));
+    BenchClient client = benchClient(o);
+    ProfileFit fit = new ProfileFit(targets, client, o.integer("seed", 42));
     SimulatorProfile start = o.has("start") ? profile(o.require("start")) : fit.firstGuess();
     System.out.println("starting from:\n" + ProfileFit.describe(start));
     long began = System.nanoTime();
@@ -429,7 +443,7 @@ public final class Main {
     for (int t = 0; t < targets.size(); t++) {
       ProfileFit.Target target = targets.get(t);
       String report = VirtualBench.markdown("Fitted profile, shape " + target.shape().name() + " against "
-          + target.reference().name(), result.profile(), target.shape(), perUser, result.sweeps().get(t),
+          + target.reference().name(), result.profile(), target.shape(), client, result.sweeps().get(t),
           Optional.of(target.reference()));
       System.out.print(report);
       if (o.has("report-dir")) {
@@ -442,7 +456,8 @@ public final class Main {
       Path out = Path.of(o.require("out"));
       Files.writeString(out, ProfileFiles.write(result.profile(), "Fitted by: java -jar loadtest.jar fit "
           + String.join(" ", files.stream().map(f -> "--reference " + Path.of(f).getFileName()).toList())
-          + " --prompts-per-user " + perUser + String.join("", fixes.stream().map(f -> " --fix " + f).toList())
+          + " --prompts-per-user " + client.promptsPerUser() + " --client-timeout "
+          + (long) client.timeoutS() + "s" + String.join("", fixes.stream().map(f -> " --fix " + f).toList())
           + "\n" + summary.lines().findFirst().orElse("")));
       System.out.println("profile written to " + out.toAbsolutePath());
     }

@@ -32,22 +32,23 @@ public final class ProfileFit {
   private static final double COMFORT = Math.log(1.2);
   /**
    * A figure twice or half the published one counts as much as one further away: a figure the model cannot reach
-   * (the RTX 6000 Pro's TTFT at 128 users of shape C, docs/benchmarks.md) must not bend the others towards it.
+   * (as the RTX 6000 Pro's TTFT at 128 users of shape C was before the benchmark's client timeout was modelled,
+   * docs/benchmarks.md) must not bend the others towards it.
    */
   private static final double CAP = Math.log(2);
 
   private final List<Target> targets;
-  private final int promptsPerUser;
+  private final BenchClient client;
   private final long seed;
   private int evaluations;
 
-  /** @param promptsPerUser requests per user at each level, as the published benchmark sent them */
-  public ProfileFit(List<Target> targets, int promptsPerUser, long seed) {
+  /** @param client the published benchmark's client, as the sweeps are played */
+  public ProfileFit(List<Target> targets, BenchClient client, long seed) {
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("nothing to fit: give at least one --reference");
     }
     this.targets = List.copyOf(targets);
-    this.promptsPerUser = promptsPerUser;
+    this.client = client;
     this.seed = seed;
   }
 
@@ -64,7 +65,8 @@ public final class ProfileFit {
     VirtualBench.Level[] levels = new VirtualBench.Level[runs.size()];
     IntStream.range(0, runs.size()).parallel().forEach(i -> {
       int[] r = runs.get(i);
-      levels[i] = VirtualBench.run(profile, targets.get(r[0]).shape(), r[1], r[1] * promptsPerUser, seed);
+      levels[i] = VirtualBench.run(profile, targets.get(r[0]).shape(), r[1], r[1] * client.promptsPerUser(),
+          client.timeoutS(), seed);
     });
     List<List<VirtualBench.Level>> out = new ArrayList<>();
     for (int t = 0; t < targets.size(); t++) {

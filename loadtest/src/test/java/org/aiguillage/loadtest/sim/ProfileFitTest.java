@@ -24,10 +24,12 @@ class ProfileFitTest {
   /** Short prompts up to 128 users: where the step curve ends ({@code itl_batch128_ms}). */
   private static final List<Integer> SHORT_LEVELS = List.of(1, 2, 4, 8, 16, 32, 64, 128);
   private static final int PROMPTS_PER_USER = 3;
+  /** The {@code fit} command's client, told only its requests per user. */
+  private static final BenchClient CLIENT = BenchClient.SEED.withPromptsPerUser(PROMPTS_PER_USER);
 
   /** What the simulator makes of {@code truth} in {@code shape}, as a published table. */
   private static String table(SimulatorProfile truth, Shape shape, List<Integer> levels) {
-    return VirtualBench.csv(VirtualBench.sweep(truth, shape, levels, PROMPTS_PER_USER, 42));
+    return VirtualBench.csv(VirtualBench.sweep(truth, shape, levels, CLIENT, 42));
   }
 
   @Test

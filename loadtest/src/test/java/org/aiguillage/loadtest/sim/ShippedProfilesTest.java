@@ -16,8 +16,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The profiles the simulator ships reproduce the published sweeps they were fitted to, within ±25 %, in virtual time
- * and vLLM's benchmark protocol (10 requests per user). The figures the model does not reach are named here and in
- * docs/benchmarks.md, so that any other figure leaving the tolerance fails.
+ * and vLLM's benchmark protocol as the seed tables' client played it ({@link BenchClient#SEED}). The figures the model
+ * does not reach are named here and in docs/benchmarks.md, so that any other figure leaving the tolerance fails.
  */
 class ShippedProfilesTest {
 
@@ -28,14 +28,14 @@ class ShippedProfilesTest {
       "h200; A; ",
       "h200; C; ",
       "rtx6000pro; A; " + ShippedProfilesTest.RTX_A_OUT,
-      "rtx6000pro; C; " + ShippedProfilesTest.RTX_C_OUT})
+      "rtx6000pro; C; "})
   void everyPublishedFigureIsWithinTolerance(String gpu, String shape, String knownOut) throws IOException {
     Reference published = Reference.parseCsv(gpu + "-" + shape,
         Files.readString(SEED.resolve(gpu + "-scenario-" + shape + ".csv")));
     SimulatorProfile profile = SimulatorProfile.named(gpu);
 
     List<VirtualBench.Level> sweep = VirtualBench.sweep(profile, Shape.named(shape),
-        published.rows().stream().map(Reference.Row::concurrency).toList(), 10, 42);
+        published.rows().stream().map(Reference.Row::concurrency).toList(), BenchClient.SEED, 42);
 
     Set<String> out = published.compare(sweep.stream().map(VirtualBench.Level::summary).toList()).stream()
         .filter(c -> !c.within()).map(c -> c.figure() + " at " + c.concurrency())
@@ -43,13 +43,11 @@ class ShippedProfilesTest {
     Set<String> expected = knownOut == null || knownOut.isBlank() ? Set.of()
         : Set.of(knownOut.split(",")).stream().map(String::strip).collect(Collectors.toCollection(
             java.util.TreeSet::new));
-    assertEquals(expected, out, VirtualBench.markdown(gpu, profile, Shape.named(shape), 10, sweep,
+    assertEquals(expected, out, VirtualBench.markdown(gpu, profile, Shape.named(shape), BenchClient.SEED, sweep,
         java.util.Optional.of(published)));
     assertTrue(out.size() <= 3, "at most three figures out of 24");
   }
 
   /** Steps at 128 users of short prompts: the fit trades them against shape C's steps at 32 and 64 users. */
   static final String RTX_A_OUT = "TTFT p50 (ms) at 128, ITL p50 (ms) at 128";
-  /** The median TTFT under a full cache at 128 users: no FCFS engine of this cache size gives it (docs). */
-  static final String RTX_C_OUT = "TTFT p50 (ms) at 128";
 }

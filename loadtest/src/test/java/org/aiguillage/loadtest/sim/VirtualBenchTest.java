@@ -54,4 +54,25 @@ class VirtualBenchTest {
     assertTrue(full.summary().ttftMs().p50() > 3 * fits.summary().ttftMs().p50(),
         full.summary().ttftMs().p50() + " ms against " + fits.summary().ttftMs().p50());
   }
+
+  @Test
+  void aRequestItsClientGivesUpOnCountsInNoFigureAndItsUserSendsTheNext() {
+    // The cache holds one request whole (3,000 in, 1,000 out) and not a second prompt beside it: the second user
+    // waits for the first's thousand steps of about 8 ms.
+    Shape heavy = new Shape("heavy", 3000, 0, 1000, 0);
+    SimulatorProfile oneAtATime = profile.withKvCacheTokens(4016);
+
+    VirtualBench.Level patient = VirtualBench.run(oneAtATime, heavy, 2, 6, 0, 1);
+    VirtualBench.Level hasty = VirtualBench.run(oneAtATime, heavy, 2, 6, 5, 1);
+
+    assertEquals(0, patient.givenUp());
+    assertEquals(6, patient.summary().completed());
+    assertTrue(patient.summary().ttftMs().max() > 7_000, patient.summary().ttftMs().max() + " ms");
+    assertTrue(hasty.givenUp() > 0);
+    assertEquals(6, hasty.summary().completed() + hasty.givenUp());
+    assertTrue(hasty.summary().ttftMs().max() < 5_000, "the figures are the successful requests' only: "
+        + hasty.summary().ttftMs().max() + " ms");
+    assertEquals(hasty.summary().completed() * 1000 / hasty.summary().durationS(),
+        hasty.summary().outputTokensPerS(), 1e-6, "and so is the throughput");
+  }
 }
