@@ -42,7 +42,8 @@ public final class OverheadBenchmark {
       double dispatcherRssMaxMb,
       Optional<TtftSplit> directSplit,
       Optional<TtftSplit> viaSplit,
-      Optional<Proxied> proxy) {
+      Optional<Proxied> proxy,
+      Optional<MachineUse> machine) {
 
     /** The dispatcher's own share of TTFT at p50 and p99: time outside the server, via minus direct. */
     public Optional<double[]> ownTtftP50P99Ms() {
@@ -57,6 +58,12 @@ public final class OverheadBenchmark {
    */
   public record Proxied(Summary summary, double addedTtftP50Ms, double addedTtftP99Ms, double throughputRatio,
       Optional<TtftSplit> split) {}
+
+  /**
+   * The whole machine's processors during each path's rounds (the load generator and the server run in all three):
+   * via minus direct is what the dispatcher's path costs the machine per token, proxy minus direct the proxy's.
+   */
+  public record MachineUse(MachineCpu.PathUse direct, Optional<MachineCpu.PathUse> proxy, MachineCpu.PathUse via) {}
 
   /**
    * Each request's TTFT cut where the server saw it, from the server's own timings (a simulator started with
@@ -106,9 +113,14 @@ public final class OverheadBenchmark {
     Map<String, long[]> proxyTimings = new HashMap<>();
     double proxySeconds = 0;
     long proxyTokens = 0;
+    MachineCpu[] machine = {new MachineCpu(0, 0), new MachineCpu(0, 0), new MachineCpu(0, 0)};
+    double[] machineSeconds = new double[3];
+    boolean machineKnown = MachineCpu.now().isPresent();
     for (int round = 0; round < rounds; round++) {
       serverTimings(); // forget what the server kept of the warm-up and of the other level
+      Mark mark = Mark.now();
       List<RequestRecord> d = direct.closedLoop(users, rampUp, perRound, Duration.ZERO);
+      mark.addTo(machine, machineSeconds, 0);
       directTimings.putAll(serverTimings());
       Summary ds = LoadMetrics.summarize("direct", users, d, 200, 50);
       directSeconds += ds.durationS();
@@ -116,7 +128,9 @@ public final class OverheadBenchmark {
       directRecords.addAll(d);
 
       if (proxy.isPresent()) {
+        mark = Mark.now();
         List<RequestRecord> p = proxy.get().closedLoop(users, rampUp, perRound, Duration.ZERO);
+        mark.addTo(machine, machineSeconds, 1);
         proxyTimings.putAll(serverTimings());
         proxySeconds += LoadMetrics.summarize("proxy", users, p, 200, 50).durationS();
         proxyTokens += p.stream().filter(RequestRecord::ok).mapToLong(RequestRecord::outputTokens).sum();
@@ -127,7 +141,9 @@ public final class OverheadBenchmark {
       ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
       sampler.scheduleAtFixedRate(() -> rssMaxKb.accumulateAndGet(rssKb(), Math::max), 0, 250,
           TimeUnit.MILLISECONDS);
+      mark = Mark.now();
       List<RequestRecord> v = via.closedLoop(users, rampUp, perRound, Duration.ZERO);
+      mark.addTo(machine, machineSeconds, 2);
       sampler.shutdownNow();
       viaTimings.putAll(serverTimings());
       Summary vs = LoadMetrics.summarize("via", users, v, 200, 50);
@@ -136,21 +152,45 @@ public final class OverheadBenchmark {
       viaTokens += v.stream().filter(RequestRecord::ok).mapToLong(RequestRecord::outputTokens).sum();
       viaRecords.addAll(v);
     }
-    Summary ds = LoadMetrics.summarize("direct", users, directRecords, 200, 50);
-    Summary vs = LoadMetrics.summarize("dispatcher", users, viaRecords, 200, 50);
+    // Each round's times count from its own start: the pooled rates are over the rounds' summed durations.
+    Summary ds = LoadMetrics.summarize("direct", users, directRecords, 200, 50).over(directSeconds);
+    Summary vs = LoadMetrics.summarize("dispatcher", users, viaRecords, 200, 50).over(viaSeconds);
     Optional<Proxied> proxied = Optional.empty();
     if (proxy.isPresent()) {
-      Summary ps = LoadMetrics.summarize("proxy", users, proxyRecords, 200, 50);
+      Summary ps = LoadMetrics.summarize("proxy", users, proxyRecords, 200, 50).over(proxySeconds);
       proxied = Optional.of(new Proxied(ps, ps.ttftMs().p50() - ds.ttftMs().p50(),
           ps.ttftMs().p99() - ds.ttftMs().p99(), (proxyTokens / proxySeconds) / (directTokens / directSeconds),
           split(proxyRecords, proxyTimings)));
+    }
+    Optional<MachineUse> used = Optional.empty();
+    if (machineKnown) {
+      used = Optional.of(new MachineUse(MachineCpu.PathUse.of(machine[0], machineSeconds[0], directTokens),
+          proxy.isPresent() ? Optional.of(MachineCpu.PathUse.of(machine[1], machineSeconds[1], proxyTokens))
+              : Optional.empty(),
+          MachineCpu.PathUse.of(machine[2], machineSeconds[2], viaTokens)));
     }
     return new Level(users, ds, vs,
         vs.ttftMs().p50() - ds.ttftMs().p50(), vs.ttftMs().p99() - ds.ttftMs().p99(),
         vs.e2eMs().p50() - ds.e2eMs().p50(), vs.e2eMs().p99() - ds.e2eMs().p99(),
         (viaTokens / viaSeconds) / (directTokens / directSeconds),
         cpuSeconds / viaSeconds, rssMaxKb.get() / 1024.0,
-        split(directRecords, directTimings), split(viaRecords, viaTimings), proxied);
+        split(directRecords, directTimings), split(viaRecords, viaTimings), proxied, used);
+  }
+
+  /** The machine's processors and the wall clock when a path's round began. */
+  private record Mark(Optional<MachineCpu> cpu, long nanos) {
+    static Mark now() {
+      return new Mark(MachineCpu.now(), System.nanoTime());
+    }
+
+    /** What the round used, added to path {@code i}'s sums. */
+    void addTo(MachineCpu[] sums, double[] seconds, int i) {
+      Optional<MachineCpu> end = MachineCpu.now();
+      if (cpu.isPresent() && end.isPresent()) {
+        sums[i] = sums[i].plus(end.get().minus(cpu.get()));
+        seconds[i] += (System.nanoTime() - nanos) / 1e9;
+      }
+    }
   }
 
   /** Splits the TTFT of every completed request the server has timings for; empty when it has none. */
@@ -278,6 +318,15 @@ public final class OverheadBenchmark {
           100 * l.proxy().get().throughputRatio()));
     }
     line(md, "dispatcher CPU (cores)", levels, l -> String.format(Locale.ROOT, "%.2f", l.dispatcherCpuCores()));
+    boolean machine = levels.stream().allMatch(l -> l.machine().isPresent());
+    if (machine) {
+      String paths = proxied ? "direct / proxy / via" : "direct / via";
+      line(md, "machine busy (cores): " + paths, levels, l -> each(l.machine().get(), MachineCpu.PathUse::busyCores));
+      line(md, "machine stolen by other tenants (cores): " + paths, levels,
+          l -> each(l.machine().get(), MachineCpu.PathUse::stealCores));
+      line(md, "**machine CPU per 1,000 output tokens (ms): " + paths + "**", levels,
+          l -> each(l.machine().get(), MachineCpu.PathUse::busyMsPerThousandTokens));
+    }
     line(md, "dispatcher RSS max (MiB)", levels, l -> f(l.dispatcherRssMaxMb()));
     line(md, "requests direct / via", levels, l -> l.direct().completed() + " / " + l.via().completed());
     line(md, "errors via", levels, l -> l.via().errorsByStatus().toString());
@@ -289,6 +338,7 @@ public final class OverheadBenchmark {
             + "direct and the dispatcher's, and its figures are taken against direct's the same way." : "")
         + "\n\n"
         + (split ? SPLIT_FORMULAS : "")
+        + (machine ? MACHINE_FORMULAS : "")
         + "## Definitions\n\n")
         .append(LoadMetrics.FORMULAS).append('\n');
     Files.writeString(dir.resolve("overhead.md"), md.toString());
@@ -304,6 +354,22 @@ public final class OverheadBenchmark {
       the same whichever way the request came).
 
       """;
+
+  static final String MACHINE_FORMULAS = """
+      The machine's figures are read from /proc/stat around each path's rounds: busy = user + nice + system + \
+      interrupts of all its processors, stolen = time the hypervisor ran another tenant instead. The load generator \
+      and the server run in every path, so per 1,000 output tokens, via minus direct is what the dispatcher's path \
+      costs the machine, and proxy minus direct the proxy's; a path whose busy cores reach the machine's count was \
+      held back by the machine, not by itself.
+
+      """;
+
+  /** A figure of each path, as "direct / proxy / via". */
+  private static String each(MachineUse use, java.util.function.ToDoubleFunction<MachineCpu.PathUse> figure) {
+    return String.format(Locale.ROOT, "%.2f", figure.applyAsDouble(use.direct()))
+        + use.proxy().map(p -> String.format(Locale.ROOT, " / %.2f", figure.applyAsDouble(p))).orElse("")
+        + String.format(Locale.ROOT, " / %.2f", figure.applyAsDouble(use.via()));
+  }
 
   private static void line(StringBuilder md, String name, List<Level> levels,
       java.util.function.Function<Level, String> cell) {

@@ -44,6 +44,19 @@ class LoadMetricsTest {
   }
 
   @Test
+  void requestsPooledFromTwoRoundsAreRatedOverBothRounds() {
+    // Two rounds of one second each, their times each from their own start: pooled, they overlap.
+    RequestRecord first = request("a", 0, 4, 100, 200, 300, 1000);
+    RequestRecord second = request("a", 0, 6, 100, 200, 300, 400, 500, 1000);
+
+    Summary pooled = LoadMetrics.summarize("all", 1, List.of(first, second), 200, 50).over(2.0);
+
+    assertEquals(2.0, pooled.durationS(), 1e-9);
+    assertEquals(5, pooled.outputTokensPerS(), 1e-9, "10 tokens in two seconds, not in one");
+    assertEquals(1, pooled.requestsPerS(), 1e-9);
+  }
+
+  @Test
   void goodputCountsOnlyRequestsWithinBothSlos() {
     RequestRecord good = request("a", 0, 3, 150, 190, 230);     // TTFT 150, TPOT 40
     RequestRecord slowStart = request("a", 0, 3, 250, 260, 270); // TTFT 250 > 200
