@@ -84,6 +84,14 @@ final class KvCache {
     return found;
   }
 
+  /** A request's next {@code count} hashed blocks, from {@code from}: its prompt computed step by step. */
+  void holdMore(long[] hashes, int from, int count) {
+    for (int i = from; i < from + count; i++) {
+      hold(hashes[i]);
+    }
+    evictBeyondRoom();
+  }
+
   /** More room for a request's output. */
   void grow(long anonymous) {
     held += anonymous;

@@ -12,9 +12,12 @@ import java.util.List;
  *
  * <p>Each step, as vLLM v1's scheduler does: the running requests first, in the order they were admitted (a decoding
  * one computes one token and may need a new KV block; one still in its prompt computes the next chunk the step's
- * token budget allows); when the KV cache has no block left, the latest admitted request is preempted (its blocks
- * freed, back at the head of the queue, to be computed again). Then, if nothing was preempted, waiting requests are
- * admitted in order while there is budget, a batch slot, and KV blocks for the whole prompt.
+ * token budget allows, and takes that chunk's blocks); when the KV cache has no block left, the latest admitted
+ * request is preempted (its blocks freed, back at the head of the queue, to be computed again). Then, if nothing was
+ * preempted, waiting requests are admitted in order while there is budget, a batch slot, and KV blocks for the chunk
+ * each computes in this step: like vLLM v1, not for its whole prompt, so that under a full cache requests start,
+ * then are preempted and computed again (what makes throughput fall when a GPU's cache is too small for its users,
+ * as the RTX 6000 Pro's does from 32 to 64 users of 10,000-token prompts; docs/benchmarks.md).
  */
 final class Scheduler {
 
@@ -130,8 +133,7 @@ final class Scheduler {
         break;
       }
       if (needed > 0) {
-        cache.grow(needed);
-        r.blocks += needed;
+        grow(r, needed);
       }
       context += r.tokensAfter(computing);
       budget -= computing;
@@ -144,7 +146,7 @@ final class Scheduler {
     }
     while (!preempted && budget > 0 && running.size() < profile.maxNumSeqs() && !waiting.isEmpty()) {
       Request r = waiting.peek();
-      if (!admit(r)) {
+      if (!admit(r, budget)) {
         break;
       }
       waiting.poll();
@@ -240,16 +242,18 @@ final class Scheduler {
   }
 
   /**
-   * Takes the blocks a waiting request's prompt (and, after a preemption, its output) needs, if the cache has the
-   * room: its cached prefix (vLLM's automatic prefix caching: those tokens are not computed again, one at least is),
-   * then new blocks, its prompt's full ones under their hashes.
+   * Takes the blocks a waiting request needs for this step, if the cache has the room: its cached prefix (vLLM's
+   * automatic prefix caching: those tokens are not computed again, one at least is), then new blocks for the chunk of
+   * its prompt (and, after a preemption, of its output) that the step's budget computes, its prompt's full ones under
+   * their hashes.
    */
-  private boolean admit(Request r) {
+  private boolean admit(Request r, int budget) {
     long tokens = (long) r.promptTokens + r.generated;
-    long total = blocksFor(tokens);
-    long[] prefix = profile.prefixCaching() ? r.prefix : NO_PREFIX;
+    long[] prefix = prefixOf(r);
+    int hit = cache.cachedPrefix(prefix, (int) Math.min(prefix.length, (tokens - 1) / SimulatorProfile.BLOCK_TOKENS));
+    // vLLM v1: the blocks of what this step computes, not of the whole prompt; the rest come step by step (grow).
+    long total = blocksFor(Math.min(tokens, (long) hit * SimulatorProfile.BLOCK_TOKENS + budget));
     int hashable = (int) Math.min(prefix.length, total);
-    int hit = cache.cachedPrefix(prefix, (int) Math.min(hashable, (tokens - 1) / SimulatorProfile.BLOCK_TOKENS));
     if (total - cache.heldByOthers(prefix, hit) > cache.freeBlocks()) {
       return false;
     }
@@ -264,9 +268,30 @@ final class Scheduler {
     return true;
   }
 
+  /**
+   * A running request's next blocks: its prompt's full blocks under their hashes (so that a later request with the
+   * same prefix finds them), then others. The caller checked the room.
+   */
+  private void grow(Request r, long needed) {
+    long[] prefix = prefixOf(r);
+    int hashed = (int) Math.min(needed, Math.max(0, prefix.length - r.hashedBlocks));
+    if (hashed > 0) {
+      cache.holdMore(prefix, r.hashedBlocks, hashed);
+      r.hashedBlocks += hashed;
+    }
+    if (needed > hashed) {
+      cache.grow(needed - hashed);
+      r.blocks += needed - hashed;
+    }
+  }
+
+  private long[] prefixOf(Request r) {
+    return profile.prefixCaching() ? r.prefix : NO_PREFIX;
+  }
+
   private void release(Request r) {
     r.running = false;
-    cache.release(profile.prefixCaching() ? r.prefix : NO_PREFIX, r.hashedBlocks, r.blocks);
+    cache.release(prefixOf(r), r.hashedBlocks, r.blocks);
     r.hashedBlocks = 0;
     r.blocks = 0;
   }

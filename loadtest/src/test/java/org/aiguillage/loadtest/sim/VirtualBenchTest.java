@@ -41,16 +41,19 @@ class VirtualBenchTest {
   }
 
   @Test
-  void usersBeyondWhatTheCacheHoldsWaitForItAndThroughputStopsGrowing() {
+  void usersBeyondWhatTheCacheHoldsArePreemptedAndComputedAgainSoThroughputFalls() {
+    // 16 answers of 4,000 tokens fill the cache; as vLLM v1 does, a request starts when its first chunk fits.
     Shape c = new Shape("long", 2000, 0, 2000, 0);
     SimulatorProfile small = profile.withKvCacheTokens(16 * 4000);
 
-    VirtualBench.Level fits = VirtualBench.run(small, c, 8, 16, 1);
+    VirtualBench.Level fits = VirtualBench.run(small, c, 16, 32, 1);
     VirtualBench.Level full = VirtualBench.run(small, c, 32, 64, 1);
 
     assertEquals(0, fits.preemptions());
     assertTrue(full.preemptions() > 0);
-    assertTrue(full.peakRunning() < 32);
+    assertTrue(full.summary().outputTokensPerS() < fits.summary().outputTokensPerS(),
+        "what is computed again costs more than the users added bring: " + full.summary().outputTokensPerS()
+            + " tokens/s against " + fits.summary().outputTokensPerS());
     assertTrue(full.summary().ttftMs().p50() > 3 * fits.summary().ttftMs().p50(),
         full.summary().ttftMs().p50() + " ms against " + fits.summary().ttftMs().p50());
   }
