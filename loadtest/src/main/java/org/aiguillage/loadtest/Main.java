@@ -219,11 +219,7 @@ public final class Main {
     @Option(names = "--shape", description = "A, B, C or IN/OUT tokens (default A)") String shape;
     @Option(names = "--sweep", paramLabel = "1,2,4,...", description = "concurrencies (default 1,2,4,...,128)")
     String sweep;
-    @Option(names = "--prompts-per-user", description = "requests per user at each level (default 10)")
-    String promptsPerUser;
-    @Option(names = "--client-timeout", paramLabel = "DURATION", description = "how long the benchmark's client "
-        + "waits for a byte before it gives a request up, left out of the figures (default 600s, the seed tables' "
-        + "client; 0s: never)") String clientTimeout;
+    @Mixin BenchClientOptions client;
     @Option(names = "--seed", description = "of the request sizes (default 42)") String seed;
     @Option(names = "--reference", paramLabel = "FILE.csv", description = "published figures to compare with")
     String reference;
@@ -247,11 +243,7 @@ public final class Main {
     List<String> references;
     @Option(names = "--shape", description = "each reference's shape, in order (A, B, C or IN/OUT; default: from "
         + "the file's name, *-scenario-A.csv)") List<String> shapes;
-    @Option(names = "--prompts-per-user", description = "requests per user at each level (default 10)")
-    String promptsPerUser;
-    @Option(names = "--client-timeout", paramLabel = "DURATION", description = "how long the benchmark's client "
-        + "waits for a byte before it gives a request up, left out of the figures (default 600s, the seed tables' "
-        + "client; 0s: never)") String clientTimeout;
+    @Mixin BenchClientOptions client;
     @Option(names = "--seed", description = "of the request sizes (default 42)") String seed;
     @Option(names = "--start", description = "a profile to start from (default: a first guess from the tables)")
     String start;
@@ -384,7 +376,7 @@ public final class Main {
     Optional<Reference> reference = reference(o);
     SimulatorProfile profile = profile(o.get("profile", "h200"));
     Shape shape = Shape.named(o.get("shape", "A"));
-    BenchClient client = benchClient(o);
+    BenchClient client = BenchClientOptions.of(o);
     List<VirtualBench.Level> levels = VirtualBench.sweep(profile, shape, o.integers("sweep", "1,2,4,8,16,32,64,128"),
         client, o.integer("seed", 42));
     String report = VirtualBench.markdown("Profile " + o.get("profile", "h200") + ", shape " + shape.name()
@@ -399,12 +391,6 @@ public final class Main {
       Files.writeString(out.resolve("report.md"), report);
       System.out.println("report in " + out.toAbsolutePath().resolve("report.md"));
     }
-  }
-
-  /** The benchmark's client of {@code predict} and {@code fit}: the seed tables', unless told otherwise. */
-  private static BenchClient benchClient(Options o) {
-    return new BenchClient(o.integer("prompts-per-user", BenchClient.SEED.promptsPerUser()),
-        o.duration("client-timeout", (long) BenchClient.SEED.timeoutS() + "s").toMillis() / 1000.0);
   }
 
   private static void fit(Options o, List<String> files, List<String> shapes, List<String> fixes)
@@ -431,7 +417,7 @@ public final class Main {
       targets.add(new ProfileFit.Target(Shape.named(shape),
           Reference.parseCsv(file.getFileName().toString(), Files.readString(file))));
     }
-    BenchClient client = benchClient(o);
+    BenchClient client = BenchClientOptions.of(o);
     ProfileFit fit = new ProfileFit(targets, client, o.integer("seed", 42));
     SimulatorProfile start = o.has("start") ? profile(o.require("start")) : fit.firstGuess();
     System.out.println("starting from:\n" + ProfileFit.describe(start));

@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.aiguillage.loadtest.sim.CallTimings;
 
 /**
@@ -113,14 +114,13 @@ public final class OverheadBenchmark {
     Map<String, long[]> proxyTimings = new HashMap<>();
     double proxySeconds = 0;
     long proxyTokens = 0;
-    MachineCpu[] machine = {new MachineCpu(0, 0), new MachineCpu(0, 0), new MachineCpu(0, 0)};
-    double[] machineSeconds = new double[3];
+    MachineTally directMachine = new MachineTally();
+    MachineTally proxyMachine = new MachineTally();
+    MachineTally viaMachine = new MachineTally();
     boolean machineKnown = MachineCpu.now().isPresent();
     for (int round = 0; round < rounds; round++) {
       serverTimings(); // forget what the server kept of the warm-up and of the other level
-      Mark mark = Mark.now();
-      List<RequestRecord> d = direct.closedLoop(users, rampUp, perRound, Duration.ZERO);
-      mark.addTo(machine, machineSeconds, 0);
+      List<RequestRecord> d = directMachine.during(() -> direct.closedLoop(users, rampUp, perRound, Duration.ZERO));
       directTimings.putAll(serverTimings());
       Summary ds = LoadMetrics.summarize("direct", users, d, 200, 50);
       directSeconds += ds.durationS();
@@ -128,9 +128,8 @@ public final class OverheadBenchmark {
       directRecords.addAll(d);
 
       if (proxy.isPresent()) {
-        mark = Mark.now();
-        List<RequestRecord> p = proxy.get().closedLoop(users, rampUp, perRound, Duration.ZERO);
-        mark.addTo(machine, machineSeconds, 1);
+        List<RequestRecord> p = proxyMachine.during(
+            () -> proxy.get().closedLoop(users, rampUp, perRound, Duration.ZERO));
         proxyTimings.putAll(serverTimings());
         proxySeconds += LoadMetrics.summarize("proxy", users, p, 200, 50).durationS();
         proxyTokens += p.stream().filter(RequestRecord::ok).mapToLong(RequestRecord::outputTokens).sum();
@@ -141,9 +140,7 @@ public final class OverheadBenchmark {
       ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
       sampler.scheduleAtFixedRate(() -> rssMaxKb.accumulateAndGet(rssKb(), Math::max), 0, 250,
           TimeUnit.MILLISECONDS);
-      mark = Mark.now();
-      List<RequestRecord> v = via.closedLoop(users, rampUp, perRound, Duration.ZERO);
-      mark.addTo(machine, machineSeconds, 2);
+      List<RequestRecord> v = viaMachine.during(() -> via.closedLoop(users, rampUp, perRound, Duration.ZERO));
       sampler.shutdownNow();
       viaTimings.putAll(serverTimings());
       Summary vs = LoadMetrics.summarize("via", users, v, 200, 50);
@@ -164,10 +161,9 @@ public final class OverheadBenchmark {
     }
     Optional<MachineUse> used = Optional.empty();
     if (machineKnown) {
-      used = Optional.of(new MachineUse(MachineCpu.PathUse.of(machine[0], machineSeconds[0], directTokens),
-          proxy.isPresent() ? Optional.of(MachineCpu.PathUse.of(machine[1], machineSeconds[1], proxyTokens))
-              : Optional.empty(),
-          MachineCpu.PathUse.of(machine[2], machineSeconds[2], viaTokens)));
+      used = Optional.of(new MachineUse(directMachine.use(directTokens),
+          proxy.isPresent() ? Optional.of(proxyMachine.use(proxyTokens)) : Optional.empty(),
+          viaMachine.use(viaTokens)));
     }
     return new Level(users, ds, vs,
         vs.ttftMs().p50() - ds.ttftMs().p50(), vs.ttftMs().p99() - ds.ttftMs().p99(),
@@ -177,19 +173,26 @@ public final class OverheadBenchmark {
         split(directRecords, directTimings), split(viaRecords, viaTimings), proxied, used);
   }
 
-  /** The machine's processors and the wall clock when a path's round began. */
-  private record Mark(Optional<MachineCpu> cpu, long nanos) {
-    static Mark now() {
-      return new Mark(MachineCpu.now(), System.nanoTime());
+  /** What the machine's processors did during one path's rounds, summed over them. */
+  private static final class MachineTally {
+    private MachineCpu used = new MachineCpu(0, 0);
+    private double seconds;
+
+    /** Runs one round of the path, adding what the machine did meanwhile. */
+    <T> T during(Supplier<T> round) {
+      Optional<MachineCpu> before = MachineCpu.now();
+      long start = System.nanoTime();
+      T result = round.get();
+      Optional<MachineCpu> after = MachineCpu.now();
+      if (before.isPresent() && after.isPresent()) {
+        used = used.plus(after.get().minus(before.get()));
+        seconds += (System.nanoTime() - start) / 1e9;
+      }
+      return result;
     }
 
-    /** What the round used, added to path {@code i}'s sums. */
-    void addTo(MachineCpu[] sums, double[] seconds, int i) {
-      Optional<MachineCpu> end = MachineCpu.now();
-      if (cpu.isPresent() && end.isPresent()) {
-        sums[i] = sums[i].plus(end.get().minus(cpu.get()));
-        seconds[i] += (System.nanoTime() - nanos) / 1e9;
-      }
+    MachineCpu.PathUse use(long tokens) {
+      return MachineCpu.PathUse.of(used, seconds, tokens);
     }
   }
 

@@ -73,19 +73,16 @@ final class KvCache {
     long found = Math.min((long) hit * SimulatorProfile.BLOCK_TOKENS, promptTokens);
     queriedTokens += promptTokens;
     hitTokens += found;
-    for (int i = 0; i < hit; i++) {
-      hold(hashes[i]);
-    }
-    for (int i = hit; i < hit + fresh; i++) {
-      hold(hashes[i]);
-    }
-    held += anonymous;
-    evictBeyondRoom();
+    holdHashed(hashes, 0, hit + fresh);
+    grow(anonymous);
     return found;
   }
 
-  /** A request's next {@code count} hashed blocks, from {@code from}: its prompt computed step by step. */
-  void holdMore(long[] hashes, int from, int count) {
+  /**
+   * A request holds {@code count} of its prompt's blocks under their hashes, from {@code from}: its cached prefix when
+   * it is admitted, then the chunks it computes, step by step (so that the next request with this prefix finds them).
+   */
+  void holdHashed(long[] hashes, int from, int count) {
     for (int i = from; i < from + count; i++) {
       hold(hashes[i]);
     }

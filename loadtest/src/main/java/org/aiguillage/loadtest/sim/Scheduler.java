@@ -276,7 +276,7 @@ final class Scheduler {
     long[] prefix = prefixOf(r);
     int hashed = (int) Math.min(needed, Math.max(0, prefix.length - r.hashedBlocks));
     if (hashed > 0) {
-      cache.holdMore(prefix, r.hashedBlocks, hashed);
+      cache.holdHashed(prefix, r.hashedBlocks, hashed);
       r.hashedBlocks += hashed;
     }
     if (needed > hashed) {

@@ -25,13 +25,20 @@ import org.aiguillage.loadtest.run.Summary;
  */
 public final class VirtualBench {
 
-  /** One concurrency level: its figures as a load run's, what the engine did, and the requests given up. */
-  public record Level(Summary summary, long preemptions, long peakRunning, int givenUp) {
+  /** One concurrency level: its figures as a load run's, and what the engine did. */
+  public record Level(Summary summary, long preemptions, long peakRunning) {
     public int concurrency() {
       return summary.concurrency();
     }
+
+    /** The requests their client gave up, counted among the summary's errors. */
+    public int givenUp() {
+      return summary.errorsByStatus().getOrDefault(GIVEN_UP, 0);
+    }
   }
 
+  /** How a request its client gave up is counted in {@link Summary#errorsByStatus()}. */
+  static final String GIVEN_UP = "timeout";
   /** ITL histogram resolution: 0.01 ms bins up to 2 s; longer gaps (after a preemption) counted above. */
   private static final int BINS_PER_MS = 100;
   private static final int BINS = 2_000 * BINS_PER_MS;
@@ -117,8 +124,8 @@ public final class VirtualBench {
           itlCount), itlSum / itlCount, itlAt(0.5), itlAt(0.9), itlAt(0.99), itlMax);
       Summary summary = new Summary("all", concurrency, prompts, ttft.size(), durationS, ttft.size() / durationS,
           outputTokens / durationS, Percentiles.of(perUser).mean(), Double.NaN, Percentiles.of(ttft), itl,
-          Percentiles.of(tpot), Percentiles.of(e2e), givenUp == 0 ? Map.of() : Map.of("timeout", givenUp));
-      return new Level(summary, scheduler.preemptions(), scheduler.peakRunning(), givenUp);
+          Percentiles.of(tpot), Percentiles.of(e2e), givenUp == 0 ? Map.of() : Map.of(GIVEN_UP, givenUp));
+      return new Level(summary, scheduler.preemptions(), scheduler.peakRunning());
     }
 
     private void at(long time, Runnable action) {
@@ -150,7 +157,7 @@ public final class VirtualBench {
       });
     }
 
-    /** One request as its client reads it: its first token, the gaps after it, and whether it was given up. */
+    /** One request as its client reads it: its first token and the gaps after it. */
     private final class Answer implements Engine.Sink {
       final long sentAt;
       Scheduler.Request request;
@@ -159,7 +166,6 @@ public final class VirtualBench {
       /** Its gaps between tokens, in ms, counted when it succeeds. */
       double[] gaps = new double[64];
       int gapCount;
-      boolean abandoned;
 
       Answer(long sentAt) {
         this.sentAt = sentAt;
@@ -203,14 +209,13 @@ public final class VirtualBench {
 
       /** Nothing came for the client's timeout: it gives the request up (the server aborts it); else looks again. */
       void checkTimeout() {
-        if (request.done || abandoned) {
+        if (request.done) { // answered, or given up (an abort ends the request too)
           return;
         }
         if (now - last < timeoutNanos) {
           at(last + timeoutNanos, this::checkTimeout);
           return;
         }
-        abandoned = true;
         givenUp++;
         scheduler.abort(request);
         gaps = null;
