@@ -10,6 +10,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.aiguillage.agents.SseEvents.Usage;
+import org.aiguillage.protocol.CommonPool;
 import org.aiguillage.protocol.accounting.UsageRecord;
 import org.aiguillage.protocol.dispatch.AgentCommand;
 import org.aiguillage.protocol.dispatch.DispatchTicket;
@@ -303,9 +304,9 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
         .withEntity(entity)
         // vLLM takes this as its request id: the same id in our logs and the server's.
         .addHeader(RawHeader.create("X-Request-Id", ticket.id()));
-    CompletionStage<HttpResponse> response = http.singleRequest(withServerToken(request),
+    CompletionStage<HttpResponse> response = CommonPool.bypassed(http.singleRequest(withServerToken(request),
         http.defaultClientHttpsContext(), pool,
-        getContext().getSystem().classicSystem().log());
+        getContext().getSystem().classicSystem().log()));
     getContext().pipeToSelf(response, (r, failure) ->
         failure == null ? new Responded(ticket.id(), r) : new CallFailed(ticket.id(), failure));
   }
@@ -381,15 +382,16 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     }
     String ticketId = responded.ticketId();
     if (status == 404) {
-      getContext().pipeToSelf(response.entity().toStrict(10_000, materializer), (strict, failure) ->
-          failure == null ? new WholeBody(ticketId, status, "application/json", strict.getData())
+      getContext().pipeToSelf(CommonPool.bypassed(response.entity().toStrict(10_000, materializer)),
+          (strict, failure) -> failure == null
+              ? new WholeBody(ticketId, status, "application/json", strict.getData())
               : new CallFailed(ticketId, failure));
       return this;
     }
     if (status >= 300 || !call.ticket.call().stream()) {
       String contentType = response.entity().getContentType().toString();
-      getContext().pipeToSelf(response.entity().toStrict(60_000, materializer), (strict, failure) ->
-          failure == null ? new WholeBody(ticketId, status, contentType, strict.getData())
+      getContext().pipeToSelf(CommonPool.bypassed(response.entity().toStrict(60_000, materializer)),
+          (strict, failure) -> failure == null ? new WholeBody(ticketId, status, contentType, strict.getData())
               : new CallFailed(ticketId, failure));
       return this;
     }

@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.aiguillage.protocol.CommonPool;
 import org.aiguillage.protocol.accounting.UsageRecord;
 import org.aiguillage.protocol.config.KeyConfig;
 import org.apache.pekko.Done;
@@ -98,9 +99,9 @@ public final class Accounts {
     // work keeps working: its account cannot have revoked it meanwhile. It is asked again on the next request.
     boolean fallback = known != null && known.authentication instanceof KeyAccount.Authenticated
         && now - known.atNanos < STALE_IF_UNREACHABLE.toNanos();
-    return account(KeySecrets.idOfHash(hash))
+    return CommonPool.bypassed(account(KeySecrets.idOfHash(hash))
         .<KeyAccount.Authentication>ask(replyTo -> new KeyAccount.Authenticate(hash, replyTo),
-            fallback ? FALLBACK_AFTER : timeout)
+            fallback ? FALLBACK_AFTER : timeout))
         .handle((authentication, failure) -> {
           if (failure != null) {
             if (fallback) {
@@ -134,7 +135,8 @@ public final class Accounts {
     if (known != null && now - known.atNanos < AUTHENTICATION_MAX_AGE.toNanos()) {
       return CompletableFuture.completedFuture(known.authentication);
     }
-    return account(id).<KeyAccount.Authentication>ask(replyTo -> new KeyAccount.Subject(settings, replyTo), timeout)
+    return CommonPool.bypassed(
+            account(id).<KeyAccount.Authentication>ask(replyTo -> new KeyAccount.Subject(settings, replyTo), timeout))
         .thenApply(authentication -> {
           if (authenticated.size() >= MAX_KNOWN) {
             authenticated.clear();
@@ -151,7 +153,8 @@ public final class Accounts {
   /** @param audio a speech-to-text call, which the key's audio budget also bounds */
   public CompletionStage<KeyAccount.Admission> admit(String keyId, String ticketId, long estimatedTokens,
       boolean audio) {
-    return account(keyId).ask(replyTo -> new KeyAccount.Admit(ticketId, estimatedTokens, audio, replyTo), timeout);
+    return CommonPool.bypassed(
+        account(keyId).ask(replyTo -> new KeyAccount.Admit(ticketId, estimatedTokens, audio, replyTo), timeout));
   }
 
   /**
@@ -165,8 +168,8 @@ public final class Accounts {
     if (unlimitedAt != null && now - unlimitedAt < AUTHENTICATION_MAX_AGE.toNanos()) {
       return CompletableFuture.completedFuture(new KeyAccount.Admitted(RateLimits.NONE));
     }
-    return organization(organization).<OrganizationAccount.Admission>ask(replyTo ->
-            new OrganizationAccount.Admit(ticketId, estimatedTokens, replyTo), timeout)
+    return CommonPool.bypassed(organization(organization).<OrganizationAccount.Admission>ask(replyTo ->
+            new OrganizationAccount.Admit(ticketId, estimatedTokens, replyTo), timeout))
         .thenApply(admission -> {
           if (admission.limited()) {
             unlimitedOrganizations.remove(organization);
