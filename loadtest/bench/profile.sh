@@ -4,11 +4,13 @@
 # attached with jcmd) samples the node's CPU, then its allocations. Writes OUT/cpu.collapsed, OUT/alloc.collapsed and
 # OUT/stages.txt (the share of CPU each stage takes, by loadtest/bench/profile_stages.py).
 #
-#   [OUT=/tmp/profile] [NODE_JAVA_OPTS=...] loadtest/bench/profile.sh [users=50] [warmup_s=120] [seconds=30]
+#   [OUT=/tmp/profile] [NODE_JAVA_OPTS=...] [MAX_TOKENS=32] loadtest/bench/profile.sh [users=50] [warmup_s=120] \
+#     [seconds=30]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . loadtest/bench/lib.sh
 USERS=${1:-50}; WARM=${2:-120}; SECS=${3:-30}
+MAX_TOKENS=${MAX_TOKENS:-32}
 OUT=${OUT:-/tmp/profile}
 mkdir -p "$OUT"
 [ -f cluster-node/target/aiguillage.jar ] && [ -f loadtest/target/loadtest.jar ] || mvn -q -B package -DskipTests
@@ -24,7 +26,7 @@ start_sim_and_node "$work" steady:5 1024 -1
 wait_healthy http://127.0.0.1:18180 http://127.0.0.1:18101
 load() {
   java -jar loadtest/target/loadtest.jar run --url http://127.0.0.1:18180 --model bench --key sk-bench \
-    --users "$USERS" --duration "$1" --input-tokens 100 --max-tokens 32 --output-spread 0 --out "$2" > /dev/null 2>&1
+    --users "$USERS" --duration "$1" --input-tokens 100 --max-tokens "$MAX_TOKENS" --output-spread 0 --out "$2" > /dev/null 2>&1
 }
 # jcmd takes key=value words as its own arguments: the agent's options go quoted.
 agent() { jcmd "$NODE_PID" JVMTI.agent_load "$LIB" "\"$1\"" > /dev/null; }
