@@ -21,7 +21,8 @@ for tokens in ${TOKENS//,/ }; do
   work=$(mktemp -d)
   start_sim_and_node "$work" steady:5 1024 -1
   wait_healthy http://127.0.0.1:18180 http://127.0.0.1:18101
-  # The node's CPU in clock ticks, every 5 s from the load's start.
+  # The node's CPU in clock ticks, every 5 s from the load's start (its first sample is the load's time 0, to within
+  # the load generator's start-up, under a second).
   ( while kill -0 "$NODE_PID" 2>/dev/null; do
       echo "$(date +%s.%N) $(awk '{print $14 + $15}' /proc/"$NODE_PID"/stat)"; sleep 5
     done ) > "$runs/cpu-$tokens.txt" 2>/dev/null &
@@ -33,7 +34,8 @@ for tokens in ${TOKENS//,/ }; do
 done
 python3 - "$runs" "$TOKENS" "$WINDOW" "$USERS" "$(getconf CLK_TCK)" <<'PY' | tee "$OUT/cost.md"
 import csv, sys
-runs, tokens, window, users, hz = sys.argv[1], sys.argv[2].split(','), sys.argv[3].split('-'), sys.argv[4], int(sys.argv[5])
+runs, tokens, window, users = sys.argv[1], sys.argv[2].split(','), sys.argv[3].split('-'), sys.argv[4]
+hz = int(sys.argv[5])
 w1, w2 = float(window[0]), float(window[1])
 rows = []
 for t in tokens:

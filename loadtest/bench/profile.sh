@@ -26,7 +26,8 @@ start_sim_and_node "$work" steady:5 1024 -1
 wait_healthy http://127.0.0.1:18180 http://127.0.0.1:18101
 load() {
   java -jar loadtest/target/loadtest.jar run --url http://127.0.0.1:18180 --model bench --key sk-bench \
-    --users "$USERS" --duration "$1" --input-tokens 100 --max-tokens "$MAX_TOKENS" --output-spread 0 --out "$2" > /dev/null 2>&1
+    --users "$USERS" --duration "$1" --input-tokens 100 --max-tokens "$MAX_TOKENS" --output-spread 0 --out "$2" \
+    > /dev/null 2>&1
 }
 # jcmd takes key=value words as its own arguments: the agent's options go quoted.
 agent() { jcmd "$NODE_PID" JVMTI.agent_load "$LIB" "\"$1\"" > /dev/null; }

@@ -31,7 +31,8 @@ public final class CommonPool {
    * The stage's outcome as a plain {@link CompletableFuture}, whose callbacks run on the thread that completes it
    * instead of as async steps on the common pool, which is what a Pekko javadsl future (an ask's, a route's, an HTTP
    * client's) does with every {@code thenApply}, {@code handle} or {@code pipeToSelf}: a thread of another pool woken
-   * for each step of each request. For the request path's callbacks, which only pass a value on.
+   * for each step of each request. For the request path's callbacks, which only pass a value on: they run on an
+   * actor's or a stream's thread, or on the scheduler's for an ask that timed out.
    */
   public static <T> CompletableFuture<T> bypassed(CompletionStage<T> stage) {
     CompletableFuture<T> plain = new CompletableFuture<>();
