@@ -37,3 +37,10 @@ wait_healthy() {
     sleep 0.5
   done
 }
+
+# closed_loop USERS DURATION TOKENS OUT: closed-loop streaming users against the node of start_sim_and_node, prompts of
+# 100 tokens, answers of exactly TOKENS; the load's report in OUT, nothing printed.
+closed_loop() {
+  java -jar loadtest/target/loadtest.jar run --url "http://127.0.0.1:$NODE_PORT" --model bench --key sk-bench \
+    --users "$1" --duration "$2" --input-tokens 100 --max-tokens "$3" --output-spread 0 --out "$4" > /dev/null 2>&1
+}

@@ -20,16 +20,14 @@ SIM_PORT=18101 NODE_PORT=18180
 for tokens in ${TOKENS//,/ }; do
   work=$(mktemp -d)
   start_sim_and_node "$work" steady:5 1024 -1
-  wait_healthy http://127.0.0.1:18180 http://127.0.0.1:18101
+  wait_healthy "http://127.0.0.1:$NODE_PORT" "http://127.0.0.1:$SIM_PORT"
   # The node's CPU in clock ticks, every 5 s from the load's start (its first sample is the load's time 0, to within
   # the load generator's start-up, under a second).
   ( while kill -0 "$NODE_PID" 2>/dev/null; do
       echo "$(date +%s.%N) $(awk '{print $14 + $15}' /proc/"$NODE_PID"/stat)"; sleep 5
     done ) > "$runs/cpu-$tokens.txt" 2>/dev/null &
   SAMPLER=$!
-  java -jar loadtest/target/loadtest.jar run --url http://127.0.0.1:18180 --model bench --key sk-bench \
-    --users "$USERS" --duration "${SECS}s" --input-tokens 100 --max-tokens "$tokens" --output-spread 0 \
-    --out "$runs/$tokens" > /dev/null 2>&1
+  closed_loop "$USERS" "${SECS}s" "$tokens" "$runs/$tokens"
   kill "$SIM_PID" "$NODE_PID" "$SAMPLER" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"
 done
 python3 - "$runs" "$TOKENS" "$WINDOW" "$USERS" "$(getconf CLK_TCK)" <<'PY' | tee "$OUT/cost.md"

@@ -23,12 +23,8 @@ cleanup() { kill "${SIM_PID:-}" "${NODE_PID:-}" 2>/dev/null || true; wait 2>/dev
 trap cleanup EXIT
 SIM_PORT=18101 NODE_PORT=18180
 start_sim_and_node "$work" steady:5 1024 -1
-wait_healthy http://127.0.0.1:18180 http://127.0.0.1:18101
-load() {
-  java -jar loadtest/target/loadtest.jar run --url http://127.0.0.1:18180 --model bench --key sk-bench \
-    --users "$USERS" --duration "$1" --input-tokens 100 --max-tokens "$MAX_TOKENS" --output-spread 0 --out "$2" \
-    > /dev/null 2>&1
-}
+wait_healthy "http://127.0.0.1:$NODE_PORT" "http://127.0.0.1:$SIM_PORT"
+load() { closed_loop "$USERS" "$1" "$MAX_TOKENS" "$2"; }
 # jcmd takes key=value words as its own arguments: the agent's options go quoted.
 agent() { jcmd "$NODE_PID" JVMTI.agent_load "$LIB" "\"$1\"" > /dev/null; }
 load "${WARM}s" "$work/warmup"
