@@ -94,7 +94,10 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     return create(spec, queue, settings, usage, ConcurrentHashMap.newKeySet());
   }
 
-  /** @param localAgents the agents of this node, which the node drains when it leaves; this one is in it while it runs */
+  /**
+   * @param localAgents the agents of this node, which the node drains when it leaves; this one is in it while it
+   *     runs
+   */
   public static Behavior<AgentCommand> create(ServerSpec spec, RecipientRef<QueueCommand> queue,
       AgentSettings settings, Consumer<UsageRecord> usage, Set<ActorRef<AgentCommand>> localAgents) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
@@ -124,9 +127,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   private long assignsSeen;
   private final ServerHealth health;
   private static final Duration UPLOAD_TIMEOUT = Duration.ofSeconds(10);
-  /** A server whose metrics take longer than this is taken as not answering them. */
-  private static final Duration SCRAPE_TIMEOUT = Duration.ofSeconds(2);
-  private boolean scrapeInFlight;
+  private final ServerScrape scrape;
 
   private GpuAgent(ActorContext<AgentCommand> ctx, TimerScheduler<AgentCommand> timers, ServerSpec spec,
       RecipientRef<QueueCommand> queue, AgentSettings settings, Consumer<UsageRecord> usageSink, Runnable onStop) {
@@ -143,6 +144,7 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
     this.pool = pool(ctx, max);
     this.metrics = new AgentMetrics(spec.model(), spec.serverId(), spec.server().organization(),
         spec.server().datacenter());
+    this.scrape = new ServerScrape(http, materializer, ServerScrape.TIMEOUT);
     this.health = new ServerHealth(spec.hasMetrics(), settings.unhealthyBackoff(), System::currentTimeMillis);
     if (spec.hasMetrics()) {
       timers.startTimerWithFixedDelay(Tick.SCRAPE, Duration.ZERO, settings.scrapeInterval());
@@ -551,30 +553,14 @@ public final class GpuAgent extends AbstractBehavior<AgentCommand> {
   // ---- scraping
 
   private Behavior<AgentCommand> onScrapeTick() {
-    // One scrape at a time: a server that does not answer (down, unreachable) would otherwise get a new request at
-    // every tick, each waiting for a connection, until the pool's queue overflows.
-    if (scrapeInFlight) {
-      return this;
-    }
-    scrapeInFlight = true;
-    CompletionStage<ServerLoad> load = http.singleRequest(withServerToken(
-            HttpRequest.GET(spec.server().url() + "/metrics")))
-        .thenCompose(r -> {
-          if (r.status().intValue() != 200) {
-            r.discardEntityBytes(materializer);
-            throw new IllegalStateException("metrics answered " + r.status().intValue());
-          }
-          return r.entity().toStrict(2_000, materializer);
-        })
-        .thenApply(strict -> MetricsParser.parse(strict.getData().utf8String()))
-        .toCompletableFuture().orTimeout(SCRAPE_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-    getContext().pipeToSelf(load, (l, failure) ->
-        new Scraped(Optional.ofNullable(l), Optional.ofNullable(failure)));
+    scrape.start(withServerToken(HttpRequest.GET(spec.server().url() + "/metrics"))).ifPresent(load ->
+        getContext().pipeToSelf(load, (l, failure) ->
+            new Scraped(Optional.ofNullable(l), Optional.ofNullable(failure))));
     return this;
   }
 
   private Behavior<AgentCommand> onScraped(Scraped scraped) {
-    scrapeInFlight = false;
+    scrape.ended();
     scraped.load().ifPresent(l -> {
       metrics.scraped(l);
       if (liveLoad.scraped(l, calls.values(), System.currentTimeMillis())) {
