@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import org.aiguillage.protocol.CommonPool;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.stream.Materializer;
@@ -41,16 +40,18 @@ final class ServerScrape {
       return Optional.empty();
     }
     inFlight = true;
-    return Optional.of(CommonPool.bypassed(http.singleRequest(request))
+    // Not CommonPool.bypassed: parsing a server's metrics (tens of KiB) belongs on the common pool, once a second,
+    // not on the stream thread that reads the body, which passes every answer's events.
+    return Optional.of(http.singleRequest(request)
         .thenCompose(response -> {
           if (response.status().intValue() != 200) {
             response.discardEntityBytes(materializer);
             throw new IllegalStateException("metrics answered " + response.status().intValue());
           }
-          return CommonPool.bypassed(response.entity().toStrict(timeout.toMillis(), materializer));
+          return response.entity().toStrict(timeout.toMillis(), materializer);
         })
         .thenApply(strict -> MetricsParser.parse(strict.getData().utf8String()))
-        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS));
+        .toCompletableFuture().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS));
   }
 
   /** The last scrape's outcome has been taken: the next tick may start another. */
